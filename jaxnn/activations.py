@@ -1,0 +1,464 @@
+"""Activation functions, their analytic derivatives, and look-up by name.
+
+Every activation is an elementwise (or, for softmax, row-wise) pure function of a
+floating-point array. The course's hand-derived derivatives live next to them
+(``tanh_derivative`` is ``1 - tanh^2``, ``sigmoid_derivative`` is ``S (1 - S)``,
+``softmax_jacobian`` is ``diag(s) - s s^T``); each is tested equal to ``jax.grad``
+or ``jax.jacobian``.
+
+Names are looked up with :func:`get` (``get("tanh")``) and :func:`derivative`
+(``derivative("tanh")``), for configs and the command line.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from jaxnn._checks import check_float
+
+__all__ = [
+    "sign",
+    "heaviside",
+    "identity",
+    "tanh",
+    "sigmoid",
+    "softmax",
+    "log_softmax",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "swish",
+    "softplus",
+    "softsign",
+    "hard_sigmoid",
+    "sign_derivative",
+    "heaviside_derivative",
+    "identity_derivative",
+    "tanh_derivative",
+    "sigmoid_derivative",
+    "softmax_jacobian",
+    "relu_derivative",
+    "leaky_relu_derivative",
+    "elu_derivative",
+    "selu_derivative",
+    "gelu_derivative",
+    "silu_derivative",
+    "softplus_derivative",
+    "softsign_derivative",
+    "hard_sigmoid_derivative",
+    "get",
+    "derivative",
+    "names",
+]
+
+Activation = Callable[[jax.Array], jax.Array]
+
+# SELU constants from Klambauer et al. (2017), as in jax.nn.selu.
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def sign(x: ArrayLike) -> jax.Array:
+    """The perceptron's sgn: ``+1`` for ``x >= 0`` and ``-1`` for ``x < 0``.
+
+    The value at 0 is ``+1`` (not NumPy's 0), so a prediction is always a valid
+    label in {-1, +1}. The perceptron *learning rule* does not depend on this
+    choice: it updates whenever ``y <w, x> <= 0``, a point on the boundary included.
+
+    Args:
+      x: floating-point array of any shape.
+
+    Returns:
+      An array of the same shape and dtype with values in {-1, +1}.
+
+    >>> sign(jnp.array([-2.0, 0.0, 3.0]))
+    Array([-1.,  1.,  1.], dtype=float32)
+    """
+    x = check_float(x, "x")
+    return jnp.where(x >= 0, 1.0, -1.0).astype(x.dtype)
+
+
+def heaviside(x: ArrayLike) -> jax.Array:
+    """The Heaviside step: ``1`` for ``x >= 0`` and ``0`` for ``x < 0`` (``H(0) = 1``).
+
+    >>> heaviside(jnp.array([-1.0, 0.0, 2.0]))
+    Array([0., 1., 1.], dtype=float32)
+    """
+    x = check_float(x, "x")
+    return (x >= 0).astype(x.dtype)
+
+
+def identity(x: ArrayLike) -> jax.Array:
+    """The identity, the output activation of regression heads.
+
+    >>> identity(jnp.array([-1.0, 2.0]))
+    Array([-1.,  2.], dtype=float32)
+    """
+    return check_float(x, "x")
+
+
+def tanh(x: ArrayLike) -> jax.Array:
+    r"""Hyperbolic tangent, :math:`\tanh(x) = (e^{2x} - 1)/(e^{2x} + 1) \in (-1, 1)`.
+
+    >>> tanh(jnp.array([0.0]))
+    Array([0.], dtype=float32)
+    """
+    return jnp.tanh(check_float(x, "x"))
+
+
+def sigmoid(x: ArrayLike) -> jax.Array:
+    r"""Logistic sigmoid, :math:`S(x) = 1 / (1 + e^{-x}) \in (0, 1)`.
+
+    Computed as ``jax.nn.sigmoid`` (a stable logistic), so ``S(-1000) == 0`` and
+    ``S(1000) == 1`` without overflow warnings or NaNs.
+
+    >>> sigmoid(jnp.array([0.0]))
+    Array([0.5], dtype=float32)
+    """
+    return jax.nn.sigmoid(check_float(x, "x"))
+
+
+def softmax(x: ArrayLike, axis: int = -1) -> jax.Array:
+    r"""Softmax along ``axis``: :math:`e^{x_j} / \sum_i e^{x_i}`.
+
+    The maximum is subtracted first, so logits of 1e4 do not overflow.
+
+    Args:
+      x: floating-point array, e.g. logits of shape ``[batch, classes]``.
+      axis: the axis that sums to one.
+
+    >>> softmax(jnp.array([0.0, 0.0]))
+    Array([0.5, 0.5], dtype=float32)
+    """
+    return jax.nn.softmax(check_float(x, "x"), axis=axis)
+
+
+def log_softmax(x: ArrayLike, axis: int = -1) -> jax.Array:
+    r"""Log of the softmax along ``axis``: :math:`x_j - \log \sum_i e^{x_i}`.
+
+    Computed with a max-shifted log-sum-exp, so it stays finite for any finite
+    logits (``softmax`` then ``log`` would give ``-inf`` for a large gap).
+
+    >>> log_softmax(jnp.array([0.0, 0.0]))
+    Array([-0.6931472, -0.6931472], dtype=float32)
+    """
+    return jax.nn.log_softmax(check_float(x, "x"), axis=axis)
+
+
+def relu(x: ArrayLike) -> jax.Array:
+    """Rectified linear unit, ``max(x, 0)``; its derivative at 0 is taken as 0.
+
+    >>> relu(jnp.array([-1.0, 2.0]))
+    Array([0., 2.], dtype=float32)
+    """
+    x = check_float(x, "x")
+    return jnp.maximum(x, 0.0)
+
+
+def leaky_relu(x: ArrayLike, negative_slope: float = 0.01) -> jax.Array:
+    """Leaky ReLU: ``x`` for ``x >= 0`` and ``negative_slope * x`` below.
+
+    >>> leaky_relu(jnp.array([-1.0, 2.0]))
+    Array([-0.01,  2.  ], dtype=float32)
+    """
+    x = check_float(x, "x")
+    return jnp.where(x >= 0, x, negative_slope * x)
+
+
+def elu(x: ArrayLike, alpha: float = 1.0) -> jax.Array:
+    """Exponential linear unit: ``x`` for ``x > 0`` and ``alpha (e^x - 1)`` below.
+
+    >>> elu(jnp.array([0.0, 1.0]))
+    Array([0., 1.], dtype=float32)
+    """
+    x = check_float(x, "x")
+    # expm1 of the clipped input: exact near 0 and no overflow in the unused branch.
+    return jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0.0)))
+
+
+def selu(x: ArrayLike) -> jax.Array:
+    """Scaled ELU (Klambauer et al., 2017): ``scale * elu(x, alpha)`` with the paper's constants.
+
+    >>> selu(jnp.array([0.0]))
+    Array([0.], dtype=float32)
+    """
+    return _SELU_SCALE * elu(x, _SELU_ALPHA)
+
+
+def gelu(x: ArrayLike, approximate: bool = False) -> jax.Array:
+    r"""Gaussian error linear unit, :math:`x \Phi(x)`.
+
+    The default is the **exact** form with the Gaussian CDF (``erf``), as in
+    PyTorch and Keras. ``approximate=True`` gives the tanh approximation
+    :math:`0.5 x (1 + \tanh(\sqrt{2/\pi}(x + 0.044715 x^3)))`, which is
+    ``jax.nn.gelu``'s default.
+
+    >>> gelu(jnp.array([0.0]))
+    Array([0.], dtype=float32)
+    """
+    return jax.nn.gelu(check_float(x, "x"), approximate=approximate)
+
+
+def silu(x: ArrayLike) -> jax.Array:
+    """Sigmoid linear unit (swish with beta = 1): ``x * S(x)``.
+
+    >>> silu(jnp.array([0.0]))
+    Array([0.], dtype=float32)
+    """
+    x = check_float(x, "x")
+    return x * jax.nn.sigmoid(x)
+
+
+def swish(x: ArrayLike, beta: float = 1.0) -> jax.Array:
+    """Swish, ``x * S(beta x)``; ``swish(x)`` with the default ``beta = 1`` is :func:`silu`.
+
+    >>> swish(jnp.array([0.0]))
+    Array([0.], dtype=float32)
+    """
+    x = check_float(x, "x")
+    return x * jax.nn.sigmoid(beta * x)
+
+
+def softplus(x: ArrayLike) -> jax.Array:
+    """Softplus, ``log(1 + e^x)``, computed as ``logaddexp(x, 0)`` so it never overflows.
+
+    >>> softplus(jnp.array([0.0]))
+    Array([0.6931472], dtype=float32)
+    """
+    x = check_float(x, "x")
+    return jnp.logaddexp(x, 0.0)
+
+
+def softsign(x: ArrayLike) -> jax.Array:
+    """Softsign, ``x / (1 + |x|)``, in (-1, 1).
+
+    >>> softsign(jnp.array([1.0]))
+    Array([0.5], dtype=float32)
+    """
+    x = check_float(x, "x")
+    return x / (1.0 + jnp.abs(x))
+
+
+def hard_sigmoid(x: ArrayLike) -> jax.Array:
+    """Hard sigmoid, ``clip(x / 6 + 1/2, 0, 1)`` (``relu6(x + 3) / 6``, as in PyTorch and jax.nn).
+
+    Keras 2 used ``clip(0.2 x + 0.5, 0, 1)``; Keras 3 uses this form.
+
+    >>> hard_sigmoid(jnp.array([0.0]))
+    Array([0.5], dtype=float32)
+    """
+    x = check_float(x, "x")
+    return jnp.clip(x / 6.0 + 0.5, 0.0, 1.0)
+
+
+# ---- Analytic derivatives (the course's hand-derived forms) -----------------
+
+
+def sign_derivative(x: ArrayLike) -> jax.Array:
+    """Derivative of :func:`sign`: 0 everywhere it exists (undefined at 0; 0 is returned).
+
+    This flatness is why the perceptron's 0/1 loss cannot be trained by gradient descent.
+    """
+    return jnp.zeros_like(check_float(x, "x"))
+
+
+def heaviside_derivative(x: ArrayLike) -> jax.Array:
+    """Derivative of :func:`heaviside`: 0 everywhere it exists (0 is returned at 0)."""
+    return jnp.zeros_like(check_float(x, "x"))
+
+
+def identity_derivative(x: ArrayLike) -> jax.Array:
+    """Derivative of :func:`identity`: 1."""
+    return jnp.ones_like(check_float(x, "x"))
+
+
+def tanh_derivative(x: ArrayLike) -> jax.Array:
+    r"""The course's :math:`\tanh'(x) = 1 - \tanh^2(x)`."""
+    t = tanh(x)
+    return 1.0 - t * t
+
+
+def sigmoid_derivative(x: ArrayLike) -> jax.Array:
+    r"""The course's :math:`S'(x) = S(x)(1 - S(x))`."""
+    s = sigmoid(x)
+    return s * (1.0 - s)
+
+
+def softmax_jacobian(x: ArrayLike) -> jax.Array:
+    r"""Jacobian of :func:`softmax` over the last axis: :math:`J = \mathrm{diag}(s) - s s^T`.
+
+    Args:
+      x: logits of shape ``[..., n]``.
+
+    Returns:
+      ``J`` of shape ``[..., n, n]`` with ``J[..., i, j] = d s_i / d x_j = s_i (delta_ij - s_j)``.
+    """
+    s = softmax(x, axis=-1)
+    return jnp.einsum("...i,ij->...ij", s, jnp.eye(s.shape[-1], dtype=s.dtype)) - (
+        s[..., :, None] * s[..., None, :]
+    )
+
+
+def relu_derivative(x: ArrayLike) -> jax.Array:
+    """Derivative of :func:`relu`: 1 for ``x > 0``, 0 otherwise (0 at 0, matching ``jax.grad``)."""
+    x = check_float(x, "x")
+    return (x > 0).astype(x.dtype)
+
+
+def leaky_relu_derivative(x: ArrayLike, negative_slope: float = 0.01) -> jax.Array:
+    """Derivative of :func:`leaky_relu`: 1 for ``x >= 0``, ``negative_slope`` below."""
+    x = check_float(x, "x")
+    return jnp.where(x >= 0, 1.0, negative_slope).astype(x.dtype)
+
+
+def elu_derivative(x: ArrayLike, alpha: float = 1.0) -> jax.Array:
+    """Derivative of :func:`elu`: 1 for ``x > 0``, ``alpha e^x`` otherwise."""
+    x = check_float(x, "x")
+    return jnp.where(x > 0, 1.0, alpha * jnp.exp(jnp.minimum(x, 0.0))).astype(x.dtype)
+
+
+def selu_derivative(x: ArrayLike) -> jax.Array:
+    """Derivative of :func:`selu`: ``scale`` for ``x > 0``, ``scale alpha e^x`` otherwise."""
+    return _SELU_SCALE * elu_derivative(x, _SELU_ALPHA)
+
+
+def gelu_derivative(x: ArrayLike, approximate: bool = False) -> jax.Array:
+    r"""Derivative of :func:`gelu`.
+
+    Exact form: :math:`\Phi(x) + x \varphi(x)`. Tanh form: with
+    :math:`u = \sqrt{2/\pi}(x + 0.044715 x^3)`,
+    :math:`0.5(1 + \tanh u) + 0.5 x (1 - \tanh^2 u) \sqrt{2/\pi}(1 + 3 \cdot 0.044715 x^2)`.
+    """
+    x = check_float(x, "x")
+    if approximate:
+        c = math.sqrt(2.0 / math.pi)
+        t = jnp.tanh(c * (x + 0.044715 * x**3))
+        return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * c * (1.0 + 3 * 0.044715 * x * x)
+    cdf = 0.5 * (1.0 + jax.lax.erf(x / math.sqrt(2.0)))
+    pdf = jnp.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    return cdf + x * pdf
+
+
+def silu_derivative(x: ArrayLike) -> jax.Array:
+    """Derivative of :func:`silu`: ``S(x) (1 + x (1 - S(x)))``."""
+    x = check_float(x, "x")
+    s = jax.nn.sigmoid(x)
+    return s * (1.0 + x * (1.0 - s))
+
+
+def softplus_derivative(x: ArrayLike) -> jax.Array:
+    """Derivative of :func:`softplus`: the sigmoid ``S(x)``."""
+    return sigmoid(x)
+
+
+def softsign_derivative(x: ArrayLike) -> jax.Array:
+    """Derivative of :func:`softsign`: ``1 / (1 + |x|)^2``."""
+    x = check_float(x, "x")
+    return 1.0 / (1.0 + jnp.abs(x)) ** 2
+
+
+def hard_sigmoid_derivative(x: ArrayLike) -> jax.Array:
+    """Derivative of :func:`hard_sigmoid`: ``1/6`` strictly inside (-3, 3), 0 outside."""
+    x = check_float(x, "x")
+    return jnp.where((x > -3.0) & (x < 3.0), 1.0 / 6.0, 0.0).astype(x.dtype)
+
+
+# ---- Look-up by name ---------------------------------------------------------
+
+_ACTIVATIONS: dict[str, Activation] = {
+    "sign": sign,
+    "heaviside": heaviside,
+    "identity": identity,
+    "tanh": tanh,
+    "sigmoid": sigmoid,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+    "relu": relu,
+    "leaky_relu": leaky_relu,
+    "elu": elu,
+    "selu": selu,
+    "gelu": gelu,
+    "gelu_tanh": lambda x: gelu(x, approximate=True),
+    "silu": silu,
+    "swish": swish,
+    "softplus": softplus,
+    "softsign": softsign,
+    "hard_sigmoid": hard_sigmoid,
+}
+
+_DERIVATIVES: dict[str, Activation] = {
+    "sign": sign_derivative,
+    "heaviside": heaviside_derivative,
+    "identity": identity_derivative,
+    "tanh": tanh_derivative,
+    "sigmoid": sigmoid_derivative,
+    "relu": relu_derivative,
+    "leaky_relu": leaky_relu_derivative,
+    "elu": elu_derivative,
+    "selu": selu_derivative,
+    "gelu": gelu_derivative,
+    "gelu_tanh": lambda x: gelu_derivative(x, approximate=True),
+    "silu": silu_derivative,
+    "swish": silu_derivative,
+    "softplus": softplus_derivative,
+    "softsign": softsign_derivative,
+    "hard_sigmoid": hard_sigmoid_derivative,
+}
+
+
+def names() -> tuple[str, ...]:
+    """The activation names accepted by :func:`get`, sorted."""
+    return tuple(sorted(_ACTIVATIONS))
+
+
+def _lookup(table: dict[str, Activation], name: str, what: str) -> Activation:
+    if not isinstance(name, str):
+        raise TypeError(f"{what} name must be a string, got {type(name).__name__}")
+    try:
+        return table[name]
+    except KeyError:
+        valid = ", ".join(sorted(table))
+        raise ValueError(f"unknown {what} {name!r}; valid names are: {valid}") from None
+
+
+def get(name: str | Activation | None) -> Activation:
+    """Returns the activation called ``name`` (a callable or ``None`` passes through / means identity).
+
+    Names: ``sign, heaviside, identity, tanh, sigmoid, softmax,
+    log_softmax, relu, leaky_relu, elu, selu, gelu`` (exact), ``gelu_tanh``
+    (tanh-approximate), ``silu, swish, softplus, softsign, hard_sigmoid``.
+
+    Raises:
+      ValueError: for an unknown name, listing the valid ones.
+
+    >>> get("tanh") is tanh
+    True
+    """
+    if name is None:
+        return identity
+    if callable(name):
+        return name
+    return _lookup(_ACTIVATIONS, name, "activation")
+
+
+def derivative(name: str) -> Activation:
+    """Returns the analytic elementwise derivative of the activation called ``name``.
+
+    ``softmax`` has a Jacobian rather than an elementwise derivative: use
+    :func:`softmax_jacobian`.
+
+    Raises:
+      ValueError: for an unknown name or one without an elementwise derivative.
+
+    >>> float(derivative("tanh")(jnp.array(0.0)))
+    1.0
+    """
+    return _lookup(_DERIVATIVES, name, "activation derivative")
