@@ -1,0 +1,555 @@
+"""The fused training engine: feed-forward, loss and back-propagation as one compiled program.
+
+:func:`fit` trains any params pytree with any per-example loss and any optimizer in Optax's
+protocol (jaxnn's or Optax's). Epochs run in a ``lax.while_loop`` and the mini-batches of
+an epoch in a ``lax.scan``, so there is no Python loop per step; the loop state is donated
+to the compiled program.
+
+Batches
+  ``batch_size=None`` is full-batch gradient descent, ``batch_size=1`` is SGD, anything in
+  between is mini-batch gradient descent: the same function. Each epoch draws a fresh
+  permutation from ``fold_in(key, epoch)``. When ``N`` is not a multiple of the batch size the
+  last batch of each epoch is *smaller* (padded and masked out of the loss), exactly like
+  PyTorch's ``drop_last=False``: every sample is used once per epoch and none is dropped.
+
+History
+  ``train_loss[e]`` is the mean per-example loss over epoch ``e``, accumulated while training
+  (the Keras convention; for full-batch GD it is the loss before that epoch's update).
+  ``val_loss[e]`` and ``val_<metric>[e]`` are measured on the validation data after epoch
+  ``e``. Entries for epochs that were not run (early stopping) are NaN; ``epochs_run`` says
+  how many were.
+
+Sweeps
+  :func:`sweep` trains a batch of models (different seeds and/or float hyperparameters such as
+  the learning rate) in one compiled call with ``vmap``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.typing import ArrayLike
+
+from jaxnn import heads as _heads
+from jaxnn._checks import check_finite_host
+
+__all__ = [
+    "Supervised",
+    "EarlyStopping",
+    "History",
+    "FitResult",
+    "fit",
+    "sweep",
+    "epoch_batches",
+]
+
+Params = Any
+LossFn = Callable[[Params, jax.Array, jax.Array], jax.Array]
+MetricFn = Callable[[Params, jax.Array, jax.Array], jax.Array]
+
+
+@dataclasses.dataclass(frozen=True)
+class Supervised:
+    """A per-example loss made of a network's ``apply`` and a :class:`jaxnn.heads.Head`.
+
+    ``Supervised(net.apply, heads.binary())(params, x, y)`` is
+    ``head.loss(net.apply(params, x), y)``, of shape ``[batch]``. Given to :func:`fit`, it
+    also lets ``fit`` check the targets against the head before compiling (class indices
+    within the output width, binary targets in {0, 1}, matching output widths).
+    """
+
+    apply: Callable[[Params, jax.Array], jax.Array]
+    head: _heads.Head
+
+    def __call__(self, params: Params, x: jax.Array, y: jax.Array) -> jax.Array:
+        """Per-example loss ``head.loss(apply(params, x), y)``, shape ``[batch]``."""
+        return self.head.loss(self.apply(params, x), y)
+
+
+class EarlyStopping(NamedTuple):
+    """Stop when a validation quantity has not improved for ``patience`` epochs.
+
+    Attributes:
+      monitor: ``"val_loss"`` or ``"val_<metric>"`` for a metric passed to :func:`fit`.
+      mode: ``"min"`` (loss-like) or ``"max"`` (accuracy-like).
+      patience: epochs without improvement before stopping (>= 1).
+      min_delta: an improvement must beat the best value by more than this.
+      restore_best: give back the params of the best epoch (default) instead of the last.
+    """
+
+    monitor: str = "val_loss"
+    mode: str = "min"
+    patience: int = 10
+    min_delta: float = 0.0
+    restore_best: bool = True
+
+
+class History(NamedTuple):
+    """Per-epoch records of one training run (arrays of length ``epochs``, NaN where not run).
+
+    Attributes:
+      train_loss: mean training loss of each epoch, ``[epochs]``.
+      val_loss: validation loss after each epoch, ``[epochs]`` (all NaN without validation data).
+      val_metrics: ``{name: [epochs]}`` for each metric given to :func:`fit`.
+      epochs_run: number of epochs actually run (fewer than ``epochs`` after early stopping).
+      best_epoch: the epoch whose params were returned with early stopping, else the last one.
+    """
+
+    train_loss: jax.Array
+    val_loss: jax.Array
+    val_metrics: dict[str, jax.Array]
+    epochs_run: jax.Array
+    best_epoch: jax.Array
+
+
+class FitResult(NamedTuple):
+    """What :func:`fit` returns: trained ``params``, the final ``opt_state`` and the ``history``."""
+
+    params: Params
+    opt_state: Any
+    history: History
+
+
+class _State(NamedTuple):
+    params: Params
+    opt_state: Any
+    epoch: jax.Array
+    train_loss: jax.Array
+    val_loss: jax.Array
+    val_metrics: dict[str, jax.Array]
+    best_params: Params
+    best_value: jax.Array
+    best_epoch: jax.Array
+    wait: jax.Array
+    stopped: jax.Array
+
+
+def epoch_batches(key: jax.Array, n: int, batch_size: int, shuffle: bool = True) -> tuple[jax.Array, jax.Array]:
+    """The sample indices and mask of one epoch's batches.
+
+    Args:
+      key: the epoch's key (the permutation is drawn from it when ``shuffle``).
+      n: number of samples.
+      batch_size: samples per batch; the last batch is padded when ``n % batch_size != 0``.
+      shuffle: draw a permutation (otherwise samples go in order).
+
+    Returns:
+      ``(indices, mask)``, both ``[ceil(n / batch_size), batch_size]``. Padding entries repeat
+      valid indices with ``mask == 0``, so every sample appears exactly once with mask 1.
+    """
+    num_batches = -(-n // batch_size)
+    order = jax.random.permutation(key, n) if shuffle else jnp.arange(n)
+    pad = num_batches * batch_size - n
+    indices = jnp.concatenate([order, order[:pad]]) if pad else order
+    mask = (jnp.arange(num_batches * batch_size) < n).astype(jnp.float32)
+    return indices.reshape(num_batches, batch_size), mask.reshape(num_batches, batch_size)
+
+
+def _masked_mean(values: jax.Array, mask: jax.Array) -> jax.Array:
+    return jnp.sum(values * mask.astype(values.dtype)) / jnp.sum(mask).astype(values.dtype)
+
+
+def _check_data(x: Any, y: Any, what: str) -> int:
+    if not hasattr(x, "shape") or not hasattr(y, "shape"):
+        raise TypeError(f"{what} x and y must be arrays, got {type(x).__name__} and {type(y).__name__}")
+    if x.ndim < 1 or y.ndim < 1:
+        raise ValueError(f"{what} x and y need a leading sample axis, got x.shape={x.shape}, y.shape={y.shape}")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"{what} x and y have different numbers of samples: x.shape={x.shape}, y.shape={y.shape}"
+        )
+    if x.shape[0] == 0:
+        raise ValueError(f"{what} data is empty (0 samples)")
+    check_finite_host(f"{what} x", x)
+    check_finite_host(f"{what} y", y)
+    return int(x.shape[0])
+
+
+def _check_targets(loss_fn: Supervised, params: Params, x: Any, y: Any, what: str) -> None:
+    """Host-side checks of the targets against a Supervised loss's head (before compiling)."""
+    out = jax.eval_shape(loss_fn.apply, params, x)
+    width = out.shape[-1] if out.ndim > 1 else 1
+    name = loss_fn.head.name
+    y_host = np.asarray(y)
+    if name == "multiclass":
+        if np.issubdtype(y_host.dtype, np.integer):
+            if y_host.ndim != 1:
+                raise ValueError(f"{what} y must be class indices of shape [N], got {y_host.shape}")
+            lo, hi = int(y_host.min()), int(y_host.max())
+            if lo < 0 or hi >= width:
+                raise ValueError(
+                    f"{what} y has class labels in [{lo}, {hi}] but the network has {width} outputs "
+                    f"(classes 0..{width - 1}); give the output layer {hi + 1} units"
+                )
+        elif y_host.shape != (x.shape[0], width):
+            raise ValueError(
+                f"{what} one-hot y must have shape {(x.shape[0], width)} for {width} outputs, got {y_host.shape}"
+            )
+    else:
+        expected = (x.shape[0], width) if out.ndim > 1 else (x.shape[0],)
+        if y_host.shape != expected:
+            raise ValueError(
+                f"{what} y has shape {y_host.shape} but the network outputs {out.shape[1:] or 'scalars'} "
+                f"per sample; y must have shape {expected}"
+                + (" (reshape with y[:, None])" if y_host.shape == expected[:1] else "")
+            )
+        if name == "binary":
+            bad = np.setdiff1d(np.unique(y_host), [0, 1])
+            if bad.size:
+                raise ValueError(
+                    f"{what} y must be in {{0, 1}} for the binary head, found {bad[:5].tolist()}; "
+                    "convert {-1, +1} labels with jaxnn.data.labels_to_01"
+                )
+
+
+def _check_batch_size(batch_size: int | None, n: int) -> int:
+    if batch_size is None:
+        return n
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool):
+        raise TypeError(f"batch_size must be an int or None, got {type(batch_size).__name__}")
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be >= 1 (or None for full batch), got {batch_size}")
+    if batch_size > n:
+        raise ValueError(
+            f"batch_size={batch_size} is larger than the {n} training samples; "
+            "use batch_size=None for full-batch gradient descent"
+        )
+    return int(batch_size)
+
+
+def _check_early_stopping(es: EarlyStopping | None, metric_names: list[str], has_val: bool) -> None:
+    if es is None:
+        return
+    if not has_val:
+        raise ValueError("early_stopping needs validation_data=(x_val, y_val)")
+    valid = ["val_loss"] + [f"val_{m}" for m in metric_names]
+    if es.monitor not in valid:
+        raise ValueError(f"early_stopping.monitor must be one of {valid}, got {es.monitor!r}")
+    if es.mode not in ("min", "max"):
+        raise ValueError(f"early_stopping.mode must be 'min' or 'max', got {es.mode!r}")
+    if es.patience < 1:
+        raise ValueError(f"early_stopping.patience must be >= 1, got {es.patience}")
+    if es.min_delta < 0:
+        raise ValueError(f"early_stopping.min_delta must be >= 0, got {es.min_delta}")
+
+
+def _make_run(
+    loss_fn: LossFn,
+    optimizer: optax.GradientTransformation,
+    n: int,
+    batch_size: int,
+    epochs: int,
+    shuffle: bool,
+    metrics: Mapping[str, MetricFn],
+    has_val: bool,
+    early_stopping: EarlyStopping | None,
+):
+    """Builds ``run(state, key, x, y, xv, yv, stop) -> state`` running epochs until ``stop``."""
+    full_batch = batch_size == n
+    sign = 1.0 if early_stopping is None or early_stopping.mode == "min" else -1.0
+
+    def batch_loss(params, xb, yb, mask):
+        per_example = loss_fn(params, xb, yb)
+        return _masked_mean(per_example, mask)
+
+    grad_fn = jax.value_and_grad(batch_loss)
+
+    def train_step(carry, batch):
+        params, opt_state = carry
+        xb, yb, mask = batch
+        value, grads = grad_fn(params, xb, yb, mask)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        params = optax.apply_updates(params, updates)
+        return (params, opt_state), value * jnp.sum(mask)
+
+    def one_epoch(state: _State, key, x, y, xv, yv) -> _State:
+        epoch = state.epoch
+        if full_batch:
+            # One batch of everything: no permutation or gather needed.
+            (params, opt_state), total = train_step(
+                (state.params, state.opt_state), (x, y, jnp.ones((n,), jnp.float32))
+            )
+        else:
+            idx, mask = epoch_batches(jax.random.fold_in(key, epoch), n, batch_size, shuffle)
+
+            def step(carry, batch):
+                ib, mb = batch
+                return train_step(carry, (jnp.take(x, ib, axis=0), jnp.take(y, ib, axis=0), mb))
+
+            (params, opt_state), totals = jax.lax.scan(step, (state.params, state.opt_state), (idx, mask))
+            total = jnp.sum(totals)
+        train_loss = state.train_loss.at[epoch].set(total / n)
+
+        val_loss, val_metrics = state.val_loss, state.val_metrics
+        best = (state.best_params, state.best_value, state.best_epoch, state.wait, state.stopped)
+        if has_val:
+            vl = jnp.mean(loss_fn(params, xv, yv))
+            val_loss = val_loss.at[epoch].set(vl)
+            measured = {name: fn(params, xv, yv) for name, fn in metrics.items()}
+            val_metrics = {name: val_metrics[name].at[epoch].set(measured[name]) for name in metrics}
+            if early_stopping is not None:
+                monitored = vl if early_stopping.monitor == "val_loss" else measured[early_stopping.monitor[4:]]
+                score = sign * monitored  # lower is better after the sign flip
+                improved = score < state.best_value - early_stopping.min_delta
+                best_params = jax.tree.map(
+                    lambda new, old: jnp.where(improved, new, old), params, state.best_params
+                )
+                wait = jnp.where(improved, 0, state.wait + 1)
+                best = (
+                    best_params,
+                    jnp.where(improved, score, state.best_value),
+                    jnp.where(improved, epoch, state.best_epoch),
+                    wait,
+                    wait >= early_stopping.patience,
+                )
+        return _State(params, opt_state, epoch + 1, train_loss, val_loss, val_metrics, *best)
+
+    def run(state: _State, key, x, y, xv, yv, stop) -> _State:
+        def cond(s):
+            return (s.epoch < stop) & ~s.stopped
+
+        return jax.lax.while_loop(cond, lambda s: one_epoch(s, key, x, y, xv, yv), state)
+
+    return run
+
+
+def _initial_state(params, optimizer, epochs, metric_names, early_stopping) -> _State:
+    def nan():  # a fresh buffer each: donated buffers must be distinct
+        return jnp.full((epochs,), jnp.nan, jnp.float32)
+
+    keep_best = early_stopping is not None
+    return _State(
+        params=params,
+        opt_state=optimizer.init(params),
+        epoch=jnp.zeros((), jnp.int32),
+        train_loss=nan(),
+        val_loss=nan(),
+        val_metrics={name: nan() for name in metric_names},
+        # Only early stopping needs a second copy of the params.
+        best_params=jax.tree.map(jnp.copy, params) if keep_best else (),
+        best_value=jnp.asarray(jnp.inf, jnp.float32),
+        best_epoch=jnp.asarray(-1, jnp.int32),
+        wait=jnp.zeros((), jnp.int32),
+        stopped=jnp.zeros((), bool),
+    )
+
+
+def _finish(state: _State, early_stopping: EarlyStopping | None) -> FitResult:
+    restore = early_stopping is not None and early_stopping.restore_best
+    params = state.best_params if restore else state.params
+    best_epoch = state.best_epoch if early_stopping is not None else state.epoch - 1
+    history = History(state.train_loss, state.val_loss, state.val_metrics, state.epoch, best_epoch)
+    return FitResult(params, state.opt_state, history)
+
+
+def _validate(loss_fn, params, x, y, validation_data, batch_size, epochs, metrics, early_stopping):
+    if not callable(loss_fn):
+        raise TypeError("loss_fn must be callable as loss_fn(params, x, y) -> per-example losses [batch]")
+    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+    n = _check_data(x, y, "training")
+    batch_size = _check_batch_size(batch_size, n)
+    has_val = validation_data is not None
+    if has_val:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("validation_data must be a pair (x_val, y_val)")
+        xv, yv = validation_data
+        _check_data(xv, yv, "validation")
+        if xv.shape[1:] != x.shape[1:] or yv.shape[1:] != y.shape[1:]:
+            raise ValueError(
+                f"validation data shapes {xv.shape}, {yv.shape} do not match the training data's "
+                f"{x.shape}, {y.shape} after the sample axis"
+            )
+    metrics = dict(metrics or {})
+    if metrics and not has_val:
+        raise ValueError("metrics are measured on validation data: pass validation_data=(x_val, y_val)")
+    _check_early_stopping(early_stopping, list(metrics), has_val)
+    if isinstance(loss_fn, Supervised):
+        _check_targets(loss_fn, params, x, y, "training")
+        if has_val:
+            _check_targets(loss_fn, params, validation_data[0], validation_data[1], "validation")
+    # Trace the loss once, abstractly: shape errors surface here as ValueErrors, not from XLA.
+    out = jax.eval_shape(loss_fn, params, x[:batch_size], y[:batch_size])
+    if out.shape != (batch_size,):
+        raise ValueError(
+            f"loss_fn must return per-example losses of shape [batch] = ({batch_size},), got {out.shape}; "
+            "use reduction='none' (the default of jaxnn.losses)"
+        )
+    return n, batch_size, has_val, metrics
+
+
+def fit(
+    params: Params,
+    loss_fn: LossFn,
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    optimizer: optax.GradientTransformation,
+    key: jax.Array,
+    epochs: int,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    metrics: Mapping[str, MetricFn] | None = None,
+    early_stopping: EarlyStopping | None = None,
+    progress: bool = False,
+    progress_chunk: int | None = None,
+) -> FitResult:
+    """Trains ``params`` by minimizing the mean of ``loss_fn`` over ``(x, y)``, compiled whole.
+
+    Args:
+      params: initial parameters, any pytree of float arrays (left untouched: training
+        works on a copy whose buffers are donated).
+      loss_fn: ``loss_fn(params, x_batch, y_batch) -> [batch]`` per-example losses, e.g.
+        ``Supervised(net.apply, heads.multiclass())``. The batch loss is their mean.
+      x: inputs ``[N, ...]``.
+      y: targets ``[N, ...]``.
+      optimizer: an ``optax.GradientTransformation`` (``jaxnn.optim.adam(1e-3)``,
+        ``optax.sgd(0.1)``, a chain, ...).
+      key: PRNG key for the per-epoch shuffles (epoch ``e`` uses ``fold_in(key, e)``).
+      epochs: maximum number of passes over the data.
+      batch_size: ``None`` for full-batch GD, ``1`` for SGD, otherwise mini-batches. Must
+        be between 1 and N; the last batch of an epoch is smaller when N is not a multiple.
+      shuffle: reshuffle every epoch (default). ``False`` visits samples in order.
+      validation_data: ``(x_val, y_val)``, evaluated after every epoch.
+      metrics: ``{name: fn(params, x_val, y_val) -> scalar}``, recorded as ``val_<name>``.
+      early_stopping: an :class:`EarlyStopping` rule on ``val_loss`` or a ``val_<metric>``.
+      progress: show a tqdm progress bar (needs ``pip install jaxnn[progress]``). The
+        compiled loop then runs in chunks of ``progress_chunk`` epochs.
+      progress_chunk: epochs per chunk with ``progress`` (default: about 1/50 of ``epochs``).
+
+    Returns:
+      A :class:`FitResult` ``(params, opt_state, history)``.
+
+    Raises:
+      ValueError: before compiling, for mismatched lengths, empty data, NaN/Inf in the
+        data, a batch size outside [1, N], targets that do not fit the head of a
+        :class:`Supervised` loss, or a loss that is not per-example.
+    """
+    if not isinstance(key, jax.Array):
+        raise TypeError(f"key must be a jax.random key, got {type(key).__name__}; use jax.random.key(seed)")
+    x, y = jnp.asarray(x), jnp.asarray(y)
+    n, batch_size, has_val, metrics = _validate(
+        loss_fn, params, x, y, validation_data, batch_size, epochs, metrics, early_stopping
+    )
+    xv, yv = (jnp.asarray(a) for a in validation_data) if has_val else (x[:1], y[:1])
+    run = _compiled_run(loss_fn, optimizer, n, batch_size, int(epochs), shuffle, metrics, has_val, early_stopping)
+    # A fresh copy, so donating the loop state never invalidates the caller's arrays.
+    state = _initial_state(jax.tree.map(jnp.copy, params), optimizer, int(epochs), list(metrics), early_stopping)
+    if not progress:
+        state = run(state, key, x, y, xv, yv, jnp.asarray(epochs, jnp.int32))
+    else:
+        state = _run_with_progress(run, state, key, x, y, xv, yv, int(epochs), progress_chunk, has_val)
+    return _finish(state, early_stopping)
+
+
+def _compiled_run(loss_fn, optimizer, n, batch_size, epochs, shuffle, metrics, has_val, early_stopping):
+    # The same loss, optimizer and sizes reuse one compiled program across fit calls.
+    return _compiled_run_cached(
+        loss_fn, optimizer, n, batch_size, epochs, shuffle, tuple(metrics.items()), has_val, early_stopping
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled_run_cached(loss_fn, optimizer, n, batch_size, epochs, shuffle, metrics, has_val, early_stopping):
+    run = _make_run(loss_fn, optimizer, n, batch_size, epochs, shuffle, dict(metrics), has_val, early_stopping)
+    return jax.jit(run, donate_argnums=0)
+
+
+def _run_with_progress(run, state, key, x, y, xv, yv, epochs, chunk, has_val):
+    try:
+        from tqdm.auto import tqdm
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError("progress=True needs tqdm: pip install 'jaxnn[progress]'") from err
+    chunk = max(1, epochs // 50) if chunk is None else int(chunk)
+    if chunk < 1:
+        raise ValueError(f"progress_chunk must be >= 1, got {chunk}")
+    with tqdm(total=epochs, unit="epoch") as bar:
+        done = 0
+        while done < epochs:
+            state = run(state, key, x, y, xv, yv, jnp.asarray(min(done + chunk, epochs), jnp.int32))
+            now = int(state.epoch)
+            postfix = {"loss": f"{float(state.train_loss[now - 1]):.4g}"}
+            if has_val:
+                postfix["val_loss"] = f"{float(state.val_loss[now - 1]):.4g}"
+            bar.set_postfix(postfix, refresh=False)
+            bar.update(now - done)
+            if bool(state.stopped) or now == done:
+                break
+            done = now
+    return state
+
+
+def sweep(
+    init_fn: Callable[[jax.Array], Params],
+    loss_fn: LossFn,
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    make_optimizer: Callable[..., optax.GradientTransformation],
+    keys: jax.Array,
+    hyperparams: Mapping[str, ArrayLike] | None = None,
+    epochs: int,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    metrics: Mapping[str, MetricFn] | None = None,
+) -> FitResult:
+    """Trains a batch of models in one compiled call (``vmap`` over seeds and hyperparameters).
+
+    Member ``i`` splits ``keys[i]`` into ``(init_key, shuffle_key)``, initializes its params
+    with ``init_fn(init_key)``, trains with
+    ``make_optimizer(**{k: v[i] for k, v in hyperparams.items()})`` and shuffles with
+    ``shuffle_key``; everything else is shared. Equivalent to calling :func:`fit` once per member
+    (tested), but compiled once and run as one batched program.
+
+    Args:
+      init_fn: ``key -> params``, e.g. ``lambda k: net.init(k, (-1, 2))[1]``.
+      loss_fn: per-example loss, as in :func:`fit`.
+      x, y: the training data, shared by all members.
+      make_optimizer: builds an optimizer from float hyperparameters, e.g.
+        ``lambda learning_rate: jaxnn.optim.sgd(learning_rate)``. It is called with traced
+        values, so it must not branch on them in Python.
+      keys: ``[members]`` PRNG keys (``jax.random.split(key, members)``).
+      hyperparams: ``{name: [members] array}``; ``None`` calls ``make_optimizer()``.
+      epochs, batch_size, shuffle, validation_data, metrics: as in :func:`fit`.
+
+    Returns:
+      A :class:`FitResult` whose leaves have a leading ``[members]`` axis, one history per member.
+    """
+    if not isinstance(keys, jax.Array) or keys.ndim != 1:
+        raise ValueError("keys must be a 1-D array of PRNG keys, e.g. jax.random.split(key, 64)")
+    members = keys.shape[0]
+    hyperparams = {k: jnp.asarray(v, jnp.float32) for k, v in (hyperparams or {}).items()}
+    for name, v in hyperparams.items():
+        if v.shape != (members,):
+            raise ValueError(f"hyperparams[{name!r}] must have shape ({members},) to match keys, got {v.shape}")
+    x, y = jnp.asarray(x), jnp.asarray(y)
+    params0 = jax.eval_shape(init_fn, keys[0])
+    probe = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), params0)
+    n, batch_size, has_val, metrics = _validate(
+        loss_fn, probe, x, y, validation_data, batch_size, epochs, metrics, None
+    )
+    # Validate the optimizer factory and hyperparameter names once, concretely.
+    try:
+        make_optimizer(**{k: v[0] for k, v in hyperparams.items()})
+    except TypeError as err:
+        raise ValueError(f"make_optimizer does not accept hyperparams {sorted(hyperparams)}: {err}") from None
+    xv, yv = (jnp.asarray(a) for a in validation_data) if has_val else (x[:1], y[:1])
+    epochs = int(epochs)
+
+    def member(k, hp):
+        init_key, shuffle_key = jax.random.split(k)
+        optimizer = make_optimizer(**hp)
+        run = _make_run(loss_fn, optimizer, n, batch_size, epochs, shuffle, metrics, has_val, None)
+        state = _initial_state(init_fn(init_key), optimizer, epochs, list(metrics), None)
+        return _finish(run(state, shuffle_key, x, y, xv, yv, jnp.asarray(epochs, jnp.int32)), None)
+
+    return jax.jit(jax.vmap(member))(keys, hyperparams)
