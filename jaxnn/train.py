@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jax.typing import ArrayLike
 
 from jaxnn import heads as _heads
@@ -100,6 +101,8 @@ class History(NamedTuple):
       val_metrics: ``{name: [epochs]}`` for each metric given to :func:`fit`.
       epochs_run: number of epochs actually run (fewer than ``epochs`` after early stopping).
       best_epoch: the epoch whose params were returned with early stopping, else the last one.
+      nonfinite_epoch: the epoch in which a non-finite loss or gradient appeared, or -1.
+      nonfinite_step: the batch index within that epoch, or -1.
     """
 
     train_loss: jax.Array
@@ -107,6 +110,8 @@ class History(NamedTuple):
     val_metrics: dict[str, jax.Array]
     epochs_run: jax.Array
     best_epoch: jax.Array
+    nonfinite_epoch: jax.Array
+    nonfinite_step: jax.Array
 
 
 class FitResult(NamedTuple):
@@ -129,6 +134,8 @@ class _State(NamedTuple):
     best_epoch: jax.Array
     wait: jax.Array
     stopped: jax.Array
+    nonfinite_epoch: jax.Array
+    nonfinite_step: jax.Array
 
 
 def epoch_batches(key: jax.Array, n: int, batch_size: int, shuffle: bool = True) -> tuple[jax.Array, jax.Array]:
@@ -250,40 +257,62 @@ def _make_run(
     metrics: Mapping[str, MetricFn],
     has_val: bool,
     early_stopping: EarlyStopping | None,
+    guard: bool = True,
+    batch_sharding: Any = None,
 ):
     """Builds ``run(state, key, x, y, xv, yv, stop) -> state`` running epochs until ``stop``."""
     full_batch = batch_size == n
     sign = 1.0 if early_stopping is None or early_stopping.mode == "min" else -1.0
 
     def batch_loss(params, xb, yb, mask):
+        if batch_sharding is not None:
+            # Data parallelism: split the batch across devices; params stay replicated and
+            # XLA inserts the gradient all-reduce.
+            xb, yb, mask = (jax.lax.with_sharding_constraint(a, batch_sharding) for a in (xb, yb, mask))
         per_example = loss_fn(params, xb, yb)
         return _masked_mean(per_example, mask)
 
     grad_fn = jax.value_and_grad(batch_loss)
 
     def train_step(carry, batch):
-        params, opt_state = carry
-        xb, yb, mask = batch
+        params, opt_state, bad_step = carry
+        xb, yb, mask, step = batch
         value, grads = grad_fn(params, xb, yb, mask)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        params = optax.apply_updates(params, updates)
-        return (params, opt_state), value * jnp.sum(mask)
+        updates, new_opt_state = optimizer.update(grads, opt_state, params)
+        new_params = optax.apply_updates(params, updates)
+        weighted = value * jnp.sum(mask)
+        if not guard:
+            return (new_params, new_opt_state, bad_step), weighted
+        finite = jnp.isfinite(value) & jnp.all(
+            jnp.array([jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(grads)])
+        )
+        ok = finite & (bad_step < 0)
+        # Keep the last finite params and state: the select fuses into the update.
+        keep = lambda new, old: jnp.where(ok, new, old)
+        params = jax.tree.map(keep, new_params, params)
+        opt_state = jax.tree.map(keep, new_opt_state, opt_state)
+        bad_step = jnp.where((bad_step < 0) & ~finite, step, bad_step)
+        return (params, opt_state, bad_step), jnp.where(ok, weighted, 0.0)
 
     def one_epoch(state: _State, key, x, y, xv, yv) -> _State:
         epoch = state.epoch
+        no_bad = jnp.asarray(-1, jnp.int32)
         if full_batch:
             # One batch of everything: no permutation or gather needed.
-            (params, opt_state), total = train_step(
-                (state.params, state.opt_state), (x, y, jnp.ones((n,), jnp.float32))
+            (params, opt_state, bad_step), total = train_step(
+                (state.params, state.opt_state, no_bad), (x, y, jnp.ones((n,), jnp.float32), 0)
             )
         else:
             idx, mask = epoch_batches(jax.random.fold_in(key, epoch), n, batch_size, shuffle)
 
             def step(carry, batch):
-                ib, mb = batch
-                return train_step(carry, (jnp.take(x, ib, axis=0), jnp.take(y, ib, axis=0), mb))
+                ib, mb, i = batch
+                return train_step(carry, (jnp.take(x, ib, axis=0), jnp.take(y, ib, axis=0), mb, i))
 
-            (params, opt_state), totals = jax.lax.scan(step, (state.params, state.opt_state), (idx, mask))
+            steps = jnp.arange(idx.shape[0], dtype=jnp.int32)
+            (params, opt_state, bad_step), totals = jax.lax.scan(
+                step, (state.params, state.opt_state, no_bad), (idx, mask, steps)
+            )
             total = jnp.sum(totals)
         train_loss = state.train_loss.at[epoch].set(total / n)
 
@@ -309,7 +338,19 @@ def _make_run(
                     wait,
                     wait >= early_stopping.patience,
                 )
-        return _State(params, opt_state, epoch + 1, train_loss, val_loss, val_metrics, *best)
+        done = _State(
+            params, opt_state, epoch + 1, train_loss, val_loss, val_metrics, *best,
+            state.nonfinite_epoch, state.nonfinite_step,
+        )
+        if not guard:
+            return done
+        # A non-finite loss or gradient: keep the last finite params, record where, stop.
+        # The epoch is not counted and its history entries stay NaN.
+        failed = state._replace(
+            params=params, opt_state=opt_state, stopped=jnp.asarray(True),
+            nonfinite_epoch=epoch, nonfinite_step=bad_step,
+        )
+        return jax.tree.map(lambda f, d: jnp.where(bad_step >= 0, f, d), failed, done)
 
     def run(state: _State, key, x, y, xv, yv, stop) -> _State:
         def cond(s):
@@ -320,15 +361,15 @@ def _make_run(
     return run
 
 
-def _initial_state(params, optimizer, epochs, metric_names, early_stopping) -> _State:
+def _initial_state(params, optimizer, epochs, metric_names, early_stopping, opt_state=None, initial_epoch=0) -> _State:
     def nan():  # a fresh buffer each: donated buffers must be distinct
         return jnp.full((epochs,), jnp.nan, jnp.float32)
 
     keep_best = early_stopping is not None
     return _State(
         params=params,
-        opt_state=optimizer.init(params),
-        epoch=jnp.zeros((), jnp.int32),
+        opt_state=optimizer.init(params) if opt_state is None else opt_state,
+        epoch=jnp.asarray(initial_epoch, jnp.int32),
         train_loss=nan(),
         val_loss=nan(),
         val_metrics={name: nan() for name in metric_names},
@@ -338,6 +379,8 @@ def _initial_state(params, optimizer, epochs, metric_names, early_stopping) -> _
         best_epoch=jnp.asarray(-1, jnp.int32),
         wait=jnp.zeros((), jnp.int32),
         stopped=jnp.zeros((), bool),
+        nonfinite_epoch=jnp.asarray(-1, jnp.int32),
+        nonfinite_step=jnp.asarray(-1, jnp.int32),
     )
 
 
@@ -345,7 +388,10 @@ def _finish(state: _State, early_stopping: EarlyStopping | None) -> FitResult:
     restore = early_stopping is not None and early_stopping.restore_best
     params = state.best_params if restore else state.params
     best_epoch = state.best_epoch if early_stopping is not None else state.epoch - 1
-    history = History(state.train_loss, state.val_loss, state.val_metrics, state.epoch, best_epoch)
+    history = History(
+        state.train_loss, state.val_loss, state.val_metrics, state.epoch, best_epoch,
+        state.nonfinite_epoch, state.nonfinite_step,
+    )
     return FitResult(params, state.opt_state, history)
 
 
@@ -401,6 +447,10 @@ def fit(
     early_stopping: EarlyStopping | None = None,
     progress: bool = False,
     progress_chunk: int | None = None,
+    on_nonfinite: str = "stop",
+    opt_state: Any = None,
+    initial_epoch: int = 0,
+    devices: Sequence[jax.Device] | None = None,
 ) -> FitResult:
     """Trains ``params`` by minimizing the mean of ``loss_fn`` over ``(x, y)``, compiled whole.
 
@@ -424,6 +474,21 @@ def fit(
       progress: show a tqdm progress bar (needs ``pip install jaxnn[progress]``). The
         compiled loop then runs in chunks of ``progress_chunk`` epochs.
       progress_chunk: epochs per chunk with ``progress`` (default: about 1/50 of ``epochs``).
+      on_nonfinite: what to do when a step's loss or gradient is NaN or Inf (checked inside
+        the compiled loop, at every step): ``"stop"`` (default) stops and returns the last
+        finite params with ``history.nonfinite_epoch``/``nonfinite_step`` saying where;
+        ``"raise"`` raises ``FloatingPointError`` with that report; ``"ignore"`` skips the
+        check (a few percent faster, and NaNs propagate).
+      opt_state: resume from this optimizer state instead of ``optimizer.init(params)``.
+      initial_epoch: resume at this epoch (history entries before it stay NaN). Training
+        ``N`` epochs, then ``fit(result.params, ..., opt_state=result.opt_state,
+        initial_epoch=N, epochs=N + M)`` gives bit-identical params to ``epochs=N + M`` at
+        once (CPU): epoch ``e`` always shuffles with ``fold_in(key, e)``.
+      devices: data-parallel training across these devices (e.g. ``jax.devices()``): each
+        batch is split along its first axis over a one-axis ``Mesh`` (``"data"``), params
+        and optimizer state are replicated, and XLA all-reduces the gradients. The batch
+        size (``N`` for full batch) must be divisible by ``len(devices)``. ``None`` runs on
+        the default device.
 
     Returns:
       A :class:`FitResult` ``(params, opt_state, history)``.
@@ -431,7 +496,9 @@ def fit(
     Raises:
       ValueError: before compiling, for mismatched lengths, empty data, NaN/Inf in the
         data, a batch size outside [1, N], targets that do not fit the head of a
-        :class:`Supervised` loss, or a loss that is not per-example.
+        :class:`Supervised` loss, a loss that is not per-example, an ``opt_state`` that
+        does not fit the optimizer, or a batch size not divisible by the device count.
+      FloatingPointError: with ``on_nonfinite="raise"``, when a loss or gradient is not finite.
     """
     if not isinstance(key, jax.Array):
         raise TypeError(f"key must be a jax.random key, got {type(key).__name__}; use jax.random.key(seed)")
@@ -439,27 +506,69 @@ def fit(
     n, batch_size, has_val, metrics = _validate(
         loss_fn, params, x, y, validation_data, batch_size, epochs, metrics, early_stopping
     )
+    if on_nonfinite not in _NONFINITE:
+        raise ValueError(f"on_nonfinite must be one of {_NONFINITE}, got {on_nonfinite!r}")
+    if not isinstance(initial_epoch, (int, np.integer)) or not 0 <= initial_epoch < epochs:
+        raise ValueError(f"initial_epoch must be an int in [0, epochs={epochs}), got {initial_epoch!r}")
+    if opt_state is not None:
+        expected = jax.tree.structure(jax.eval_shape(optimizer.init, params))
+        if jax.tree.structure(opt_state) != expected:
+            raise ValueError(
+                "opt_state does not fit this optimizer and params: expected the structure of "
+                f"optimizer.init(params), {expected}, got {jax.tree.structure(opt_state)}"
+            )
     xv, yv = (jnp.asarray(a) for a in validation_data) if has_val else (x[:1], y[:1])
-    run = _compiled_run(loss_fn, optimizer, n, batch_size, int(epochs), shuffle, metrics, has_val, early_stopping)
+    batch_sharding, replicated = _shardings(devices, batch_size)
+    run = _compiled_run(
+        loss_fn, optimizer, n, batch_size, int(epochs), shuffle, tuple(metrics.items()), has_val,
+        early_stopping, on_nonfinite != "ignore", batch_sharding,
+    )
     # A fresh copy, so donating the loop state never invalidates the caller's arrays.
-    state = _initial_state(jax.tree.map(jnp.copy, params), optimizer, int(epochs), list(metrics), early_stopping)
+    fresh = lambda tree: jax.tree.map(jnp.copy, tree)
+    state = _initial_state(
+        fresh(params), optimizer, int(epochs), list(metrics), early_stopping,
+        None if opt_state is None else fresh(opt_state), int(initial_epoch),
+    )
+    if replicated is not None:
+        state, x, y, xv, yv = jax.device_put((state, x, y, xv, yv), replicated)
     if not progress:
         state = run(state, key, x, y, xv, yv, jnp.asarray(epochs, jnp.int32))
     else:
         state = _run_with_progress(run, state, key, x, y, xv, yv, int(epochs), progress_chunk, has_val)
-    return _finish(state, early_stopping)
+    result = _finish(state, early_stopping)
+    if on_nonfinite == "raise" and int(result.history.nonfinite_epoch) >= 0:
+        raise FloatingPointError(
+            f"non-finite loss or gradient at epoch {int(result.history.nonfinite_epoch)}, "
+            f"step {int(result.history.nonfinite_step)}; lower the learning rate, check the data "
+            "scale, or pass on_nonfinite='stop' to get the last finite params back"
+        )
+    return result
 
 
-def _compiled_run(loss_fn, optimizer, n, batch_size, epochs, shuffle, metrics, has_val, early_stopping):
-    # The same loss, optimizer and sizes reuse one compiled program across fit calls.
-    return _compiled_run_cached(
-        loss_fn, optimizer, n, batch_size, epochs, shuffle, tuple(metrics.items()), has_val, early_stopping
-    )
+_NONFINITE = ("stop", "raise", "ignore")
+
+
+def _shardings(devices, batch_size):
+    """The batch sharding (split over a 'data' mesh axis) and the replicated sharding."""
+    if devices is None:
+        return None, None
+    devices = list(devices)
+    if not devices:
+        raise ValueError("devices must be a non-empty sequence, e.g. jax.devices()")
+    if batch_size % len(devices):
+        raise ValueError(
+            f"the batch size {batch_size} is not divisible by the {len(devices)} devices; choose "
+            f"a batch_size that is a multiple of {len(devices)} (for full batch, N must be)"
+        )
+    mesh = Mesh(np.array(devices), ("data",))
+    return NamedSharding(mesh, PartitionSpec("data")), NamedSharding(mesh, PartitionSpec())
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled_run_cached(loss_fn, optimizer, n, batch_size, epochs, shuffle, metrics, has_val, early_stopping):
-    run = _make_run(loss_fn, optimizer, n, batch_size, epochs, shuffle, dict(metrics), has_val, early_stopping)
+def _compiled_run(*args):
+    # The same loss, optimizer, sizes and options reuse one compiled program across fit calls.
+    loss_fn, optimizer, n, batch_size, epochs, shuffle, metrics, *rest = args
+    run = _make_run(loss_fn, optimizer, n, batch_size, epochs, shuffle, dict(metrics), *rest)
     return jax.jit(run, donate_argnums=0)
 
 

@@ -1,0 +1,159 @@
+"""fit's non-finite guard, exact resume through a checkpoint, and data-parallel training."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from jaxnn import checkpoint, heads, nn
+from jaxnn.train import Supervised, fit
+
+NET = nn.MLP([16], 3, activation="tanh")
+LOSS = Supervised(NET.apply, heads.multiclass())
+
+
+def data(n=40, seed=0):
+    kx, ky = jax.random.split(jax.random.key(seed))
+    x = jax.random.normal(kx, (n, 4))
+    y = jax.random.randint(ky, (n,), 0, 3)
+    return x, y
+
+
+def params0(seed=0):
+    return NET.init(jax.random.key(seed), (-1, 4))[1]
+
+
+def test_huge_learning_rate_is_reported_not_a_history_of_nans():
+    # Gradient descent on a least-squares problem with lr far above 2/L: every step multiplies
+    # the error by about lr * L, so it overflows to inf and then NaN within a few epochs.
+    x, _ = data()
+    y = x @ jnp.ones((4, 1))
+    net = nn.MLP([], 1)
+    loss = Supervised(net.apply, heads.regression())
+    p0 = net.init(jax.random.key(0), (-1, 4))[1]
+    r = fit(p0, loss, 10.0 * x, y, optimizer=optax.sgd(10.0), key=jax.random.key(0), epochs=50, batch_size=8)
+    e, s = int(r.history.nonfinite_epoch), int(r.history.nonfinite_step)
+    assert e >= 0 and 0 <= s < 5
+    assert int(r.history.epochs_run) == e  # the failing epoch is not counted
+    tl = np.asarray(r.history.train_loss)
+    assert np.all(np.isfinite(tl[:e])) and np.all(np.isnan(tl[e:]))
+    # The params handed back are the last finite ones.
+    assert all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree.leaves(r.params))
+    assert all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree.leaves(r.opt_state))
+
+
+def test_nonfinite_reports_the_exact_step():
+    # A loss whose gradient is -1 until w reaches 3, where it turns NaN: sgd(1) adds 1 to w per step.
+    x, y = jnp.ones((4, 1)), jnp.zeros((4,))
+
+    def loss_linear(p, xb, yb):  # d/dw = -1, so sgd(1) adds 1 to w each epoch; NaN once w >= 3
+        return (-p["w"] + jnp.where(p["w"] >= 3.0, jnp.nan, 0.0)) * jnp.ones(xb.shape[0]) + 0 * yb
+
+    r = fit({"w": jnp.array(0.0)}, loss_linear, x, y, optimizer=optax.sgd(1.0), key=jax.random.key(0), epochs=10)
+    assert int(r.history.nonfinite_epoch) == 3 and int(r.history.nonfinite_step) == 0
+    assert float(r.params["w"]) == 3.0  # updated at epochs 0, 1, 2; the NaN step did not apply
+    # Mini-batches of 1 (4 steps per epoch): w reaches 3 after three steps; step 3 sees the NaN.
+    r = fit({"w": jnp.array(0.0)}, loss_linear, x, y, optimizer=optax.sgd(1.0), key=jax.random.key(0), epochs=10, batch_size=1)
+    assert (int(r.history.nonfinite_epoch), int(r.history.nonfinite_step)) == (0, 3)
+    assert float(r.params["w"]) == 3.0
+    with pytest.raises(FloatingPointError, match="epoch 0, step 3"):
+        fit({"w": jnp.array(0.0)}, loss_linear, x, y, optimizer=optax.sgd(1.0), key=jax.random.key(0), epochs=10,
+            batch_size=1, on_nonfinite="raise")
+    ignored = fit({"w": jnp.array(0.0)}, loss_linear, x, y, optimizer=optax.sgd(1.0), key=jax.random.key(0), epochs=3,
+                  batch_size=1, on_nonfinite="ignore")
+    # Unchecked, the NaN losses go straight into the history.
+    assert int(ignored.history.nonfinite_epoch) == -1 and np.isnan(np.asarray(ignored.history.train_loss)).all()
+
+
+def test_no_false_alarm_on_a_healthy_run():
+    x, y = data()
+    r = fit(params0(), LOSS, x, y, optimizer=optax.adam(1e-2), key=jax.random.key(0), epochs=5, batch_size=8)
+    assert int(r.history.nonfinite_epoch) == -1 and int(r.history.epochs_run) == 5
+
+
+@pytest.mark.parametrize("batch_size", [None, 7])
+def test_resume_through_checkpoint_is_bit_identical(tmp_path, batch_size):
+    x, y = data()
+    opt = optax.adam(1e-2)
+    kw = dict(optimizer=opt, key=jax.random.key(5), batch_size=batch_size)
+    whole = fit(params0(), LOSS, x, y, epochs=7, **kw)
+    first = fit(params0(), LOSS, x, y, epochs=3, **kw)
+    path = tmp_path / "run.ckpt"
+    checkpoint.save(path, {"params": first.params, "opt_state": first.opt_state})
+    template = {"params": params0(), "opt_state": opt.init(params0())}
+    restored = checkpoint.load(path, template=template)
+    rest = fit(restored["params"], LOSS, x, y, epochs=7, opt_state=restored["opt_state"], initial_epoch=3, **kw)
+    jax.tree.map(np.testing.assert_array_equal, rest.params, whole.params)
+    np.testing.assert_array_equal(rest.history.train_loss[3:], whole.history.train_loss[3:])
+    assert np.all(np.isnan(np.asarray(rest.history.train_loss[:3])))
+
+
+def test_resume_arguments_validated():
+    x, y = data()
+    with pytest.raises(ValueError, match="initial_epoch"):
+        fit(params0(), LOSS, x, y, optimizer=optax.sgd(0.1), key=jax.random.key(0), epochs=3, initial_epoch=3)
+    with pytest.raises(ValueError, match="opt_state does not fit"):
+        fit(params0(), LOSS, x, y, optimizer=optax.adam(0.1), key=jax.random.key(0), epochs=3,
+            opt_state=optax.sgd(0.1).init(params0()))
+    with pytest.raises(ValueError, match="on_nonfinite"):
+        fit(params0(), LOSS, x, y, optimizer=optax.sgd(0.1), key=jax.random.key(0), epochs=3, on_nonfinite="warn")
+
+
+def test_device_count_must_divide_batch():
+    x, y = data()
+    devices = jax.devices() * 3  # the same device three times: only the divisibility check matters here
+    with pytest.raises(ValueError, match="not divisible by the 3 devices"):
+        fit(params0(), LOSS, x, y, optimizer=optax.sgd(0.1), key=jax.random.key(0), epochs=1, batch_size=8,
+            devices=devices)
+
+
+def test_single_device_mesh_equals_default():
+    x, y = data()
+    kw = dict(optimizer=optax.adam(1e-2), key=jax.random.key(0), epochs=3, batch_size=8)
+    a = fit(params0(), LOSS, x, y, **kw)
+    b = fit(params0(), LOSS, x, y, devices=jax.devices()[:1], **kw)
+    jax.tree.map(lambda u, v: np.testing.assert_allclose(u, v, rtol=1e-6, atol=1e-7), a.params, b.params)
+
+
+DATA_PARALLEL_SCRIPT = textwrap.dedent(
+    """
+    import jax, jax.numpy as jnp, numpy as np, optax
+    from jaxnn import heads, nn
+    from jaxnn.train import Supervised, fit
+
+    assert jax.device_count() == 8, jax.devices()
+    net = nn.MLP([32], 3, activation="tanh")
+    loss = Supervised(net.apply, heads.multiclass())
+    kx, ky = jax.random.split(jax.random.key(0))
+    x = jax.random.normal(kx, (100, 4))
+    y = jax.random.randint(ky, (100,), 0, 3)
+    p0 = net.init(jax.random.key(1), (-1, 4))[1]
+    kw = dict(optimizer=optax.adam(1e-2), key=jax.random.key(2), epochs=4, batch_size=16)
+    one = fit(p0, loss, x, y, **kw)
+    many = fit(p0, loss, x, y, devices=jax.devices(), **kw)
+    # The params really were replicated over all 8 devices.
+    assert len(many.params[0]["w"].sharding.device_set) == 8
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6), one.params, many.params)
+    np.testing.assert_allclose(one.history.train_loss, many.history.train_loss, rtol=2e-5)
+    try:
+        fit(p0, loss, x, y, devices=jax.devices(), **{**kw, "batch_size": 12})
+    except ValueError as err:
+        assert "not divisible by the 8 devices" in str(err)
+    else:
+        raise AssertionError("batch 12 on 8 devices must raise")
+    print("DATA-PARALLEL-OK")
+    """
+)
+
+
+def test_data_parallel_on_eight_simulated_devices():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, "-c", DATA_PARALLEL_SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "DATA-PARALLEL-OK" in out.stdout
