@@ -1,0 +1,66 @@
+"""Hand-written optimizers in Optax's protocol.
+
+Every optimizer here is an ``optax.GradientTransformation``: ``init(params) -> state``
+and ``update(grads, state, params=None) -> (updates, state)``, applied with
+``optax.apply_updates(params, updates)``. So each one chains with Optax transforms
+(``optax.chain(optax.clip_by_global_norm(1.0), jaxnn.optim.adam(1e-3))``), takes Optax
+schedules as learning rates, and can be swapped for an Optax optimizer anywhere jaxnn
+takes one.
+
+Named optimizers are chains of the ``scale_by_*`` primitives (also exported) ending in
+:func:`scale_by_learning_rate`, the one place where the learning rate is applied and the
+sign is flipped. Each docstring states which peer (Optax, PyTorch, Keras) its defaults
+match, and which arguments reproduce the others.
+
+==================  =====================================================================
+``sgd``             gradient descent (GD, SGD and mini-batch SGD are the same rule)
+``momentum``        heavy ball or Nesterov momentum (PyTorch/Optax or Keras velocity form)
+``adagrad``         per-coordinate steps shrinking with the sum of squared gradients
+``rmsprop``         plain, centered or with momentum; eps inside or outside the root
+``adadelta``        RMSProp with a unit-correcting numerator; descends at every lr
+``adam``            bias-corrected moments; Optax/PyTorch eps or Keras eps-hat
+``adamw``           Adam with decoupled weight decay
+==================  =====================================================================
+"""
+
+from jaxnn.optim._adadelta import ScaleByAdaDeltaState, adadelta, scale_by_adadelta
+from jaxnn.optim._adagrad import ScaleByRssState, adagrad, scale_by_rss
+from jaxnn.optim._adam import ScaleByAdamState, adam, adamw, scale_by_adam
+from jaxnn.optim._base import (
+    ScalarOrSchedule,
+    Schedule,
+    ScaleByLearningRateState,
+    add_decayed_weights,
+    scale_by_learning_rate,
+)
+from jaxnn.optim._momentum import TraceState, momentum, trace
+from jaxnn.optim._rmsprop import ScaleByRmsState, rmsprop, scale_by_rms
+from jaxnn.optim._sgd import sgd
+
+__all__ = [
+    # named optimizers
+    "sgd",
+    "momentum",
+    "adagrad",
+    "rmsprop",
+    "adadelta",
+    "adam",
+    "adamw",
+    # primitives
+    "scale_by_learning_rate",
+    "add_decayed_weights",
+    "trace",
+    "scale_by_rss",
+    "scale_by_rms",
+    "scale_by_adadelta",
+    "scale_by_adam",
+    # states and types
+    "ScaleByLearningRateState",
+    "TraceState",
+    "ScaleByRssState",
+    "ScaleByRmsState",
+    "ScaleByAdaDeltaState",
+    "ScaleByAdamState",
+    "Schedule",
+    "ScalarOrSchedule",
+]

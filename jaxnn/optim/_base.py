@@ -1,0 +1,192 @@
+"""Shared pieces of the optimizers: hyperparameter checks and the learning-rate step.
+
+Every named optimizer in :mod:`jaxnn.optim` is an ``optax.chain`` of small primitives
+(``scale_by_X``) that end in :func:`scale_by_learning_rate`. That last primitive is the
+only place where the learning rate is applied and the sign is flipped (descent), as in
+Optax, so a schedule, a clipping transform or weight decay can be slotted in anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple, Union
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.typing import ArrayLike
+
+__all__ = [
+    "Schedule",
+    "ScalarOrSchedule",
+    "ScaleByLearningRateState",
+    "scale_by_learning_rate",
+    "add_decayed_weights",
+]
+
+Schedule = Callable[[jax.Array], ArrayLike]
+"""A learning-rate schedule: maps the int32 step count (0, 1, 2, ...) to a scalar."""
+
+ScalarOrSchedule = Union[float, jax.Array, Schedule]
+"""A constant learning rate (a Python float or a scalar array) or a :data:`Schedule`."""
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _scalar_or_none(name: str, value: object) -> float | None:
+    """Returns ``value`` as a Python float, or ``None`` when it is a tracer.
+
+    A traced hyperparameter (``optim.sgd(lr)`` inside ``jax.vmap``/``jax.jit`` over ``lr``)
+    has no value at construction time, so only its shape can be checked.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a real number, got the bool {value!r}")
+    if isinstance(value, jax.core.Tracer):
+        if value.shape != ():
+            raise ValueError(f"{name} must be a scalar, got an array of shape {value.shape}")
+        if not jnp.issubdtype(value.dtype, jnp.floating):
+            raise ValueError(
+                f"{name} must be a float, got a traced array of dtype {value.dtype}; "
+                f"cast it, e.g. jnp.asarray({name}, jnp.float32)"
+            )
+        return None
+    try:
+        array = np.asarray(value)
+    except Exception as exc:  # noqa: BLE001 - anything not array-like
+        raise ValueError(f"{name} must be a real number, got {value!r}") from exc
+    if array.shape != ():
+        raise ValueError(
+            f"{name} must be a scalar, got an array of shape {array.shape}; "
+            "per-parameter hyperparameters are not supported"
+        )
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise ValueError(f"{name} must be a real number, got {value!r} of dtype {array.dtype}")
+    return float(array)
+
+
+def check_learning_rate(learning_rate: ScalarOrSchedule, name: str = "learning_rate") -> None:
+    """Raises ``ValueError`` unless ``learning_rate`` is a callable or a number > 0."""
+    if callable(learning_rate):
+        return
+    value = _scalar_or_none(name, learning_rate)
+    if value is not None and not value > 0:
+        raise ValueError(
+            f"{name} must be > 0, got {value}; gradient descent steps along -grad, so a "
+            "non-positive learning rate does not descend"
+        )
+
+
+def check_in_unit_interval(value: ArrayLike, name: str) -> None:
+    """Raises ``ValueError`` unless ``0 <= value < 1`` (decay rates, betas, rho, momentum)."""
+    v = _scalar_or_none(name, value)
+    if v is not None and not 0.0 <= v < 1.0:
+        raise ValueError(
+            f"{name} must be in [0, 1), got {v}; it is the weight of the past in a moving "
+            "average, and 1 or more would never forget (or grow without bound)"
+        )
+
+
+def check_positive(value: ArrayLike, name: str) -> None:
+    """Raises ``ValueError`` unless ``value > 0`` (eps)."""
+    v = _scalar_or_none(name, value)
+    if v is not None and not v > 0.0:
+        raise ValueError(f"{name} must be > 0, got {v}; use a small number such as 1e-8")
+
+
+def check_nonnegative(value: ArrayLike, name: str) -> None:
+    """Raises ``ValueError`` unless ``value >= 0`` (initial accumulators, weight decay)."""
+    v = _scalar_or_none(name, value)
+    if v is not None and not v >= 0.0:
+        raise ValueError(f"{name} must be >= 0, got {v}")
+
+
+# ------------------------------------------------------------------ learning rate
+
+
+class ScaleByLearningRateState(NamedTuple):
+    """State of :func:`scale_by_learning_rate`.
+
+    Attributes:
+        count: int32 scalar, the number of updates made so far (the schedule's input).
+    """
+
+    count: jax.Array
+
+
+def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> optax.GradientTransformation:
+    r"""Multiplies updates by the negative learning rate: the descent step.
+
+    .. math::
+
+        u_t = -\eta_t \, g_t, \qquad \eta_t = \text{learning\_rate}(t) \text{ or constant}
+
+    where ``t = count`` starts at 0. This is the only place in :mod:`jaxnn.optim` where
+    the sign is flipped, so every named optimizer descends.
+
+    Args:
+        learning_rate: A float > 0, a scalar (possibly traced) array, or a schedule
+            ``count -> scalar`` (any Optax schedule works).
+
+    Returns:
+        An ``optax.GradientTransformation`` whose state is
+        :class:`ScaleByLearningRateState`.
+
+    Raises:
+        ValueError: If ``learning_rate`` is a number <= 0 or not a scalar.
+    """
+    check_learning_rate(learning_rate)
+
+    def init(params: optax.Params) -> ScaleByLearningRateState:
+        del params
+        return ScaleByLearningRateState(count=jnp.zeros([], jnp.int32))
+
+    def update(updates, state, params=None):
+        del params
+        step = learning_rate(state.count) if callable(learning_rate) else learning_rate
+        # Cast the step to each leaf's dtype so a float32 (or bfloat16) model stays in it.
+        updates = jax.tree.map(lambda g: -jnp.asarray(step, dtype=g.dtype) * g, updates)
+        return updates, ScaleByLearningRateState(count=optax.safe_increment(state.count))
+
+    return optax.GradientTransformation(init, update)
+
+
+def add_decayed_weights(weight_decay: float = 0.0) -> optax.GradientTransformation:
+    r"""Adds ``weight_decay * params`` to the updates (L2 / decoupled weight decay).
+
+    .. math::
+
+        u_t = g_t + \lambda \, \theta_t
+
+    Placed before a ``scale_by_X`` it is PyTorch's ``weight_decay=`` argument (an L2
+    penalty folded into the gradient); placed after it and before
+    :func:`scale_by_learning_rate` it is AdamW's decoupled decay. To skip some leaves
+    (biases), wrap it: ``optax.masked(add_decayed_weights(wd), mask)``.
+
+    Args:
+        weight_decay: The decay rate :math:`\lambda \ge 0`.
+
+    Returns:
+        An ``optax.GradientTransformation`` with empty state; its ``update`` needs
+        ``params``.
+
+    Raises:
+        ValueError: If ``weight_decay < 0``, or at update time if ``params`` is None.
+    """
+    check_nonnegative(weight_decay, "weight_decay")
+
+    def init(params: optax.Params) -> optax.EmptyState:
+        del params
+        return optax.EmptyState()
+
+    def update(updates, state, params=None):
+        if params is None:
+            raise ValueError(
+                "add_decayed_weights needs the parameters: call "
+                "optimizer.update(grads, state, params)"
+            )
+        updates = jax.tree.map(lambda g, p: g + weight_decay * p, updates, params)
+        return updates, state
+
+    return optax.GradientTransformation(init, update)
