@@ -6,12 +6,56 @@ Submodules (each with its own ``__all__``):
 * :mod:`jaxnn.losses` - the course's losses in their correct forms.
 * :mod:`jaxnn.init` - parameter initializers.
 * :mod:`jaxnn.nn` - dense layers and networks (stax-style ``init``/``apply`` pairs), the matrix form.
+* :mod:`jaxnn.perceptron` - Rosenblatt's perceptron compiled, the pocket variant, a NumPy reference.
+* :mod:`jaxnn.combining` - combining perceptrons: the linear collapse and XOR solved.
+* :mod:`jaxnn.backprop` - backpropagation by hand, for the course's network and any MLP.
+* :mod:`jaxnn.optim` - hand-written optimizers in Optax's protocol (SGD ... AdamW).
+* :mod:`jaxnn.descent` - ``minimize``: gradient descent on any function, with trajectories.
+* :mod:`jaxnn.testfunctions` - quadratic bowl, Rosenbrock, Beale, Himmelblau, a double well.
 * :mod:`jaxnn.heads` - the four output heads (regression, multivariate regression, binary, multi-class).
+* :mod:`jaxnn.data` - splits, standardization, one-hot, label conversion, batch iteration.
+* :mod:`jaxnn.datasets` - synthetic generators and bundled real data (Iris, digits, diabetes).
+* :mod:`jaxnn.metrics` - accuracy, precision/recall/F1, confusion matrix, MSE, MAE, R^2 (jit-able).
 * :mod:`jaxnn.train` - the fused, jitted training engine (``fit``, ``sweep``, early stopping).
 * :mod:`jaxnn.checkpoint` - safe, atomic checkpoints of any pytree (safetensors or ``.npz``).
 """
 
-from jaxnn import activations, checkpoint, heads, init, losses, nn, train
+from jaxnn import (
+    activations,
+    backprop,
+    checkpoint,
+    combining,
+    data,
+    datasets,
+    descent,
+    heads,
+    init,
+    losses,
+    metrics,
+    nn,
+    optim,
+    perceptron,
+    testfunctions,
+    train,
+)
 from jaxnn._version import __version__
 
-__all__ = ["__version__", "activations", "checkpoint", "heads", "init", "losses", "nn", "train"]
+__all__ = [
+    "__version__",
+    "activations",
+    "backprop",
+    "checkpoint",
+    "combining",
+    "data",
+    "datasets",
+    "descent",
+    "heads",
+    "init",
+    "losses",
+    "metrics",
+    "nn",
+    "optim",
+    "perceptron",
+    "testfunctions",
+    "train",
+]
