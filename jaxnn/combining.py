@@ -41,6 +41,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
+from jaxnn import datasets as _datasets
 from jaxnn import nn as _nn
 from jaxnn._checks import check_float
 
@@ -52,11 +53,6 @@ __all__ = [
 ]
 
 Params = Any
-
-
-def _xor_points() -> tuple[jax.Array, jax.Array]:
-    x = jnp.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]])
-    return x, -x[:, 0] * x[:, 1]
 
 
 def _dense(p: Any, i: int) -> tuple[jax.Array, jax.Array]:
@@ -210,7 +206,8 @@ def train_xor_tanh(
         raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
     net = _nn.MLP([hidden_size], 1, activation="tanh")
     _, params = net.init(key, (-1, 2))
-    x, y = _xor_points()
+    x, labels = _datasets.xor()
+    y = labels.astype(x.dtype)
 
     def loss(p):
         return jnp.mean((y - net.apply(p, x)[:, 0]) ** 2 / 2)
