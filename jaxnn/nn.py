@@ -148,6 +148,16 @@ def Activation(fn: str | Callable[[jax.Array], jax.Array]) -> Layer:
     return Layer(init, apply)
 
 
+def _init_in_sequence(layers: Sequence[Layer], key: jax.Array, input_shape: Shape) -> tuple[Shape, list]:
+    """Initializes layers one after another, each with its own subkey; returns the list of params."""
+    _check_key(key)
+    params = []
+    for layer, k in zip(layers, jax.random.split(key, len(layers))):
+        input_shape, p = layer.init(k, input_shape)
+        params.append(p)
+    return input_shape, params
+
+
 def serial(*layers: Layer) -> Layer:
     """Composes layers in order; params are a tuple with one entry per layer.
 
@@ -160,12 +170,8 @@ def serial(*layers: Layer) -> Layer:
         raise ValueError("serial needs one or more Layer arguments, e.g. serial(Dense(4), Activation('tanh'))")
 
     def init(key: jax.Array, input_shape: Shape) -> tuple[Shape, Params]:
-        _check_key(key)
-        params = []
-        for layer, k in zip(layers, jax.random.split(key, len(layers))):
-            input_shape, p = layer.init(k, input_shape)
-            params.append(p)
-        return input_shape, tuple(params)
+        output_shape, params = _init_in_sequence(layers, key, input_shape)
+        return output_shape, tuple(params)
 
     def apply(params: Params, x: ArrayLike) -> jax.Array:
         if not isinstance(params, (tuple, list)) or len(params) != len(layers):
@@ -224,12 +230,7 @@ def MLP(
     layers = [Dense(n, w_init=w_init, b_init=b_init) for n in sizes]
 
     def init(key: jax.Array, input_shape: Shape) -> tuple[Shape, Params]:
-        _check_key(key)
-        params = []
-        for layer, k in zip(layers, jax.random.split(key, len(layers))):
-            input_shape, p = layer.init(k, input_shape)
-            params.append(p)
-        return input_shape, params
+        return _init_in_sequence(layers, key, input_shape)
 
     def apply(params: Params, x: ArrayLike) -> jax.Array:
         if not isinstance(params, (list, tuple)) or len(params) != len(layers):
