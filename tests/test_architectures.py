@@ -61,8 +61,8 @@ def test_binary_classification_two_moons():
     (xtr, ytr), (xte, yte) = data.train_test_split(jax.random.key(1), x, y01, test_fraction=0.25)
     net = nn.MLP([16, 16], 1, activation="tanh")
     p0 = net.init(jax.random.key(2), (-1, 2))[1]
-    r = fit(p0, Supervised(net.apply, heads.binary()), xtr, ytr, optimizer=optax.adam(1e-2),
-            key=jax.random.key(3), epochs=200, batch_size=32)
+    r = fit(p0, Supervised(net.apply, heads.binary()), xtr, ytr, optimizer=optax.adam(3e-2),
+            key=jax.random.key(3), epochs=300)
     acc = metrics.accuracy(heads.binary().predict(net.apply(r.params, xte))[:, 0], yte[:, 0].astype(jnp.int32))
     assert float(acc) >= 0.95
 
@@ -72,8 +72,8 @@ def test_regression_r2_on_held_out_data():
     (xtr, ytr), (xte, yte) = data.train_test_split(jax.random.key(1), x, y, test_fraction=0.25)
     net = nn.MLP([32, 32], 1, activation="tanh")
     p0 = net.init(jax.random.key(2), (-1, x.shape[1]))[1]
-    r = fit(p0, Supervised(net.apply, heads.regression()), xtr, ytr, optimizer=optax.adam(1e-2),
-            key=jax.random.key(3), epochs=300, batch_size=32)
+    r = fit(p0, Supervised(net.apply, heads.regression()), xtr, ytr, optimizer=optax.adam(3e-2),
+            key=jax.random.key(3), epochs=500)
     assert float(metrics.r2_score(net.apply(r.params, xte), yte)) >= 0.95
 
 
@@ -82,8 +82,8 @@ def test_multivariate_regression_r2_on_held_out_data():
     (xtr, ytr), (xte, yte) = data.train_test_split(jax.random.key(1), x, y, test_fraction=0.25)
     net = nn.MLP([64], 2, activation="tanh")
     p0 = net.init(jax.random.key(2), (-1, 3))[1]
-    r = fit(p0, Supervised(net.apply, heads.multivariate_regression()), xtr, ytr, optimizer=optax.adam(1e-2),
-            key=jax.random.key(3), epochs=300, batch_size=32)
+    r = fit(p0, Supervised(net.apply, heads.multivariate_regression()), xtr, ytr, optimizer=optax.adam(3e-2),
+            key=jax.random.key(3), epochs=300)
     pred = net.apply(r.params, xte)
     assert pred.shape == yte.shape == (150, 2)
     for j in range(2):
