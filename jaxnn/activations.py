@@ -159,8 +159,8 @@ def relu(x: ArrayLike) -> jax.Array:
     >>> relu(jnp.array([-1.0, 2.0]))
     Array([0., 2.], dtype=float32)
     """
-    x = check_float(x, "x")
-    return jnp.maximum(x, 0.0)
+    # jax.nn.relu pins the derivative at 0 to 0 (jnp.maximum would split the tie as 0.5).
+    return jax.nn.relu(check_float(x, "x"))
 
 
 def leaky_relu(x: ArrayLike, negative_slope: float = 0.01) -> jax.Array:
@@ -180,8 +180,9 @@ def elu(x: ArrayLike, alpha: float = 1.0) -> jax.Array:
     Array([0., 1.], dtype=float32)
     """
     x = check_float(x, "x")
-    # expm1 of the clipped input: exact near 0 and no overflow in the unused branch.
-    return jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0.0)))
+    # expm1 is exact near 0; feeding it 0 on the positive side keeps the unused branch from
+    # overflowing, and (unlike minimum(x, 0)) does not halve the gradient at x = 0.
+    return jnp.where(x > 0, x, alpha * jnp.expm1(jnp.where(x > 0, 0.0, x)))
 
 
 def selu(x: ArrayLike) -> jax.Array:
@@ -320,7 +321,7 @@ def leaky_relu_derivative(x: ArrayLike, negative_slope: float = 0.01) -> jax.Arr
 
 
 def elu_derivative(x: ArrayLike, alpha: float = 1.0) -> jax.Array:
-    """Derivative of :func:`elu`: 1 for ``x > 0``, ``alpha e^x`` otherwise."""
+    """Derivative of :func:`elu`: 1 for ``x > 0``, ``alpha e^x`` otherwise (``alpha`` at 0, as ``jax.grad``)."""
     x = check_float(x, "x")
     return jnp.where(x > 0, 1.0, alpha * jnp.exp(jnp.minimum(x, 0.0))).astype(x.dtype)
 

@@ -209,7 +209,7 @@ def mean_absolute_error(
     r"""Absolute error :math:`|t - y|` (L1), averaged over the outputs of each example.
 
     More robust to outliers than the squared error; its derivative jumps at 0
-    (``jax.grad`` gives 0 there).
+    (``jax.grad`` gives the subgradient +1 there).
 
     >>> mean_absolute_error(jnp.array([1.0, 2.0]), jnp.array([1.0, 4.0]))
     Array([0., 2.], dtype=float32)
@@ -242,14 +242,26 @@ def huber_loss(
 def log_cosh(predictions: ArrayLike, targets: ArrayLike, *, reduction: str = "none") -> jax.Array:
     r"""Log-cosh loss, :math:`\log\cosh(y - t)`: quadratic near 0, linear far away.
 
-    Computed as ``|r| + log1p(exp(-2|r|)) - log 2`` so ``cosh`` never overflows.
+    Computed as ``log1p(2 sinh^2(|r|/2))`` for ``|r| < 1`` (accurate for tiny residuals, where
+    Optax's ``log(cosh)`` form cancels) and as ``|r| + log1p(exp(-2|r|)) - log 2`` beyond, so
+    ``cosh`` never overflows.
 
     >>> log_cosh(jnp.array([0.0]), jnp.array([0.0]))
     Array([0.], dtype=float32)
     """
     p, t = _pair(predictions, targets, "predictions", "targets")
     a = jnp.abs(p - t)
-    values = a + jnp.log1p(jnp.exp(-2.0 * a)) - jnp.log(2.0).astype(a.dtype)
+    # Two exact forms: log cosh a = log1p(2 sinh^2(a/2)) has no cancellation for small a;
+    # a + log1p(e^{-2a}) - log 2 never overflows for large a. Each branch gets an input that
+    # is safe for it, so neither the unused value nor its gradient can be inf or NaN.
+    small = a < 1.0
+    a_small = jnp.where(small, a, 0.0)
+    a_large = jnp.where(small, 1.0, a)
+    values = jnp.where(
+        small,
+        jnp.log1p(2.0 * jnp.sinh(a_small / 2.0) ** 2),
+        a_large + jnp.log1p(jnp.exp(-2.0 * a_large)) - jnp.log(2.0).astype(a.dtype),
+    )
     return reduce(_per_example(values, "mean"), reduction)
 
 
@@ -280,8 +292,8 @@ def binary_cross_entropy_with_logits(
 ) -> jax.Array:
     r"""Binary cross-entropy from logits ``z``: :math:`-[y \log S(z) + (1 - y)\log(1 - S(z))]`.
 
-    Computed as ``max(z, 0) - y z + log1p(exp(-|z|))``, which is exact for logits of any
-    size (``S`` then ``log`` would give ``log(0)`` for ``z = -1e4``).
+    Computed as ``softplus(z) - y z`` with a stable softplus (``logaddexp(z, 0)``), which is
+    exact for logits of any size (``S`` then ``log`` would give ``log(0)`` for ``z = -1e4``).
 
     Args:
       logits: real-valued scores, shape ``[batch]`` or ``[batch, 1]``.
@@ -291,7 +303,9 @@ def binary_cross_entropy_with_logits(
     Array([0.6931472], dtype=float32)
     """
     z, y = _pair(logits, labels, "logits", "labels")
-    values = jnp.maximum(z, 0.0) - y * z + jnp.log1p(jnp.exp(-jnp.abs(z)))
+    # softplus(z) - y z. logaddexp is the stable softplus *with* the right gradient at z = 0
+    # (max(z, 0) + log1p(exp(-|z|)) has the same value but a gradient of -y there, not 1/2 - y).
+    values = jnp.logaddexp(z, 0.0) - y * z
     return reduce(_per_example(values, "mean"), reduction)
 
 
