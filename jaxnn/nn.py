@@ -93,6 +93,7 @@ def Dense(
     *,
     w_init: str | _init.Initializer = "glorot_uniform",
     b_init: str | _init.Initializer = "zeros",
+    dtype: Any = jnp.float32,
 ) -> Layer:
     """A fully connected layer, ``y = x w + b``.
 
@@ -102,6 +103,8 @@ def Dense(
       features: number of outputs (neurons).
       w_init: initializer (or its name) for ``w``; Glorot uniform by default, as Keras.
       b_init: initializer (or its name) for ``b``; zeros by default.
+      dtype: the params' floating dtype (``jnp.float32`` by default; ``jnp.bfloat16``, or
+        ``jnp.float64`` with ``jax_enable_x64``).
 
     Returns:
       A :class:`Layer`. ``apply(params, x)`` maps ``[..., in]`` to ``[..., features]``.
@@ -113,12 +116,14 @@ def Dense(
     """
     features = _check_features(features, "features")
     w_init, b_init = _init.get(w_init), _init.get(b_init)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise TypeError(f"dtype must be a floating dtype, got {dtype}")
 
     def init(key: jax.Array, input_shape: Shape) -> tuple[Shape, Params]:
         _check_key(key)
         fan_in = _check_features(input_shape[-1], "input_shape[-1]")
         w_key, b_key = jax.random.split(key)
-        params = {"w": w_init(w_key, (fan_in, features)), "b": b_init(b_key, (features,))}
+        params = {"w": w_init(w_key, (fan_in, features), dtype), "b": b_init(b_key, (features,), dtype)}
         return (*input_shape[:-1], features), params
 
     def apply(params: Params, x: ArrayLike) -> jax.Array:
@@ -192,6 +197,7 @@ def MLP(
     output_activation: str | Callable | None = None,
     w_init: str | _init.Initializer = "glorot_uniform",
     b_init: str | _init.Initializer = "zeros",
+    dtype: Any = jnp.float32,
 ) -> Layer:
     """A fully connected feed-forward network (multilayer perceptron).
 
@@ -206,6 +212,7 @@ def MLP(
       output_activation: applied to the output; ``None`` (identity) gives logits, which is
         what the heads in :mod:`jaxnn.heads` and the ``*_with_logits`` losses expect.
       w_init, b_init: initializers (or names) for every layer's weights and biases.
+      dtype: the params' floating dtype (float32 by default).
 
     Returns:
       A :class:`Layer`; ``apply(params, x)`` maps ``[batch, in]`` to ``[batch, output_size]``.
@@ -227,7 +234,7 @@ def MLP(
             )
         hidden_fns = [_act.get(a) for a in activation]
     fns = [*hidden_fns, _act.get(output_activation)]
-    layers = [Dense(n, w_init=w_init, b_init=b_init) for n in sizes]
+    layers = [Dense(n, w_init=w_init, b_init=b_init, dtype=dtype) for n in sizes]
 
     def init(key: jax.Array, input_shape: Shape) -> tuple[Shape, Params]:
         return _init_in_sequence(layers, key, input_shape)

@@ -191,3 +191,19 @@ def test_non_float_input_and_bad_config(key):
         net.init(0, (-1, 3))
     with pytest.raises(ValueError, match=r"shape \[out, 4\]"):
         nn.forward_matrix_form(jnp.ones((2, 3)), [jnp.ones((5, 3))], ["tanh"])
+
+
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float32])
+def test_param_dtype(dtype, key):
+    net = nn.MLP([4], 2, dtype=dtype)
+    _, params = net.init(key, (-1, 3))
+    assert all(leaf.dtype == dtype for leaf in jax.tree.leaves(params))
+    assert net.apply(params, jnp.ones((2, 3), dtype)).dtype == dtype
+    with pytest.raises(TypeError, match="floating dtype"):
+        nn.Dense(3, dtype=jnp.int32)
+
+
+def test_float64_params_under_x64(key):
+    with jax.enable_x64(True):
+        _, params = nn.MLP([4], 1, dtype=jnp.float64).init(key, (-1, 2))
+        assert all(leaf.dtype == jnp.float64 for leaf in jax.tree.leaves(params))
