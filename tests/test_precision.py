@@ -517,26 +517,7 @@ def _np_adam_eps_hat(p, grads, lr=0.01, b1=0.9, b2=0.999, eps=1e-8):
     return p, np.stack(updates)
 
 
-# adam(eps_hat=True) computes eps / sqrt(1 - b2^t) as a float32 (float64 under x64) scalar that is
-# weakly typed eagerly but strongly typed under jit, so the jitted update is promoted.
-_EPS_HAT_PROMOTED = ("bfloat16", "bfloat16-x64", "float32-x64")
-EPS_HAT_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="jaxnn/optim/_adam.py scale_by_adam(eps_hat=True): under jit the updates are promoted "
-    "(bfloat16 params -> float32 updates; float32/bfloat16 params under x64 -> float64), because "
-    "denominator_eps = eps / jnp.sqrt(correction2) is a strongly typed float32/float64 scalar when "
-    "traced (eagerly it is weakly typed and the dtype is kept). Fix: cast it to each leaf's dtype "
-    "inside step().",
-)
-
-
-@pytest.mark.parametrize(
-    "dtype,x64",
-    [
-        pytest.param(*c.values, id=c.id, marks=[EPS_HAT_BUG] if c.id in _EPS_HAT_PROMOTED else [])
-        for c in CASES
-    ],
-)
+@pytest.mark.parametrize("dtype,x64", CASES)
 def test_adam_eps_hat_keeps_dtype_and_matches_keras_form(dtype, x64):
     with jax.enable_x64(x64):
         params, grads, p_ref, g_ref = _optimizer_inputs(dtype)
@@ -546,33 +527,24 @@ def test_adam_eps_hat_keeps_dtype_and_matches_keras_form(dtype, x64):
     _check_run("adam_eps_hat", dtype, run, reference)
 
 
-# sweep() (jaxnn.train) passes hyperparameters as traced float32 scalars; only the learning rate
-# is cast to the leaves' dtype, so the others promote bfloat16 updates and state to float32.
-TRACED_HYPERPARAMETER_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="jaxnn.optim: a traced float32 hyperparameter other than the learning rate (momentum mu, "
-    "rmsprop decay/eps, adadelta rho, adam b1/b2, adamw weight_decay), as jaxnn.train.sweep passes "
-    "them, promotes bfloat16 updates and state to float32 (so a lax.scan/while_loop carry changes "
-    "type). scale_by_learning_rate casts the step to each leaf's dtype; the other primitives do not.",
-)
+# sweep() (jaxnn.train) passes hyperparameters as traced float32 scalars: none of them may promote
+# bfloat16 updates or state (a lax.scan/while_loop carry would change type).
 TRACED = {
-    "sgd-learning_rate": (lambda h: O.sgd(h), []),
-    "adagrad-initial_accumulator_value": (lambda h: O.adagrad(0.1, h), []),
-    "momentum-mu": (lambda h: O.momentum(0.1, h), [TRACED_HYPERPARAMETER_BUG]),
-    "rmsprop-decay": (lambda h: O.rmsprop(0.1, h), [TRACED_HYPERPARAMETER_BUG]),
-    "rmsprop-eps": (lambda h: O.rmsprop(0.1, eps=h * 1e-7), [TRACED_HYPERPARAMETER_BUG]),
-    "adadelta-rho": (lambda h: O.adadelta(1.0, h), [TRACED_HYPERPARAMETER_BUG]),
-    "adam-b1": (lambda h: O.adam(0.1, b1=h), [TRACED_HYPERPARAMETER_BUG]),
-    "adam-b2": (lambda h: O.adam(0.1, b2=h), [TRACED_HYPERPARAMETER_BUG]),
-    "adamw-weight_decay": (lambda h: O.adamw(0.1, weight_decay=h * 0.01), [TRACED_HYPERPARAMETER_BUG]),
+    "sgd-learning_rate": lambda h: O.sgd(h),
+    "adagrad-initial_accumulator_value": lambda h: O.adagrad(0.1, h),
+    "momentum-mu": lambda h: O.momentum(0.1, h),
+    "rmsprop-decay": lambda h: O.rmsprop(0.1, h),
+    "rmsprop-eps": lambda h: O.rmsprop(0.1, eps=h * 1e-7),
+    "adadelta-rho": lambda h: O.adadelta(1.0, h),
+    "adam-b1": lambda h: O.adam(0.1, b1=h),
+    "adam-b2": lambda h: O.adam(0.1, b2=h),
+    "adamw-weight_decay": lambda h: O.adamw(0.1, weight_decay=h * 0.01),
 }
 
 
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, id=n, marks=marks) for n, (_, marks) in TRACED.items()]
-)
+@pytest.mark.parametrize("name", list(TRACED))
 def test_traced_float32_hyperparameter_keeps_bfloat16(name):
-    make = TRACED[name][0]
+    make = TRACED[name]
     params = jnp.linspace(-1.0, 1.0, 4, dtype=BF16)
 
     @jax.jit

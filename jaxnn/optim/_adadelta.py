@@ -11,6 +11,7 @@ from jax.typing import ArrayLike
 
 from jaxnn.optim._base import (
     ScalarOrSchedule,
+    cast_to_leaf,
     check_in_unit_interval,
     check_positive,
     scale_by_learning_rate,
@@ -63,14 +64,18 @@ def scale_by_adadelta(rho: ArrayLike = 0.9, eps: ArrayLike = 1e-6) -> optax.Grad
 
     def update(updates, state, params=None):
         del params
-        e_g = jax.tree.map(lambda g, e: (1 - rho) * (g * g) + rho * e, updates, state.e_g)
-        delta = jax.tree.map(
-            lambda g, eg, ex: jnp.sqrt(ex + eps) / jnp.sqrt(eg + eps) * g,
-            updates,
-            e_g,
-            state.e_x,
-        )
-        e_x = jax.tree.map(lambda d, e: (1 - rho) * (d * d) + rho * e, delta, state.e_x)
+        # rho, 1 - rho and eps in each leaf's dtype: traced float32 ones must not promote
+        # bfloat16 updates and state.
+        def average(x, e):
+            return cast_to_leaf(1 - rho, x) * (x * x) + cast_to_leaf(rho, e) * e
+
+        def rescale(g, eg, ex):
+            eps_ = cast_to_leaf(eps, g)
+            return jnp.sqrt(ex + eps_) / jnp.sqrt(eg + eps_) * g
+
+        e_g = jax.tree.map(average, updates, state.e_g)
+        delta = jax.tree.map(rescale, updates, e_g, state.e_x)
+        e_x = jax.tree.map(average, delta, state.e_x)
         return delta, ScaleByAdaDeltaState(e_g=e_g, e_x=e_x)
 
     return optax.GradientTransformation(init, update)

@@ -11,6 +11,7 @@ from jax.typing import ArrayLike
 
 from jaxnn.optim._base import (
     ScalarOrSchedule,
+    cast_to_leaf,
     check_nonnegative,
     check_positive,
     scale_by_learning_rate,
@@ -68,9 +69,13 @@ def scale_by_rss(
         del params
         sum_of_squares = jax.tree.map(lambda g, s: s + g * g, updates, state.sum_of_squares)
         if eps_in_sqrt:
-            scaling = jax.tree.map(lambda s: jax.lax.rsqrt(s + eps), sum_of_squares)
+            scaling = jax.tree.map(
+                lambda s: jax.lax.rsqrt(s + cast_to_leaf(eps, s)), sum_of_squares
+            )
         else:
-            scaling = jax.tree.map(lambda s: 1 / (jnp.sqrt(s) + eps), sum_of_squares)
+            scaling = jax.tree.map(
+                lambda s: 1 / (jnp.sqrt(s) + cast_to_leaf(eps, s)), sum_of_squares
+            )
         updates = jax.tree.map(lambda c, g: c * g, scaling, updates)
         return updates, ScaleByRssState(sum_of_squares=sum_of_squares)
 

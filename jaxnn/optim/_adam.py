@@ -12,6 +12,7 @@ from jax.typing import ArrayLike
 from jaxnn.optim._base import (
     ScalarOrSchedule,
     add_decayed_weights,
+    cast_to_leaf,
     check_in_unit_interval,
     check_nonnegative,
     check_positive,
@@ -88,18 +89,29 @@ def scale_by_adam(
 
     def update(updates, state, params=None):
         del params
-        mu = jax.tree.map(lambda g, m: (1 - b1) * g + b1 * m, updates, state.mu)
-        nu = jax.tree.map(lambda g, v: (1 - b2) * (g * g) + b2 * v, updates, state.nu)
+        # Scalars are cast to each leaf's dtype (cast_to_leaf) so that a traced float32
+        # hyperparameter or a count-dependent scalar never promotes the updates or state.
+        mu = jax.tree.map(
+            lambda g, m: cast_to_leaf(1 - b1, g) * g + cast_to_leaf(b1, m) * m, updates, state.mu
+        )
+        nu = jax.tree.map(
+            lambda g, v: cast_to_leaf(1 - b2, g) * (g * g) + cast_to_leaf(b2, v) * v,
+            updates,
+            state.nu,
+        )
         count = optax.safe_increment(state.count)
-        # The corrections are computed in float32 at least: b**t in bfloat16 rounds to 1.
+        # With a Python or float32 beta the corrections are computed in float32 (float64
+        # under x64) and cast per leaf only afterwards: b**t in bfloat16 rounds to 1
+        # (bfloat16(0.999) == 1).
         correction1 = 1 - b1**count
         correction2 = 1 - b2**count
         denominator_eps = eps / jnp.sqrt(correction2) if eps_hat else eps
 
         def step(m, v):
-            m_hat = m / correction1.astype(m.dtype)
-            v_hat = v / correction2.astype(v.dtype)
-            return m_hat / (jnp.sqrt(v_hat + eps_root) + denominator_eps)
+            m_hat = m / cast_to_leaf(correction1, m)
+            v_hat = v / cast_to_leaf(correction2, v)
+            root = jnp.sqrt(v_hat + cast_to_leaf(eps_root, v))
+            return m_hat / (root + cast_to_leaf(denominator_eps, v))
 
         updates = jax.tree.map(step, mu, nu)
         return updates, ScaleByAdamState(count=count, mu=mu, nu=nu)

@@ -1,4 +1,4 @@
-"""Shared pieces of the optimizers: hyperparameter checks and the learning-rate step.
+"""Shared pieces of the optimizers: hyperparameter checks, dtype casts, the learning-rate step.
 
 Every named optimizer in :mod:`jaxnn.optim` is an ``optax.chain`` of small primitives
 (``scale_by_X``) that end in :func:`scale_by_learning_rate`. That last primitive is the
@@ -102,6 +102,37 @@ def check_nonnegative(value: ArrayLike, name: str) -> None:
         raise ValueError(f"{name} must be >= 0, got {v}")
 
 
+# --------------------------------------------------------------------------- dtypes
+
+
+def cast_to_leaf(value: ArrayLike, leaf: jax.Array) -> jax.Array:
+    """Returns the scalar ``value`` in ``leaf``'s dtype, so that it cannot promote ``leaf``.
+
+    Every primitive multiplies or adds its scalars (hyperparameters, and scalars computed
+    from them and the int32 step count) through this. A Python float is weakly typed and
+    would take the leaf's dtype anyway, so for it nothing changes. A float32 *array* is
+    strongly typed: a hyperparameter traced by ``jax.jit``/``jax.vmap`` (as
+    ``jaxnn.train.sweep`` passes them), or ``1 - b**count`` / ``eps / sqrt(1 - b2**count)``
+    computed under ``jit`` (float64 under x64), would promote bfloat16 updates and state
+    to float32, or float32 ones to float64, and a ``lax.scan`` carry would change type.
+
+    Cast a *computed* scalar after computing it, not its inputs before: ``1 - b2`` for
+    ``b2 = 0.999`` is 1e-3 in float32 but 0 in bfloat16, since bfloat16(0.999) == 1.
+
+    Args:
+        value: A scalar: a Python number or a (possibly traced) 0-d array.
+        leaf: The array the scalar is combined with (an update, moment or parameter).
+
+    Returns:
+        ``value`` as a 0-d array of ``leaf.dtype``; ``value`` unchanged when ``leaf`` is
+        not floating point (an integer leaf is left to JAX's promotion rather than have
+        0.9 truncated to 0).
+    """
+    if not jnp.issubdtype(leaf.dtype, jnp.inexact):
+        return jnp.asarray(value)
+    return jnp.asarray(value, dtype=leaf.dtype)
+
+
 # ------------------------------------------------------------------ learning rate
 
 
@@ -146,7 +177,7 @@ def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> optax.GradientTra
         del params
         step = learning_rate(state.count) if callable(learning_rate) else learning_rate
         # Cast the step to each leaf's dtype so a float32 (or bfloat16) model stays in it.
-        updates = jax.tree.map(lambda g: -jnp.asarray(step, dtype=g.dtype) * g, updates)
+        updates = jax.tree.map(lambda g: -cast_to_leaf(step, g) * g, updates)
         return updates, ScaleByLearningRateState(count=optax.safe_increment(state.count))
 
     return optax.GradientTransformation(init, update)
@@ -186,7 +217,7 @@ def add_decayed_weights(weight_decay: float = 0.0) -> optax.GradientTransformati
                 "add_decayed_weights needs the parameters: call "
                 "optimizer.update(grads, state, params)"
             )
-        updates = jax.tree.map(lambda g, p: g + weight_decay * p, updates, params)
+        updates = jax.tree.map(lambda g, p: g + cast_to_leaf(weight_decay, p) * p, updates, params)
         return updates, state
 
     return optax.GradientTransformation(init, update)

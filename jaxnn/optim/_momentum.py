@@ -9,7 +9,12 @@ import jax.numpy as jnp
 import optax
 from jax.typing import ArrayLike
 
-from jaxnn.optim._base import ScalarOrSchedule, check_in_unit_interval, scale_by_learning_rate
+from jaxnn.optim._base import (
+    ScalarOrSchedule,
+    cast_to_leaf,
+    check_in_unit_interval,
+    scale_by_learning_rate,
+)
 
 __all__ = ["TraceState", "trace", "momentum"]
 
@@ -52,9 +57,10 @@ def trace(decay: ArrayLike, *, nesterov: bool = False) -> optax.GradientTransfor
 
     def update(updates, state, params=None):
         del params
-        velocity = jax.tree.map(lambda g, v: g + decay * v, updates, state.trace)
+        # decay in each leaf's dtype: a traced float32 mu must not promote a bfloat16 velocity.
+        velocity = jax.tree.map(lambda g, v: g + cast_to_leaf(decay, v) * v, updates, state.trace)
         if nesterov:
-            updates = jax.tree.map(lambda g, v: g + decay * v, updates, velocity)
+            updates = jax.tree.map(lambda g, v: g + cast_to_leaf(decay, v) * v, updates, velocity)
         else:
             updates = velocity
         return updates, TraceState(trace=velocity)

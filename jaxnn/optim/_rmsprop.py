@@ -11,6 +11,7 @@ from jax.typing import ArrayLike
 
 from jaxnn.optim._base import (
     ScalarOrSchedule,
+    cast_to_leaf,
     check_in_unit_interval,
     check_nonnegative,
     check_positive,
@@ -77,9 +78,19 @@ def scale_by_rms(
 
     def update(updates, state, params=None):
         del params
-        nu = jax.tree.map(lambda g, v: (1 - decay) * (g * g) + decay * v, updates, state.nu)
+        # Scalars in each leaf's dtype: a traced float32 decay or eps must not promote
+        # bfloat16 updates and state.
+        nu = jax.tree.map(
+            lambda g, v: cast_to_leaf(1 - decay, g) * (g * g) + cast_to_leaf(decay, v) * v,
+            updates,
+            state.nu,
+        )
         if centered:
-            mu = jax.tree.map(lambda g, m: (1 - decay) * g + decay * m, updates, state.mu)
+            mu = jax.tree.map(
+                lambda g, m: cast_to_leaf(1 - decay, g) * g + cast_to_leaf(decay, m) * m,
+                updates,
+                state.mu,
+            )
             # v - m^2 >= 0 in exact arithmetic (it is a weighted variance); the clamp keeps
             # rounding from producing sqrt(-tiny) = NaN when eps is outside the root.
             second = jax.tree.map(lambda v, m: jnp.maximum(v - m * m, 0.0), nu, mu)
@@ -87,9 +98,9 @@ def scale_by_rms(
             mu = state.mu
             second = nu
         if eps_in_sqrt:
-            scaling = jax.tree.map(lambda s: jax.lax.rsqrt(s + eps), second)
+            scaling = jax.tree.map(lambda s: jax.lax.rsqrt(s + cast_to_leaf(eps, s)), second)
         else:
-            scaling = jax.tree.map(lambda s: 1 / (jnp.sqrt(s) + eps), second)
+            scaling = jax.tree.map(lambda s: 1 / (jnp.sqrt(s) + cast_to_leaf(eps, s)), second)
         updates = jax.tree.map(lambda c, g: c * g, scaling, updates)
         return updates, ScaleByRmsState(mu=mu, nu=nu)
 
