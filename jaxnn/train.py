@@ -48,6 +48,7 @@ __all__ = [
     "FitResult",
     "fit",
     "sweep",
+    "make_train_step",
     "epoch_batches",
 ]
 
@@ -101,8 +102,9 @@ class History(NamedTuple):
       val_metrics: ``{name: [epochs]}`` for each metric given to :func:`fit`.
       epochs_run: number of epochs actually run (fewer than ``epochs`` after early stopping).
       best_epoch: the epoch whose params were returned with early stopping, else the last one.
-      nonfinite_epoch: the epoch in which a non-finite loss or gradient appeared, or -1.
-      nonfinite_step: the batch index within that epoch, or -1.
+      nonfinite_epoch: the epoch in which a non-finite loss (or params) appeared, or -1.
+      nonfinite_step: the batch index within that epoch of the first non-finite loss (the
+        last batch when only the params at the end of the epoch were non-finite), or -1.
     """
 
     train_loss: jax.Array
@@ -179,9 +181,26 @@ def _check_data(x: Any, y: Any, what: str) -> int:
     return int(x.shape[0])
 
 
+def _spec(tree: Any) -> tuple:
+    """A hashable description of a pytree's structure, shapes and dtypes."""
+    leaves, treedef = jax.tree.flatten(tree)
+    return treedef, tuple((tuple(np.shape(a)), str(jnp.result_type(a))) for a in leaves)
+
+
+@functools.lru_cache(maxsize=256)
+def _eval_shape_cached(fn: Callable, *specs: tuple) -> Any:
+    # Tracing is the costly part of fit's checks, and it only depends on shapes and dtypes:
+    # repeated fit calls with the same loss and data shapes trace once.
+    args = [
+        jax.tree.unflatten(treedef, [jax.ShapeDtypeStruct(shape, dtype) for shape, dtype in leaves])
+        for treedef, leaves in specs
+    ]
+    return jax.eval_shape(fn, *args)
+
+
 def _check_targets(loss_fn: Supervised, params: Params, x: Any, y: Any, what: str) -> None:
     """Host-side checks of the targets against a Supervised loss's head (before compiling)."""
-    out = jax.eval_shape(loss_fn.apply, params, x)
+    out = _eval_shape_cached(loss_fn.apply, _spec(params), _spec(x))
     width = out.shape[-1] if out.ndim > 1 else 1
     name = loss_fn.head.name
     y_host = np.asarray(y)
@@ -281,24 +300,19 @@ def _make_run(
         updates, new_opt_state = optimizer.update(grads, opt_state, params)
         new_params = optax.apply_updates(params, updates)
         weighted = value * jnp.sum(mask)
-        if not guard:
-            return (new_params, new_opt_state, bad_step), weighted
-        finite = jnp.isfinite(value) & jnp.all(
-            jnp.array([jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(grads)])
-        )
-        ok = finite & (bad_step < 0)
-        # Keep the last finite params and state: the select fuses into the update.
-        keep = lambda new, old: jnp.where(ok, new, old)
-        params = jax.tree.map(keep, new_params, params)
-        opt_state = jax.tree.map(keep, new_opt_state, opt_state)
-        bad_step = jnp.where((bad_step < 0) & ~finite, step, bad_step)
-        return (params, opt_state, bad_step), jnp.where(ok, weighted, 0.0)
+        if guard:
+            # Only a scalar test per step: a non-finite gradient makes the params non-finite,
+            # which the next step's loss (or the end-of-epoch check) reveals. No per-step
+            # select over params and optimizer state, which would cost a pass over each.
+            bad_step = jnp.where((bad_step < 0) & ~jnp.isfinite(value), step, bad_step)
+        return (new_params, new_opt_state, bad_step), weighted
 
     def one_epoch(state: _State, key, x, y, xv, yv) -> _State:
         epoch = state.epoch
         no_bad = jnp.asarray(-1, jnp.int32)
         if full_batch:
             # One batch of everything: no permutation or gather needed.
+            last_step = 0
             (params, opt_state, bad_step), total = train_step(
                 (state.params, state.opt_state, no_bad), (x, y, jnp.ones((n,), jnp.float32), 0)
             )
@@ -310,23 +324,40 @@ def _make_run(
                 return train_step(carry, (jnp.take(x, ib, axis=0), jnp.take(y, ib, axis=0), mb, i))
 
             steps = jnp.arange(idx.shape[0], dtype=jnp.int32)
+            last_step = idx.shape[0] - 1
             (params, opt_state, bad_step), totals = jax.lax.scan(
                 step, (state.params, state.opt_state, no_bad), (idx, mask, steps)
             )
             total = jnp.sum(totals)
-        train_loss = state.train_loss.at[epoch].set(total / n)
 
+        bad = False
+        failed_step = state.nonfinite_step
+        if guard:
+            # Once per epoch: are the params still finite (a non-finite last update)? On a
+            # failure, roll back to the epoch's starting params and state, the last ones known
+            # finite; this epoch is then not counted and its history entries stay NaN.
+            params_finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(params)]))
+            failed_step = jnp.where(bad_step >= 0, bad_step, jnp.where(params_finite, -1, last_step))
+            bad = failed_step >= 0
+            rollback = lambda old, new: jnp.where(bad, old, new)
+            params = jax.tree.map(rollback, state.params, params)
+            opt_state = jax.tree.map(rollback, state.opt_state, opt_state)
+
+        def record(history, value):
+            return history.at[epoch].set(jnp.where(bad, jnp.nan, value))
+
+        train_loss = record(state.train_loss, total / n)
         val_loss, val_metrics = state.val_loss, state.val_metrics
         best = (state.best_params, state.best_value, state.best_epoch, state.wait, state.stopped)
         if has_val:
             vl = jnp.mean(loss_fn(params, xv, yv))
-            val_loss = val_loss.at[epoch].set(vl)
+            val_loss = record(val_loss, vl)
             measured = {name: fn(params, xv, yv) for name, fn in metrics.items()}
-            val_metrics = {name: val_metrics[name].at[epoch].set(measured[name]) for name in metrics}
+            val_metrics = {name: record(val_metrics[name], measured[name]) for name in metrics}
             if early_stopping is not None:
                 monitored = vl if early_stopping.monitor == "val_loss" else measured[early_stopping.monitor[4:]]
                 score = sign * monitored  # lower is better after the sign flip
-                improved = score < state.best_value - early_stopping.min_delta
+                improved = ~bad & (score < state.best_value - early_stopping.min_delta)
                 best_params = jax.tree.map(
                     lambda new, old: jnp.where(improved, new, old), params, state.best_params
                 )
@@ -338,19 +369,21 @@ def _make_run(
                     wait,
                     wait >= early_stopping.patience,
                 )
-        done = _State(
-            params, opt_state, epoch + 1, train_loss, val_loss, val_metrics, *best,
-            state.nonfinite_epoch, state.nonfinite_step,
+        return _State(
+            params=params,
+            opt_state=opt_state,
+            epoch=jnp.where(bad, epoch, epoch + 1),
+            train_loss=train_loss,
+            val_loss=val_loss,
+            val_metrics=val_metrics,
+            best_params=best[0],
+            best_value=best[1],
+            best_epoch=best[2],
+            wait=best[3],
+            stopped=best[4] | bad,
+            nonfinite_epoch=jnp.where(bad, epoch, state.nonfinite_epoch),
+            nonfinite_step=jnp.where(bad, failed_step, state.nonfinite_step),
         )
-        if not guard:
-            return done
-        # A non-finite loss or gradient: keep the last finite params, record where, stop.
-        # The epoch is not counted and its history entries stay NaN.
-        failed = state._replace(
-            params=params, opt_state=opt_state, stopped=jnp.asarray(True),
-            nonfinite_epoch=epoch, nonfinite_step=bad_step,
-        )
-        return jax.tree.map(lambda f, d: jnp.where(bad_step >= 0, f, d), failed, done)
 
     def run(state: _State, key, x, y, xv, yv, stop) -> _State:
         def cond(s):
@@ -361,14 +394,30 @@ def _make_run(
     return run
 
 
-def _initial_state(params, optimizer, epochs, metric_names, early_stopping, opt_state=None, initial_epoch=0) -> _State:
+@functools.lru_cache(maxsize=64)
+def _initial_state_fn(optimizer, epochs, metric_names, early_stopping):
+    """A compiled ``(params, opt_state | None, initial_epoch) -> _State``, cached.
+
+    One compiled call instead of a dozen small eager dispatches per ``fit``; its outputs are
+    fresh buffers, so donating them to the training loop never touches the caller's arrays.
+    """
+
+    def build(params, opt_state, initial_epoch):
+        fresh = jax.tree.map(jnp.copy, params)
+        opt_state = optimizer.init(fresh) if opt_state is None else jax.tree.map(jnp.copy, opt_state)
+        return _initial_state(fresh, opt_state, epochs, metric_names, early_stopping, initial_epoch)
+
+    return jax.jit(build)
+
+
+def _initial_state(params, opt_state, epochs, metric_names, early_stopping, initial_epoch) -> _State:
     def nan():  # a fresh buffer each: donated buffers must be distinct
         return jnp.full((epochs,), jnp.nan, jnp.float32)
 
     keep_best = early_stopping is not None
     return _State(
         params=params,
-        opt_state=optimizer.init(params) if opt_state is None else opt_state,
+        opt_state=opt_state,
         epoch=jnp.asarray(initial_epoch, jnp.int32),
         train_loss=nan(),
         val_loss=nan(),
@@ -422,7 +471,8 @@ def _validate(loss_fn, params, x, y, validation_data, batch_size, epochs, metric
         if has_val:
             _check_targets(loss_fn, params, validation_data[0], validation_data[1], "validation")
     # Trace the loss once, abstractly: shape errors surface here as ValueErrors, not from XLA.
-    out = jax.eval_shape(loss_fn, params, x[:batch_size], y[:batch_size])
+    batch_of = lambda a: jax.ShapeDtypeStruct((batch_size, *a.shape[1:]), a.dtype)
+    out = _eval_shape_cached(loss_fn, _spec(params), _spec(batch_of(x)), _spec(batch_of(y)))
     if out.shape != (batch_size,):
         raise ValueError(
             f"loss_fn must return per-example losses of shape [batch] = ({batch_size},), got {out.shape}; "
@@ -474,11 +524,14 @@ def fit(
       progress: show a tqdm progress bar (needs ``pip install jaxnn[progress]``). The
         compiled loop then runs in chunks of ``progress_chunk`` epochs.
       progress_chunk: epochs per chunk with ``progress`` (default: about 1/50 of ``epochs``).
-      on_nonfinite: what to do when a step's loss or gradient is NaN or Inf (checked inside
-        the compiled loop, at every step): ``"stop"`` (default) stops and returns the last
-        finite params with ``history.nonfinite_epoch``/``nonfinite_step`` saying where;
-        ``"raise"`` raises ``FloatingPointError`` with that report; ``"ignore"`` skips the
-        check (a few percent faster, and NaNs propagate).
+      on_nonfinite: what to do when training produces NaN or Inf, checked inside the compiled
+        loop (the loss at every step, and the params at the end of every epoch, so a
+        non-finite gradient is caught by the next step's loss or by that check):
+        ``"stop"`` (default) stops and returns the params and optimizer state from the start
+        of the failing epoch (the last ones known finite), with
+        ``history.nonfinite_epoch``/``nonfinite_step`` saying where; ``"raise"`` raises
+        ``FloatingPointError`` with that report; ``"ignore"`` skips the checks and lets
+        NaNs propagate.
       opt_state: resume from this optimizer state instead of ``optimizer.init(params)``.
       initial_epoch: resume at this epoch (history entries before it stay NaN). Training
         ``N`` epochs, then ``fit(result.params, ..., opt_state=result.opt_state,
@@ -517,18 +570,14 @@ def fit(
                 "opt_state does not fit this optimizer and params: expected the structure of "
                 f"optimizer.init(params), {expected}, got {jax.tree.structure(opt_state)}"
             )
-    xv, yv = (jnp.asarray(a) for a in validation_data) if has_val else (x[:1], y[:1])
+    xv, yv = (jnp.asarray(a) for a in validation_data) if has_val else (None, None)
     batch_sharding, replicated = _shardings(devices, batch_size)
     run = _compiled_run(
         loss_fn, optimizer, n, batch_size, int(epochs), shuffle, tuple(metrics.items()), has_val,
         early_stopping, on_nonfinite != "ignore", batch_sharding,
     )
-    # A fresh copy, so donating the loop state never invalidates the caller's arrays.
-    fresh = lambda tree: jax.tree.map(jnp.copy, tree)
-    state = _initial_state(
-        fresh(params), optimizer, int(epochs), list(metrics), early_stopping,
-        None if opt_state is None else fresh(opt_state), int(initial_epoch),
-    )
+    init_state = _initial_state_fn(optimizer, int(epochs), tuple(metrics), early_stopping)
+    state = init_state(params, opt_state, initial_epoch)
     if replicated is not None:
         state, x, y, xv, yv = jax.device_put((state, x, y, xv, yv), replicated)
     if not progress:
@@ -651,14 +700,63 @@ def sweep(
         make_optimizer(**{k: v[0] for k, v in hyperparams.items()})
     except TypeError as err:
         raise ValueError(f"make_optimizer does not accept hyperparams {sorted(hyperparams)}: {err}") from None
-    xv, yv = (jnp.asarray(a) for a in validation_data) if has_val else (x[:1], y[:1])
-    epochs = int(epochs)
+    xv, yv = (jnp.asarray(a) for a in validation_data) if has_val else (None, None)
+    run_all = _compiled_sweep(
+        init_fn, loss_fn, make_optimizer, n, batch_size, int(epochs), shuffle, tuple(metrics.items()), has_val
+    )
+    return run_all(keys, hyperparams, x, y, xv, yv)
 
-    def member(k, hp):
+
+@functools.lru_cache(maxsize=32)
+def _compiled_sweep(init_fn, loss_fn, make_optimizer, n, batch_size, epochs, shuffle, metrics, has_val):
+    # Cached like fit's program: a repeated sweep with the same functions and sizes does not
+    # trace or compile again.
+    metrics = dict(metrics)
+
+    def member(k, hp, x, y, xv, yv):
         init_key, shuffle_key = jax.random.split(k)
         optimizer = make_optimizer(**hp)
         run = _make_run(loss_fn, optimizer, n, batch_size, epochs, shuffle, metrics, has_val, None)
-        state = _initial_state(init_fn(init_key), optimizer, epochs, list(metrics), None)
-        return _finish(run(state, shuffle_key, x, y, xv, yv, jnp.asarray(epochs, jnp.int32)), None)
+        params = init_fn(init_key)
+        state = _initial_state(params, optimizer.init(params), epochs, tuple(metrics), None, 0)
+        return _finish(run(state, shuffle_key, x, y, xv, yv, epochs), None)
 
-    return jax.jit(jax.vmap(member))(keys, hyperparams)
+    return jax.jit(jax.vmap(member, in_axes=(0, 0, None, None, None, None)))
+
+
+def make_train_step(
+    loss_fn: LossFn, optimizer: optax.GradientTransformation, *, donate: bool = True
+) -> Callable[[Params, Any, jax.Array, jax.Array], tuple[Params, Any, jax.Array]]:
+    """One compiled training step, for loops you write yourself.
+
+    ``step(params, opt_state, x_batch, y_batch) -> (params, opt_state, loss)`` computes the
+    mean of ``loss_fn`` over the batch, its gradient with ``jax.grad``, and one optimizer
+    update, as one ``jax.jit``-compiled call. :func:`fit` runs the same computation inside
+    its compiled loop; this is for when the loop itself must be Python (interleaving other
+    work, streaming data from disk with :func:`jaxnn.data.iterate_batches`).
+
+    Args:
+      loss_fn: per-example loss ``loss_fn(params, x, y) -> [batch]``.
+      optimizer: an ``optax.GradientTransformation``.
+      donate: donate ``params`` and ``opt_state`` to the step (default), so their buffers
+        are reused in place; the arrays passed in must not be used after the call.
+
+    Returns:
+      The compiled ``step`` function.
+
+    >>> import optax
+    >>> step = make_train_step(lambda p, x, y: (x * p - y) ** 2, optax.sgd(0.1))
+    >>> p, s = jnp.array(0.0), optax.sgd(0.1).init(jnp.array(0.0))
+    >>> p, s, loss = step(p, s, jnp.array([1.0, 2.0]), jnp.array([2.0, 4.0]))
+    >>> float(loss), float(p)
+    (10.0, 1.0)
+    """
+    if not callable(loss_fn):
+        raise TypeError("loss_fn must be callable as loss_fn(params, x, y) -> per-example losses [batch]")
+
+    def step(params, opt_state, xb, yb):
+        value, grads = jax.value_and_grad(lambda p: jnp.mean(loss_fn(p, xb, yb)))(params)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, value
+
+    return jax.jit(step, donate_argnums=(0, 1) if donate else ())

@@ -5,7 +5,7 @@ import optax
 import pytest
 
 from jaxnn import heads, losses, nn
-from jaxnn.train import EarlyStopping, Supervised, epoch_batches, fit, sweep
+from jaxnn.train import EarlyStopping, Supervised, epoch_batches, fit, make_train_step, sweep
 
 XOR_X = jnp.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]])
 XOR_Y = jnp.array([[0.0], [1.0], [1.0], [0.0]])
@@ -218,3 +218,20 @@ def test_targets_checked_against_head():
         fit(p1, Supervised(net1.apply, heads.binary()), x, jnp.array([[-1.0], [1.0], [1.0], [-1.0], [1.0]]), **kw)
     with pytest.raises(ValueError, match=r"2 features.*x\.shape=\(5, 3\)"):
         fit(p, Supervised(net.apply, heads.multiclass()), jnp.ones((5, 3)), jnp.array([0, 1, 2, 0, 1]), **kw)
+
+
+def test_make_train_step_matches_fit_full_batch():
+    x, y = regression_data()
+    step = make_train_step(linear_loss, optax.sgd(0.05))
+    p, s = jax.tree.map(jnp.copy, LINEAR0), optax.sgd(0.05).init(LINEAR0)
+    losses_seen = []
+    for _ in range(5):
+        p, s, value = step(p, s, x, y)
+        losses_seen.append(float(value))
+    r = fit(LINEAR0, linear_loss, x, y, optimizer=optax.sgd(0.05), key=jax.random.key(0), epochs=5)
+    np.testing.assert_allclose(p["w"], r.params["w"], rtol=1e-6)
+    np.testing.assert_allclose(losses_seen, r.history.train_loss, rtol=1e-6)
+    # By hand: one GD step on the mean squared error from w = 0, b = 0.
+    p1, _, _ = make_train_step(linear_loss, optax.sgd(0.05), donate=False)(LINEAR0, optax.sgd(0.05).init(LINEAR0), x, y)
+    grad_w = -2 * np.asarray(x).T @ np.asarray(y) / 10
+    np.testing.assert_allclose(p1["w"], -0.05 * grad_w, rtol=1e-5)

@@ -43,7 +43,7 @@ def test_huge_learning_rate_is_reported_not_a_history_of_nans():
     assert int(r.history.epochs_run) == e  # the failing epoch is not counted
     tl = np.asarray(r.history.train_loss)
     assert np.all(np.isfinite(tl[:e])) and np.all(np.isnan(tl[e:]))
-    # The params handed back are the last finite ones.
+    # The params handed back are finite: those at the start of the failing epoch.
     assert all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree.leaves(r.params))
     assert all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree.leaves(r.opt_state))
 
@@ -61,7 +61,12 @@ def test_nonfinite_reports_the_exact_step():
     # Mini-batches of 1 (4 steps per epoch): w reaches 3 after three steps; step 3 sees the NaN.
     r = fit({"w": jnp.array(0.0)}, loss_linear, x, y, optimizer=optax.sgd(1.0), key=jax.random.key(0), epochs=10, batch_size=1)
     assert (int(r.history.nonfinite_epoch), int(r.history.nonfinite_step)) == (0, 3)
-    assert float(r.params["w"]) == 3.0
+    assert float(r.params["w"]) == 0.0  # rolled back to the start of the failing epoch
+    # Batches of 2 (2 steps per epoch): epoch 0 takes w to 2; in epoch 1 step 0 takes it to 3 and
+    # step 1 sees the NaN. The params handed back are those of the start of epoch 1.
+    r = fit({"w": jnp.array(0.0)}, loss_linear, x, y, optimizer=optax.sgd(1.0), key=jax.random.key(0), epochs=10, batch_size=2)
+    assert (int(r.history.nonfinite_epoch), int(r.history.nonfinite_step)) == (1, 1)
+    assert float(r.params["w"]) == 2.0 and int(r.history.epochs_run) == 1
     with pytest.raises(FloatingPointError, match="epoch 0, step 3"):
         fit({"w": jnp.array(0.0)}, loss_linear, x, y, optimizer=optax.sgd(1.0), key=jax.random.key(0), epochs=10,
             batch_size=1, on_nonfinite="raise")
