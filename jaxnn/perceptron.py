@@ -136,9 +136,34 @@ def _check_max_epochs(max_epochs: Any) -> int:
     return int(max_epochs)
 
 
-def _check_data(X: ArrayLike, y: ArrayLike, eta: ArrayLike, where: str) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Shape, dtype and (outside tracing) value checks; returns ``(X_aug, y, eta)`` in X's dtype."""
-    X = check_float(X, "X")
+def _host_view(a: Any, dtype: Any) -> np.ndarray:
+    """The values the compiled run will see, as a NumPy array, without an eager device op.
+
+    A concrete jax array is viewed as is (zero-copy on CPU; on an accelerator jax fetches it
+    once and caches the host copy on the array). Anything else is read in ``dtype``, the
+    dtype it is converted to, so that e.g. float64 overflowing float32 is seen as Inf.
+    """
+    if isinstance(a, jax.Array):
+        return np.asarray(a)
+    # The conversion to a jax array has already warned about an overflowing cast.
+    with np.errstate(over="ignore"):
+        return np.asarray(a, dtype=dtype)
+
+
+def _check_data(X: ArrayLike, y: ArrayLike, eta: ArrayLike, where: str) -> tuple[Any, Any, Any]:
+    """Shape, dtype and (outside tracing) value checks; returns ``(X, y, eta)`` for the compiled core.
+
+    Nothing here runs on the device: the column of ones and the casts of ``y`` and ``eta`` to
+    ``X``'s dtype are done inside the compiled program (:func:`_prepare`), and the
+    data-dependent checks read NumPy views. ``X`` is returned as a jax array (a NumPy input
+    is transferred once, as the compiled call would do anyway), ``y`` and ``eta`` as given
+    (or as NumPy arrays for sequences and scalars).
+    """
+    X_in = X
+    if not isinstance(X, jax.Array):
+        X = check_float(X, "X")  # one transfer, the one the compiled call would make
+    elif not jnp.issubdtype(X.dtype, jnp.floating):
+        check_float(X, "X")  # raises the package's TypeError
     if X.ndim != 2:
         raise ValueError(
             f"{where}: X must have shape [N, d] (one sample per row), got X.shape={X.shape}; "
@@ -155,32 +180,35 @@ def _check_data(X: ArrayLike, y: ArrayLike, eta: ArrayLike, where: str) -> tuple
             f"{where}: y must hold labels -1 and +1 as floats or signed integers, got dtype {y_dtype}; "
             "convert {0, 1} or boolean labels with jaxnn.data.labels_to_pm1"
         )
-    if jnp.ndim(y) != 1:
+    if np.ndim(y) != 1:
         raise ValueError(
-            f"{where}: y must have shape [N] (one label per sample), got y.shape={jnp.shape(y)}; "
+            f"{where}: y must have shape [N] (one label per sample), got y.shape={np.shape(y)}; "
             "flatten a column of labels with y.reshape(-1)"
         )
-    if jnp.shape(y)[0] != X.shape[0]:
+    if np.shape(y)[0] != X.shape[0]:
         raise ValueError(
             f"{where}: X and y must have the same number of samples, got X.shape={X.shape} and "
-            f"y.shape={jnp.shape(y)}; pair every row of X with one label"
+            f"y.shape={np.shape(y)}; pair every row of X with one label"
         )
     if isinstance(eta, bool) or getattr(eta, "dtype", None) == bool:
         raise TypeError(f"{where}: eta must be a number > 0, got {eta!r}")
-    if jnp.ndim(eta) != 0:
+    if np.ndim(eta) != 0:
         raise ValueError(
-            f"{where}: eta must be a scalar, got shape {jnp.shape(eta)}; to train with several "
+            f"{where}: eta must be a scalar, got shape {np.shape(eta)}; to train with several "
             "learning rates at once use jax.vmap over eta"
         )
     # Data-dependent checks, on the host and once, before anything compiles (skipped for
     # values traced by an outer jit/vmap, which have no value yet).
     if _is_concrete(X):
-        check_finite_host("X", X)
+        check_finite_host("X", _host_view(X_in, X.dtype))
     if _is_concrete(y):
-        check_finite_host("y", y)
-        labels = np.unique(np.asarray(y))
-        bad = labels[(labels != -1) & (labels != 1)]
-        if bad.size:
+        y_host = np.asarray(y)
+        # One vectorized pass; labels of +-1 are finite, so NaN/Inf and bad labels are
+        # only looked for (and reported) when this fails.
+        if not np.all((y_host == 1) | (y_host == -1)):
+            check_finite_host("y", y_host)
+            labels = np.unique(y_host)
+            bad = labels[(labels != -1) & (labels != 1)]
             raise ValueError(
                 f"{where}: labels must be -1 or +1, found {bad[:5].tolist()}; convert {{0, 1}} "
                 "labels with jaxnn.data.labels_to_pm1(y)"
@@ -189,11 +217,16 @@ def _check_data(X: ArrayLike, y: ArrayLike, eta: ArrayLike, where: str) -> tuple
         eta_host = np.asarray(eta)
         if not np.isfinite(eta_host) or eta_host <= 0:
             raise ValueError(f"{where}: eta must be a finite number > 0, got {eta_host.item()!r}")
-    # Labels are +-1, so casting integer labels to X's dtype is exact.
-    y = jnp.asarray(y).astype(X.dtype)
-    eta = jnp.asarray(eta, dtype=X.dtype)
+        # A NumPy scalar of X's dtype: one jit signature whatever eta's Python type.
+        eta = eta_host.astype(X.dtype)
+    return X, y, eta
+
+
+def _prepare(X: jax.Array, y: Any, eta: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Inside the compiled program: the augmented ``[N, d + 1]`` inputs, ``y`` and ``eta`` in X's dtype."""
     X_aug = jnp.concatenate([jnp.ones((X.shape[0], 1), X.dtype), X], axis=1)
-    return X_aug, y, eta
+    # Labels are +-1, so casting integer labels to X's dtype is exact.
+    return X_aug, jnp.asarray(y).astype(X.dtype), jnp.asarray(eta).astype(X.dtype)
 
 
 # ----------------------------------------------------------------------------- core
@@ -325,11 +358,12 @@ def perceptron(X: ArrayLike, y: ArrayLike, eta: ArrayLike = 1.0, *, max_epochs: 
     (Array([1., 2.], dtype=float32), 2, True, Array([ 1,  0, -1], dtype=int32))
     """
     max_epochs = _check_max_epochs(max_epochs)
-    X_aug, y, eta = _check_data(X, y, eta, "perceptron")
-    return _perceptron_jit(X_aug, y, eta, max_epochs)
+    X, y, eta = _check_data(X, y, eta, "perceptron")
+    return _perceptron_jit(X, y, eta, max_epochs)
 
 
-def _perceptron_core(X_aug: jax.Array, y: jax.Array, eta: jax.Array, max_epochs: int) -> PerceptronResult:
+def _perceptron_core(X: jax.Array, y: Any, eta: Any, max_epochs: int) -> PerceptronResult:
+    X_aug, y, eta = _prepare(X, y, eta)
     return _result(_run(_rosenblatt_step, X_aug, y, eta, max_epochs, pocket=False))
 
 
@@ -360,11 +394,12 @@ def perceptron_surrogate_sgd(
       A :class:`PerceptronResult`.
     """
     max_epochs = _check_max_epochs(max_epochs)
-    X_aug, y, eta = _check_data(X, y, eta, "perceptron_surrogate_sgd")
-    return _surrogate_jit(X_aug, y, eta, max_epochs)
+    X, y, eta = _check_data(X, y, eta, "perceptron_surrogate_sgd")
+    return _surrogate_jit(X, y, eta, max_epochs)
 
 
-def _surrogate_core(X_aug: jax.Array, y: jax.Array, eta: jax.Array, max_epochs: int) -> PerceptronResult:
+def _surrogate_core(X: jax.Array, y: Any, eta: Any, max_epochs: int) -> PerceptronResult:
+    X_aug, y, eta = _prepare(X, y, eta)
     return _result(_run(_surrogate_step, X_aug, y, eta, max_epochs, pocket=False))
 
 
@@ -395,11 +430,12 @@ def pocket_perceptron(X: ArrayLike, y: ArrayLike, eta: ArrayLike = 1.0, *, max_e
     (False, 1)
     """
     max_epochs = _check_max_epochs(max_epochs)
-    X_aug, y, eta = _check_data(X, y, eta, "pocket_perceptron")
-    return _pocket_jit(X_aug, y, eta, max_epochs)
+    X, y, eta = _check_data(X, y, eta, "pocket_perceptron")
+    return _pocket_jit(X, y, eta, max_epochs)
 
 
-def _pocket_core(X_aug: jax.Array, y: jax.Array, eta: jax.Array, max_epochs: int) -> PocketResult:
+def _pocket_core(X: jax.Array, y: Any, eta: Any, max_epochs: int) -> PocketResult:
+    X_aug, y, eta = _prepare(X, y, eta)
     s = _run(_rosenblatt_step, X_aug, y, eta, max_epochs, pocket=True)
     return PocketResult(s.pocket_w, s.pocket_errors, s.w, s.epoch, s.last == 0, s.mistakes, s.updates)
 
@@ -452,9 +488,11 @@ def perceptron_numpy(X: ArrayLike, y: ArrayLike, eta: float = 1.0, max_epochs: i
       A :class:`PerceptronResult` of NumPy values, laid out as :func:`perceptron`'s.
     """
     max_epochs = _check_max_epochs(max_epochs)
-    X_aug, y_, eta_ = _check_data(X, y, eta, "perceptron_numpy")
-    X_aug, y_ = np.asarray(X_aug), np.asarray(y_)
-    eta_ = np.asarray(eta_)
+    X_, y_, eta_ = _check_data(X, y, eta, "perceptron_numpy")
+    X_ = np.asarray(X_)
+    X_aug = np.concatenate([np.ones((X_.shape[0], 1), X_.dtype), X_], axis=1)
+    y_ = np.asarray(y_).astype(X_.dtype)
+    eta_ = np.asarray(eta_, dtype=X_.dtype)
     w = np.zeros(X_aug.shape[1], X_aug.dtype)
     mistakes = np.full(max_epochs, _NOT_RUN, np.int32)
     epoch, last, updates = 0, -1, 0

@@ -291,6 +291,20 @@ def test_bad_input_raises_value_error(fn, X, y, eta, max_epochs, match):
 
 
 @pytest.mark.parametrize("fn", FUNCS)
+def test_host_checks_see_the_values_the_compiled_run_sees(fn):
+    # float64 data are converted to float32 before the run; 1e39 becomes Inf there, so the
+    # finiteness check must look at the converted values, not the float64 input.
+    X = np.array([[1e39], [1.0]])
+    with pytest.warns(RuntimeWarning, match="overflow"), pytest.raises(ValueError, match="1 NaN or Inf"):
+        fn(X, np.array([1.0, -1.0]), max_epochs=3)
+    # Lists and NumPy inputs give the same result as jax arrays (the +-1 labels cast exactly).
+    X, y = [[2.0], [-1.0]], [1, -1]
+    ref = fn(jnp.asarray(X), jnp.asarray(y, jnp.float32), 1.0, max_epochs=5)
+    for a, b in zip(fn(X, y, 1, max_epochs=5), ref):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("fn", FUNCS)
 def test_wrong_dtypes_raise_type_error(fn):
     with pytest.raises(TypeError, match="floating-point"):
         fn(XOR_X.astype(np.int32), XOR_Y, max_epochs=3)
