@@ -395,7 +395,7 @@ def _make_run(
 
 
 @functools.lru_cache(maxsize=64)
-def _initial_state_fn(optimizer, epochs, metric_names, early_stopping):
+def _initial_state_fn(optimizer, epochs, metric_names, early_stopping, sharding=None):
     """A compiled ``(params, opt_state | None, initial_epoch) -> _State``, cached.
 
     One compiled call instead of a dozen small eager dispatches per ``fit``; its outputs are
@@ -407,7 +407,9 @@ def _initial_state_fn(optimizer, epochs, metric_names, early_stopping):
         opt_state = optimizer.init(fresh) if opt_state is None else jax.tree.map(jnp.copy, opt_state)
         return _initial_state(fresh, opt_state, epochs, metric_names, early_stopping, initial_epoch)
 
-    return jax.jit(build)
+    # With devices, the state is born replicated over the mesh (device_put of a state holding
+    # NaN history would fail multi-process equality checks, since NaN != NaN).
+    return jax.jit(build, out_shardings=sharding)
 
 
 def _initial_state(params, opt_state, epochs, metric_names, early_stopping, initial_epoch) -> _State:
@@ -576,10 +578,10 @@ def fit(
         loss_fn, optimizer, n, batch_size, int(epochs), shuffle, tuple(metrics.items()), has_val,
         early_stopping, on_nonfinite != "ignore", batch_sharding,
     )
-    init_state = _initial_state_fn(optimizer, int(epochs), tuple(metrics), early_stopping)
+    init_state = _initial_state_fn(optimizer, int(epochs), tuple(metrics), early_stopping, replicated)
     state = init_state(params, opt_state, initial_epoch)
     if replicated is not None:
-        state, x, y, xv, yv = jax.device_put((state, x, y, xv, yv), replicated)
+        x, y, xv, yv = jax.device_put((x, y, xv, yv), replicated)
     if not progress:
         state = run(state, key, x, y, xv, yv, jnp.asarray(epochs, jnp.int32))
     else:

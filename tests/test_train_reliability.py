@@ -162,3 +162,38 @@ def test_data_parallel_on_eight_simulated_devices():
     out = subprocess.run([sys.executable, "-c", DATA_PARALLEL_SCRIPT], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "DATA-PARALLEL-OK" in out.stdout
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_multi_process_training_matches_one_process():
+    # The worked example of examples/distributed.py, as two real processes talking over Gloo on
+    # loopback, against the same script in one process.
+    script = os.path.join(os.path.dirname(__file__), "..", "examples", "distributed.py")
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    env.pop("XLA_FLAGS", None)
+    port = _free_port()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, script, "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2",
+             "--process-id", str(i), "--epochs", "3"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for i in range(2)
+    ]
+    outs = [p.communicate(timeout=240) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-3000:]
+    single = subprocess.run([sys.executable, script, "--epochs", "3", "--batch-size", "16"], env=env,
+                            capture_output=True, text=True, timeout=240)
+    assert single.returncode == 0, single.stderr[-3000:]
+    losses = lambda text: [float(v) for v in text.strip().splitlines()[-1].split("epoch [")[1].rstrip("]").split(",")]
+    assert "2 devices, batch 16" in outs[0][0] and "1 devices, batch 16" in single.stdout
+    assert losses(outs[0][0]) == losses(outs[1][0])  # every process holds the same replicated result
+    np.testing.assert_allclose(losses(outs[0][0]), losses(single.stdout), rtol=1e-4)
