@@ -1,0 +1,167 @@
+"""Smoke tests of the benchmark suite (bench/): every workload runs at the tiny size.
+
+No timing is asserted: the tests check that each workload produces complete records, that
+jaxnn and the hand-written raw-JAX reference (and the NumPy perceptron loop) end with the same
+numbers, that the persistent compilation cache was hit in the cold-start workload, and that the
+command line parses and writes JSON.
+"""
+
+import json
+import math
+import os
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:  # bench/ lives next to jaxnn/ and is not installed with it
+    sys.path.insert(0, ROOT)
+
+import bench  # noqa: E402
+from bench import _reference as ref  # noqa: E402
+from bench import _timing  # noqa: E402
+from bench._workloads import WORKLOADS, perceptron_data  # noqa: E402
+
+REQUIRED = ("workload", "impl", "kind", "measure", "median_s", "times_s", "repeats", "note", "size",
+            "jax_version", "jaxlib_version", "backend", "device_kind", "cpu_count")
+
+
+@pytest.fixture(scope="module")
+def records():
+    """All seven workloads at the tiny size, one timed repeat, without peers (run once)."""
+    return bench.run(size="tiny", repeats=1, peers=False)
+
+
+def test_every_workload_produces_complete_records(records):
+    json.dumps(records)  # serializable as they are
+    for rec in records:
+        for field in REQUIRED:
+            assert field in rec, (field, rec)
+        assert rec["size"] == "tiny"
+        assert rec["backend"] == jax.default_backend()
+    timed = [r for r in records if r["kind"] in ("jaxnn", "reference") and r["median_s"] is not None]
+    for r in timed:
+        assert math.isfinite(r["median_s"]) and r["median_s"] > 0, r
+        assert len(r["times_s"]) == r["repeats"] >= 1
+        assert r["median_s"] == pytest.approx(float(np.median(r["times_s"])))
+    for w in WORKLOADS:
+        mine = [r for r in records if r["workload"].split(":")[0] == w]
+        assert any(r["kind"] == "jaxnn" for r in mine), w
+        assert any(r["kind"] in ("target", "check") for r in mine), w
+        assert not any(r["kind"] == "error" for r in mine), [r["note"] for r in mine if r["kind"] == "error"]
+    for w in ("mlp", "xor", "sweep", "roofline", "perceptron", "dispatch"):
+        steady = {r["kind"]: r for r in records if r["workload"] == w and r["measure"] in ("steady", "per_call")
+                  and r["impl"] in ("jaxnn", "reference")}
+        assert set(steady) == {"jaxnn", "reference"}, w
+        # The ratio is the jaxnn median over the reference median of the same run.
+        assert steady["jaxnn"]["ratio"] == pytest.approx(steady["jaxnn"]["median_s"] / steady["reference"]["median_s"])
+    targets = {(r["workload"], r["measure"]) for r in records if r["kind"] == "target"}
+    assert len([t for t in targets if t[0] == "mlp"]) == 3
+    assert len([t for t in targets if t[0] == "xor"]) == 3
+    assert len([t for t in targets if t[0] == "sweep"]) == 2
+    for w in ("roofline", "perceptron", "dispatch"):
+        assert any(t[0] == w for t in targets), w
+
+
+def test_gflops_use_six_batch_weights(records):
+    r = next(r for r in records if r["workload"] == "mlp" and r["impl"] == "jaxnn" and r["measure"] == "steady")
+    w = r["work"]
+    assert w["flops"] == 6 * w["batch"] * w["weights"] * w["steps"]
+    assert r["gflops"] == pytest.approx(w["flops"] / r["median_s"] / 1e9)
+
+
+@pytest.mark.parametrize("workload", ["mlp", "xor", "sweep", "roofline", "perceptron", "dispatch"])
+def test_jaxnn_agrees_with_the_reference(records, workload):
+    checks = [r for r in records if r["workload"] == workload and r["kind"] == "check"]
+    assert checks, workload
+    # The xor and sweep checks caught BCE-with-logits' wrong gradient at z = 0 (fixed in d771dd2).
+    bad = [(c["impl"], c["value"], c["threshold"], c["note"]) for c in checks if not c["met"]]
+    assert not bad, bad
+
+
+def test_cold_start_hits_the_persistent_cache(records):
+    hits = [r for r in records if r["workload"].startswith("coldstart") and r["kind"] == "check"]
+    assert hits and all(r["met"] for r in hits), hits
+    runs = {r["measure"]: r["work"] for r in records if r["workload"] == "coldstart:xor" and r["impl"] == "jaxnn"
+            and r["kind"] == "jaxnn"}
+    assert runs["cache_on_cold"]["cache_files"] > 0 and runs["cache_on_cold"]["hits"] == 0
+    assert runs["cache_on_warm"]["misses"] == 0
+
+
+def test_reference_init_matches_jaxnn_mlp_init():
+    from jaxnn import nn
+
+    key = jax.random.key(5)
+    _, mine = nn.MLP([8, 3], 2, activation="tanh").init(key, (-1, 4))
+    theirs = ref.mlp_init(key, [4, 8, 3, 2])
+    for a, b in zip(mine, theirs):
+        np.testing.assert_array_equal(a["w"], b["w"])
+        np.testing.assert_array_equal(a["b"], b["b"])
+
+
+def test_reference_perceptron_matches_numpy_and_separates():
+    X, y = perceptron_data(300, 5, seed=1)
+    w_np, epochs_np, updates_np = ref.perceptron_numpy(X, y, max_epochs=500)
+    w, epochs, updates = ref.perceptron(jnp.asarray(X), jnp.asarray(y), max_epochs=500)
+    np.testing.assert_array_equal(np.asarray(w), w_np)
+    assert (int(epochs), int(updates)) == (epochs_np, updates_np)
+    scores = w_np[0] + X @ w_np[1:]
+    assert np.all(y * scores > 0)  # converged: every point strictly on its side
+
+
+def test_timing_blocks_and_takes_medians():
+    calls = []
+
+    def fn():
+        calls.append(1)
+        return jnp.ones(3) * 2
+
+    t = _timing.measure(fn, repeats=3, warmup=2)
+    assert len(calls) == 5 and len(t.times) == 3 and len(t.warmup) == 2
+    assert t.median == pytest.approx(float(np.median(t.times)))
+    np.testing.assert_array_equal(t.result, [2.0, 2.0, 2.0])
+    both = _timing.measure_interleaved({"a": fn, "b": lambda: 1}, repeats=4, warmup=1)
+    assert set(both) == {"a", "b"} and len(both["b"].times) == 4
+    def build():
+        f = jax.jit(lambda v: v + 1)  # a fresh function: its first call compiles
+        return lambda: f(1.0)
+
+    first = _timing.first_call(build, repeats=2)
+    assert len(first.times) == 2 and all(c > 0 for c in first.compile)
+    with pytest.raises(ValueError, match="unknown record fields"):
+        _timing.record("w", "i", "jaxnn", "steady", medain_s=1.0)
+    with pytest.raises(ValueError, match="repeats"):
+        _timing.measure(fn, repeats=0)
+
+
+def test_cli_writes_json_and_rejects_bad_arguments(tmp_path, capsys):
+    path = tmp_path / "out.json"
+    code = bench.main(["--workloads", "perceptron", "--size", "tiny", "--repeats", "1", "--no-peers", "--quiet",
+                       "--json", str(path)])
+    assert code == 0
+    data = json.loads(path.read_text())
+    assert data and all(r["command"].startswith("python -m bench --workloads perceptron") for r in data)
+    assert "speed-up over NumPy per-sample loop" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(["--workloads", "mlp,nope"])
+    assert exit_.value.code == 2
+    with pytest.raises(SystemExit):
+        bench.main(["--size", "huge"])
+    with pytest.raises(ValueError, match="unknown workload"):
+        bench.run(["nope"])
+    with pytest.raises(ValueError, match="size"):
+        bench.run(["mlp"], size="huge")
+
+
+@pytest.mark.slow
+def test_peers_solve_the_same_problem():
+    """With the peers installed (jaxnn[bench]), each one ends near the reference's weights."""
+    recs = bench.run(["mlp", "xor", "perceptron", "dispatch"], size="tiny", repeats=1, peers=True)
+    assert not [r for r in recs if r["kind"] == "error"], [r["note"] for r in recs if r["kind"] == "error"]
+    peer_checks = [r for r in recs if r["kind"] == "check" and r["impl"] not in ("reference", "numpy loop")]
+    assert peer_checks
+    bad = [(c["workload"], c["impl"], c["value"], c["threshold"]) for c in peer_checks if not c["met"]]
+    assert not bad, bad
