@@ -278,8 +278,15 @@ def _make_run(
     early_stopping: EarlyStopping | None,
     guard: bool = True,
     batch_sharding: Any = None,
+    loop: str = "while",
 ):
-    """Builds ``run(state, key, x, y, xv, yv, stop) -> state`` running epochs until ``stop``."""
+    """Builds ``run(state, key, x, y, xv, yv, stop) -> state`` running epochs until ``stop``.
+
+    ``loop="while"`` (fit) exits as soon as training stops. ``loop="scan"`` (sweep, where the
+    epoch count is fixed) runs all ``epochs`` iterations and freezes a stopped run instead:
+    under ``vmap`` a ``while_loop``'s stop test becomes a batched predicate that selects the
+    whole carry of every member, history buffers included, at every iteration.
+    """
     full_batch = batch_size == n
     sign = 1.0 if early_stopping is None or early_stopping.mode == "min" else -1.0
 
@@ -331,6 +338,7 @@ def _make_run(
             total = jnp.sum(totals)
 
         bad = False
+        skip = state.stopped if loop == "scan" else jnp.asarray(False)  # a stopped run stays as it is
         failed_step = state.nonfinite_step
         if guard:
             # Once per epoch: are the params still finite (a non-finite last update)? On a
@@ -338,13 +346,16 @@ def _make_run(
             # finite; this epoch is then not counted and its history entries stay NaN.
             params_finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(params)]))
             failed_step = jnp.where(bad_step >= 0, bad_step, jnp.where(params_finite, -1, last_step))
-            bad = failed_step >= 0
-            rollback = lambda old, new: jnp.where(bad, old, new)
+            bad = (failed_step >= 0) & ~skip
+        undo = bad | skip
+        if guard or loop == "scan":
+            rollback = lambda old, new: jnp.where(undo, old, new)
             params = jax.tree.map(rollback, state.params, params)
             opt_state = jax.tree.map(rollback, state.opt_state, opt_state)
 
         def record(history, value):
-            return history.at[epoch].set(jnp.where(bad, jnp.nan, value))
+            # Scalar select, then write: never a select over the whole history buffer.
+            return history.at[epoch].set(jnp.where(undo, jnp.nan, value))
 
         train_loss = record(state.train_loss, total / n)
         val_loss, val_metrics = state.val_loss, state.val_metrics
@@ -372,7 +383,7 @@ def _make_run(
         return _State(
             params=params,
             opt_state=opt_state,
-            epoch=jnp.where(bad, epoch, epoch + 1),
+            epoch=jnp.where(undo, epoch, epoch + 1),
             train_loss=train_loss,
             val_loss=val_loss,
             val_metrics=val_metrics,
@@ -380,12 +391,16 @@ def _make_run(
             best_value=best[1],
             best_epoch=best[2],
             wait=best[3],
-            stopped=best[4] | bad,
+            stopped=best[4] | undo,
             nonfinite_epoch=jnp.where(bad, epoch, state.nonfinite_epoch),
             nonfinite_step=jnp.where(bad, failed_step, state.nonfinite_step),
         )
 
     def run(state: _State, key, x, y, xv, yv, stop) -> _State:
+        if loop == "scan":
+            body = lambda s, _: (one_epoch(s, key, x, y, xv, yv), None)
+            return jax.lax.scan(body, state, None, length=epochs)[0]
+
         def cond(s):
             return (s.epoch < stop) & ~s.stopped
 
@@ -718,7 +733,7 @@ def _compiled_sweep(init_fn, loss_fn, make_optimizer, n, batch_size, epochs, shu
     def member(k, hp, x, y, xv, yv):
         init_key, shuffle_key = jax.random.split(k)
         optimizer = make_optimizer(**hp)
-        run = _make_run(loss_fn, optimizer, n, batch_size, epochs, shuffle, metrics, has_val, None)
+        run = _make_run(loss_fn, optimizer, n, batch_size, epochs, shuffle, metrics, has_val, None, loop="scan")
         params = init_fn(init_key)
         state = _initial_state(params, optimizer.init(params), epochs, tuple(metrics), None, 0)
         return _finish(run(state, shuffle_key, x, y, xv, yv, epochs), None)
