@@ -12,7 +12,7 @@ import optax
 import pytest
 
 from jaxnn import checkpoint, heads, nn
-from jaxnn.train import Supervised, fit
+from jaxnn.train import Supervised, fit, sweep
 
 NET = nn.MLP([16], 3, activation="tanh")
 LOSS = Supervised(NET.apply, heads.multiclass())
@@ -197,3 +197,28 @@ def test_multi_process_training_matches_one_process():
     assert "2 devices, batch 16" in outs[0][0] and "1 devices, batch 16" in single.stdout
     assert losses(outs[0][0]) == losses(outs[1][0])  # every process holds the same replicated result
     np.testing.assert_allclose(losses(outs[0][0]), losses(single.stdout), rtol=1e-4)
+
+
+def test_sweep_freezes_a_diverging_member_and_leaves_the_others():
+    # Least squares with learning rates below and far above 2/L: the large one overflows.
+    x, _ = data()
+    y = x @ jnp.ones((4, 1))
+    net = nn.MLP([], 1)
+    loss = Supervised(net.apply, heads.regression())
+    init_fn = lambda k: net.init(k, (-1, 4))[1]
+    keys = jax.random.split(jax.random.key(0), 3)
+    lrs = jnp.array([1e-4, 1e-3, 50.0])
+    r = sweep(init_fn, loss, 10.0 * x, y, make_optimizer=optax.sgd, keys=keys,
+              hyperparams={"learning_rate": lrs}, epochs=40)
+    e = np.asarray(r.history.nonfinite_epoch)
+    assert e[0] == -1 and e[1] == -1 and e[2] >= 0
+    run = np.asarray(r.history.epochs_run)
+    assert run[0] == run[1] == 40 and run[2] == e[2]
+    tl = np.asarray(r.history.train_loss)
+    assert np.all(np.isfinite(tl[:2])) and np.all(np.isnan(tl[2, e[2]:])) and np.all(np.isfinite(tl[2, : e[2]]))
+    assert all(bool(jnp.all(jnp.isfinite(leaf[2]))) for leaf in jax.tree.leaves(r.params))
+    # The healthy members equal their own fits.
+    for i in (0, 1):
+        init_key, shuffle_key = jax.random.split(keys[i])
+        one = fit(init_fn(init_key), loss, 10.0 * x, y, optimizer=optax.sgd(float(lrs[i])), key=shuffle_key, epochs=40)
+        np.testing.assert_allclose(tl[i], one.history.train_loss, rtol=1e-4)
