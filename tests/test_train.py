@@ -106,6 +106,71 @@ def test_validation_history_and_metrics():
     assert np.all(np.diff(np.asarray(r.history.val_loss)) < 0)  # GD on a convex problem improves
 
 
+def test_long_run_records_every_epoch_across_loop_chunks():
+    # fit runs its epochs in chunks of 128 (see jaxnn.train._CHUNK); 300 epochs end mid-chunk,
+    # and a resume from epoch 131 starts mid-chunk. Every history entry must still be right.
+    x, y = regression_data(20)
+    xv, yv = regression_data(8, seed=1)
+    mae = lambda p, a, b: jnp.mean(jnp.abs(a @ p["w"] + p["b"] - b))
+    kw = dict(optimizer=optax.sgd(0.01), key=jax.random.key(0), validation_data=(xv, yv), metrics={"mae": mae})
+    r = fit(LINEAR0, linear_loss, x, y, epochs=300, **kw)
+    # Independent reference: float64 NumPy gradient descent, the loss before each step and the
+    # validation numbers after it.
+    xn, yn, xvn, yvn = (np.asarray(a, np.float64) for a in (x, y, xv, yv))
+    w, b = np.zeros((3, 1)), np.zeros(1)
+    train, val, val_mae = [], [], []
+    for _ in range(300):
+        res = xn @ w + b - yn
+        train.append(np.mean(res**2))
+        w, b = w - 0.01 * 2 * xn.T @ res / 20, b - 0.01 * 2 * res.sum(0) / 20
+        val.append(np.mean((xvn @ w + b - yvn) ** 2))
+        val_mae.append(np.mean(np.abs(xvn @ w + b - yvn)))
+    np.testing.assert_allclose(r.history.train_loss, train, rtol=1e-4)
+    np.testing.assert_allclose(r.history.val_loss, val, rtol=1e-4)
+    np.testing.assert_allclose(r.history.val_metrics["mae"], val_mae, rtol=1e-4)
+    assert int(r.history.epochs_run) == 300
+    first = fit(LINEAR0, linear_loss, x, y, epochs=131, **kw)
+    rest = fit(first.params, linear_loss, x, y, epochs=300, opt_state=first.opt_state, initial_epoch=131, **kw)
+    np.testing.assert_array_equal(rest.history.val_loss[131:], r.history.val_loss[131:])
+    assert np.all(np.isnan(np.asarray(rest.history.val_loss[:131])))
+    jax.tree.map(np.testing.assert_array_equal, rest.params, r.params)
+
+
+def test_nonfinite_stop_in_a_later_loop_chunk():
+    x, y = jnp.ones((4, 1)), jnp.zeros((4,))
+
+    def loss(p, xb, yb):  # d/dw = -1, so sgd(1) adds 1 to w each epoch; NaN once w >= 200
+        return (-p["w"] + jnp.where(p["w"] >= 200.0, jnp.nan, 0.0)) * jnp.ones(xb.shape[0]) + 0 * yb
+
+    r = fit({"w": jnp.array(0.0)}, loss, x, y, optimizer=optax.sgd(1.0), key=jax.random.key(0), epochs=300)
+    assert int(r.history.nonfinite_epoch) == 200 and int(r.history.epochs_run) == 200
+    assert float(r.params["w"]) == 200.0
+    tl = np.asarray(r.history.train_loss)
+    np.testing.assert_array_equal(tl[:200], -np.arange(200.0))
+    assert np.all(np.isnan(tl[200:]))
+
+
+def test_sweep_stops_a_member_in_a_later_loop_chunk_like_fit():
+    # sweep runs chunks of 128 epochs without the guard and re-runs a chunk with it only when
+    # a member went non-finite there; member 0 fails at epoch 200, in the second chunk.
+    x, y = jnp.ones((4, 1)), jnp.zeros((4,))
+
+    def loss(p, xb, yb):  # d/dw = -1: w grows by the learning rate each epoch; NaN once w >= 200
+        return (-p["w"] + jnp.where(p["w"] >= 200.0, jnp.nan, 0.0)) * jnp.ones(xb.shape[0]) + 0 * yb
+
+    init_fn = lambda k: {"w": jnp.zeros(())}
+    lrs = jnp.array([1.0, 0.5])
+    r = sweep(init_fn, loss, x, y, make_optimizer=optax.sgd, keys=jax.random.split(jax.random.key(0), 2),
+              hyperparams={"learning_rate": lrs}, epochs=300)
+    np.testing.assert_array_equal(r.history.nonfinite_epoch, [200, -1])
+    np.testing.assert_array_equal(r.history.epochs_run, [200, 300])
+    np.testing.assert_array_equal(r.params["w"], [200.0, 150.0])
+    tl = np.asarray(r.history.train_loss)
+    np.testing.assert_array_equal(tl[0, :200], -np.arange(200.0))
+    assert np.all(np.isnan(tl[0, 200:]))
+    np.testing.assert_array_equal(tl[1], -0.5 * np.arange(300.0))
+
+
 def test_early_stopping_returns_best_params():
     # Noisy targets and a large network overfit, so validation loss turns up at some point.
     kx, ky, kv, kw = jax.random.split(jax.random.key(0), 4)
