@@ -748,6 +748,13 @@ def sweep(
     ``shuffle_key``; everything else is shared. Equivalent to calling :func:`fit` once per member
     (tested), but compiled once and run as one batched program.
 
+    Each member has :func:`fit`'s non-finite guard (``on_nonfinite="stop"``): a member whose
+    loss or params turn NaN/Inf (a learning rate past the stability limit) keeps the params
+    from the start of the failing epoch, records NaN from there on and reports the epoch in
+    ``history.nonfinite_epoch``; the other members are unaffected. The check costs nothing
+    while no member fails: chunks of epochs run unchecked, and a chunk in which some member
+    failed is run again, from its start, with the check.
+
     Args:
       init_fn: ``key -> params``, e.g. ``lambda k: net.init(k, (-1, 2))[1]``.
       loss_fn: per-example loss, as in :func:`fit`.
