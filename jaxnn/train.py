@@ -346,7 +346,9 @@ def _make_run(
             total = jnp.sum(totals)
 
         bad = False
-        skip = state.stopped if loop == "scan" else jnp.asarray(False)  # a stopped run stays as it is
+        # A stopped run stays as it is; so does any run past ``epochs`` (a sweep's last chunk
+        # may be padded).
+        skip = (state.stopped | (epoch >= epochs)) if loop == "scan" else jnp.asarray(False)
         failed_step = state.nonfinite_step
         if guard:
             # Once per epoch: are the params still finite (a non-finite last update)? On a
@@ -373,7 +375,7 @@ def _make_run(
             records["val_metrics"] = {name: entry(measured[name]) for name in metrics}
             if early_stopping is not None:
                 monitored = vl if early_stopping.monitor == "val_loss" else measured[early_stopping.monitor[4:]]
-                score = sign * monitored  # lower is better after the sign flip
+                score = (sign * monitored).astype(jnp.float32)  # lower is better after the sign flip
                 improved = ~bad & (score < state.best_value - early_stopping.min_delta)
                 best_params = jax.tree.map(
                     lambda new, old: jnp.where(improved, new, old), params, state.best_params
@@ -433,10 +435,11 @@ def _make_run(
             return jax.lax.while_loop(running, epochs_from(0), state)
 
         # Epochs run in chunks of _CHUNK, each recording into its own small history buffers,
-        # which are written into the full ones once per chunk. XLA's CPU runtime runs a loop
-        # body's ops one after another, without a thread-pool hand-off per op, only when no
-        # buffer the body touches exceeds 512 bytes; a [epochs] history buffer in the body
-        # would cost a tiny model (XOR) about 2 us per epoch, more than the step itself.
+        # which are written into the full ones once per chunk. XLA's CPU runtime runs the ops
+        # of a loop body one after another, without a thread-pool hand-off per op, when no
+        # buffer the body touches exceeds 512 bytes (or the body has at most 8 ops, or they
+        # form a chain); a [epochs] history buffer in the body would cost a tiny model (XOR)
+        # about 2 us per epoch, more than the step itself.
         def chunk(s: _State) -> _State:
             base = s.epoch
             local = s._replace(
@@ -549,6 +552,15 @@ def _validate(loss_fn, params, x, y, validation_data, batch_size, epochs, metric
             f"loss_fn must return per-example losses of shape [batch] = ({batch_size},), got {out.shape}; "
             "use reduction='none' (the default of jaxnn.losses)"
         )
+    for name, fn in metrics.items():
+        if not callable(fn):
+            raise TypeError(f"metrics[{name!r}] must be callable as fn(params, x_val, y_val) -> scalar")
+        out = _eval_shape_cached(fn, _spec(params), _spec(validation_data[0]), _spec(validation_data[1]))
+        if getattr(out, "shape", None) != ():
+            raise ValueError(
+                f"metrics[{name!r}] must return a scalar, got {getattr(out, 'shape', type(out).__name__)}; "
+                "reduce it over the batch (e.g. jnp.mean), or pass one metric per output"
+            )
     return n, batch_size, has_val, metrics
 
 
@@ -751,9 +763,12 @@ def sweep(
     Each member has :func:`fit`'s non-finite guard (``on_nonfinite="stop"``): a member whose
     loss or params turn NaN/Inf (a learning rate past the stability limit) keeps the params
     from the start of the failing epoch, records NaN from there on and reports the epoch in
-    ``history.nonfinite_epoch``; the other members are unaffected. The check costs nothing
-    while no member fails: chunks of epochs run unchecked, and a chunk in which some member
-    failed is run again, from its start, with the check.
+    ``history.nonfinite_epoch``; the other members are unaffected. The check adds almost
+    nothing to the run time while no member fails: chunks of up to 128 epochs run
+    unchecked, and a chunk at whose end some member has a non-finite loss or parameter is
+    run again, from its start, with the check. The price is compile time (the loop body is
+    compiled with and without the check) and memory (the members' params and optimizer
+    state at the chunk's start are kept for the re-run).
 
     Args:
       init_fn: ``key -> params``, e.g. ``lambda k: net.init(k, (-1, 2))[1]``.
@@ -817,30 +832,33 @@ def _compiled_sweep(init_fn, loss_fn, make_optimizer, n, batch_size, epochs, shu
 
         return jax.vmap(member, in_axes=members_axis)
 
-    def chunk(states, length, *args):
+    def chunk(states, index, length, *args):
         # Optimistic: run the chunk without the non-finite guard's per-epoch test of every
         # parameter (about 10% of a small model's epoch under vmap). Non-finite params stay
         # non-finite under additive updates, so a member that the guard would have stopped
         # in this chunk shows a non-finite loss or non-finite params at its end. Only then,
         # and for the whole batch, the chunk is run again from its start with the guard;
-        # the cond's predicate is not batched, so just one branch runs.
+        # the cond's predicate is not batched, so just one branch runs. (An epoch whose
+        # summed loss overflows float32 without any step's loss doing so also triggers the
+        # replay, which then changes nothing.)
         fast = epochs_of(False, length)(states, *args)
         params_finite = jax.vmap(_all_finite)(fast[0].params)
-        losses_finite = jnp.all(jnp.isfinite(fast[1]["train_loss"]), axis=1)
+        in_range = index * length + jnp.arange(length) < epochs  # the padding records NaN
+        losses_finite = jnp.all(jnp.isfinite(fast[1]["train_loss"]) | ~in_range, axis=1)
         failed = ~states.stopped & ~(params_finite & losses_finite)
         return jax.lax.cond(jnp.any(failed), lambda: epochs_of(True, length)(states, *args), lambda: fast)
 
     def run_all(keys, hyperparams, x, y, xv, yv):
         states, shuffle_keys = jax.vmap(start)(keys, hyperparams)
         args = (shuffle_keys, hyperparams, x, y, xv, yv)
-        size = min(epochs, _CHUNK)
-        whole, rest = divmod(epochs, size)
-        states, records = jax.lax.scan(lambda s, _: chunk(s, size, *args), states, None, length=whole)
-        # [chunks, members, size] -> [members, chunks * size]
-        records = jax.tree.map(lambda r: jnp.moveaxis(r, 0, 1).reshape(r.shape[1], -1), records)
-        if rest:
-            states, tail = chunk(states, rest, *args)
-            records = jax.tree.map(lambda a, b: jnp.concatenate([a, b], axis=1), records, tail)
+        # Equal chunks of at most _CHUNK epochs, the last one padded by fewer epochs than
+        # there are chunks: a shorter last chunk would compile the loop body twice more.
+        chunks = -(-epochs // _CHUNK)
+        size = -(-epochs // chunks)
+        step = lambda s, index: chunk(s, index, size, *args)
+        states, records = jax.lax.scan(step, states, jnp.arange(chunks))
+        # [chunks, members, size] -> [members, epochs]
+        records = jax.tree.map(lambda r: jnp.moveaxis(r, 0, 1).reshape(r.shape[1], -1)[:, :epochs], records)
         nan = jnp.full((keys.shape[0], epochs), jnp.nan, jnp.float32)
         states = states._replace(
             train_loss=records["train_loss"],

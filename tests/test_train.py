@@ -233,6 +233,39 @@ def test_sweep_matches_individual_fits_and_histories_are_distinct():
         jax.tree.map(lambda a, b: np.testing.assert_allclose(a[i], b, rtol=1e-4, atol=1e-5), r.params, one.params)
 
 
+def test_sweep_with_a_padded_last_chunk_matches_fits():
+    # 257 epochs run as 3 chunks of 86 (the last padded by one epoch); mini-batches, shuffling
+    # and validation metrics, each member against its own fit.
+    x, y = regression_data(20)
+    xv, yv = regression_data(8, seed=1)
+    mae = lambda p, a, b: jnp.mean(jnp.abs(a @ p["w"] + p["b"] - b))
+    keys = jax.random.split(jax.random.key(4), 3)
+    lrs = jnp.array([0.001, 0.003, 0.01])
+    kw = dict(epochs=257, batch_size=6, validation_data=(xv, yv), metrics={"mae": mae})
+    r = sweep(lambda k: LINEAR0, linear_loss, x, y, make_optimizer=optax.sgd, keys=keys,
+              hyperparams={"learning_rate": lrs}, **kw)
+    np.testing.assert_array_equal(r.history.epochs_run, [257] * 3)
+    np.testing.assert_array_equal(r.history.nonfinite_epoch, [-1] * 3)
+    for i in range(3):
+        one = fit(LINEAR0, linear_loss, x, y, optimizer=optax.sgd(float(lrs[i])), key=jax.random.split(keys[i])[1], **kw)
+        np.testing.assert_allclose(r.history.train_loss[i], one.history.train_loss, rtol=1e-5)
+        np.testing.assert_allclose(r.history.val_loss[i], one.history.val_loss, rtol=1e-5)
+        np.testing.assert_allclose(r.history.val_metrics["mae"][i], one.history.val_metrics["mae"], rtol=1e-5)
+        jax.tree.map(lambda a, b: np.testing.assert_allclose(a[i], b, rtol=1e-5, atol=1e-6), r.params, one.params)
+
+
+def test_early_stopping_with_a_float64_model():
+    # Under x64 the monitored score is float64; the best score is kept in float32 either way.
+    with jax.enable_x64(True):
+        x, y = (a.astype(jnp.float64) for a in regression_data(20))
+        p0 = jax.tree.map(lambda a: a.astype(jnp.float64), LINEAR0)
+        r = fit(p0, linear_loss, x, y, optimizer=optax.sgd(0.01), key=jax.random.key(0), epochs=30,
+                validation_data=(x, y), early_stopping=EarlyStopping(patience=3))
+        assert r.params["w"].dtype == jnp.float64
+        # Gradient descent on a convex problem keeps improving, so the best epoch is the last.
+        assert int(r.history.epochs_run) == 30 and int(r.history.best_epoch) == 29
+
+
 # ---- bad input, each caught before compiling ----------------------------------------
 
 
@@ -249,6 +282,8 @@ def test_sweep_matches_individual_fits_and_histories_are_distinct():
         (dict(validation_data=(jnp.ones((4, 2)), jnp.ones((4, 1)))), "do not match"),
         (dict(metrics={"m": lambda p, a, b: 0.0}), "validation_data"),
         (dict(early_stopping=EarlyStopping()), "validation_data"),
+        (dict(validation_data=regression_data(4), metrics={"m": lambda p, a, b: jnp.abs(a @ p["w"] - b).mean(0)}),
+         r"metrics\['m'\] must return a scalar, got \(1,\)"),
     ],
 )
 def test_bad_input_raises_value_error(change, match):
