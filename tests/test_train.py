@@ -136,13 +136,18 @@ def test_long_run_records_every_epoch_across_loop_chunks():
     jax.tree.map(np.testing.assert_array_equal, rest.params, r.params)
 
 
+def nan_once_w_reaches(threshold):
+    """A per-example loss -w (d/dw = -1: sgd(lr) adds lr to w per step) that is NaN once w >= threshold."""
+
+    def loss(p, xb, yb):
+        return (-p["w"] + jnp.where(p["w"] >= threshold, jnp.nan, 0.0)) * jnp.ones(xb.shape[0]) + 0 * yb
+
+    return loss
+
+
 def test_nonfinite_stop_in_a_later_loop_chunk():
     x, y = jnp.ones((4, 1)), jnp.zeros((4,))
-
-    def loss(p, xb, yb):  # d/dw = -1, so sgd(1) adds 1 to w each epoch; NaN once w >= 200
-        return (-p["w"] + jnp.where(p["w"] >= 200.0, jnp.nan, 0.0)) * jnp.ones(xb.shape[0]) + 0 * yb
-
-    r = fit({"w": jnp.array(0.0)}, loss, x, y, optimizer=optax.sgd(1.0), key=jax.random.key(0), epochs=300)
+    r = fit({"w": jnp.array(0.0)}, nan_once_w_reaches(200.0), x, y, optimizer=optax.sgd(1.0), key=jax.random.key(0), epochs=300)
     assert int(r.history.nonfinite_epoch) == 200 and int(r.history.epochs_run) == 200
     assert float(r.params["w"]) == 200.0
     tl = np.asarray(r.history.train_loss)
@@ -154,13 +159,9 @@ def test_sweep_stops_a_member_in_a_later_loop_chunk_like_fit():
     # sweep runs chunks of 128 epochs without the guard and re-runs a chunk with it only when
     # a member went non-finite there; member 0 fails at epoch 200, in the second chunk.
     x, y = jnp.ones((4, 1)), jnp.zeros((4,))
-
-    def loss(p, xb, yb):  # d/dw = -1: w grows by the learning rate each epoch; NaN once w >= 200
-        return (-p["w"] + jnp.where(p["w"] >= 200.0, jnp.nan, 0.0)) * jnp.ones(xb.shape[0]) + 0 * yb
-
     init_fn = lambda k: {"w": jnp.zeros(())}
     lrs = jnp.array([1.0, 0.5])
-    r = sweep(init_fn, loss, x, y, make_optimizer=optax.sgd, keys=jax.random.split(jax.random.key(0), 2),
+    r = sweep(init_fn, nan_once_w_reaches(200.0), x, y, make_optimizer=optax.sgd, keys=jax.random.split(jax.random.key(0), 2),
               hyperparams={"learning_rate": lrs}, epochs=300)
     np.testing.assert_array_equal(r.history.nonfinite_epoch, [200, -1])
     np.testing.assert_array_equal(r.history.epochs_run, [200, 300])
