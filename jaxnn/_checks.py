@@ -44,3 +44,20 @@ def check_finite_host(name: str, *arrays: ArrayLike) -> None:
             bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
             label = name if len(arrays) == 1 else f"{name}[{i}]"
             raise ValueError(f"{label} contains {bad} NaN or Inf value(s); clean or impute them first")
+
+
+def check_class_range(x: jax.Array, name: str, num_classes: int) -> None:
+    """Raises ``ValueError`` if a class index in ``x`` lies outside ``[0, num_classes)``.
+
+    Data-dependent, so it runs only on concrete values: under ``jit`` it checks nothing.
+    """
+    if isinstance(x, jax.core.Tracer):
+        return
+    host = np.asarray(x)
+    bad = np.unique(host[(host < 0) | (host >= num_classes)])
+    if bad.size:
+        raise ValueError(
+            f"{name} must lie in [0, {num_classes}) for num_classes={num_classes}, found "
+            f"{bad[:5].tolist()}; pass the right num_classes or re-index the classes to 0..C-1 "
+            "({-1, +1} labels: jaxnn.data.labels_to_01)"
+        )

@@ -29,6 +29,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
+from jaxnn._checks import check_class_range, check_float
+
 __all__ = [
     "train_test_split",
     "train_val_test_split",
@@ -340,7 +342,7 @@ class Standardizer(NamedTuple):
           ValueError: if ``x`` has no sample axis, no samples, or (outside ``jit``)
             contains NaN or Inf.
         """
-        x = _float_array(x, "x")
+        x = check_float(x, "x")
         if x.ndim < 1 or x.shape[0] == 0:
             raise ValueError(
                 f"Standardizer.fit needs at least one sample along axis 0, got x.shape={x.shape}"
@@ -356,7 +358,7 @@ class Standardizer(NamedTuple):
         return cls(mean=mean, std=std)
 
     def _check(self, x: ArrayLike, what: str) -> jax.Array:
-        x = _float_array(x, "x")
+        x = check_float(x, "x")
         feat = tuple(self.mean.shape)
         if tuple(x.shape[x.ndim - len(feat) :]) != feat or x.ndim < len(feat):
             raise ValueError(
@@ -395,18 +397,6 @@ class Standardizer(NamedTuple):
         z = self._check(z, "inverse_transform")
         mean, std = self._expand(z.ndim)
         return z * std + mean
-
-
-def _float_array(x: ArrayLike, name: str) -> jax.Array:
-    dtype = getattr(x, "dtype", None)
-    if dtype is None:
-        dtype = np.asarray(x).dtype
-    if not jnp.issubdtype(dtype, jnp.floating):
-        raise TypeError(
-            f"{name} must be floating point, got dtype {dtype}; cast it first, "
-            f"e.g. {name}.astype(np.float32)"
-        )
-    return jnp.asarray(x)
 
 
 # ----------------------------------------------------------------------------- labels
@@ -449,14 +439,7 @@ def one_hot(labels: ArrayLike, num_classes: int, *, dtype: Any = jnp.float32) ->
         raise ValueError(f"num_classes must be >= 1, got {num_classes}")
     labels = jnp.asarray(labels) if not isinstance(labels, jax.Array) else labels
     _check_integer_labels(labels, "labels")
-    if not _is_traced(labels) and labels.size:
-        host = np.asarray(labels)
-        bad = np.unique(host[(host < 0) | (host >= num_classes)])
-        if bad.size:
-            raise ValueError(
-                f"labels must lie in [0, {num_classes}) for num_classes={num_classes}, found "
-                f"{bad[:5].tolist()}; use the right num_classes or re-index the labels to 0..C-1"
-            )
+    check_class_range(labels, "labels", int(num_classes))
     return jax.nn.one_hot(labels, int(num_classes), dtype=dtype)
 
 

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxnn._checks import check_float, check_same_shape
+from jaxnn._checks import check_class_range, check_float, check_same_shape
 
 __all__ = [
     "accuracy",
@@ -77,20 +77,6 @@ def _check_num_classes(num_classes: Any) -> int:
     if num_classes < 1:
         raise ValueError(f"num_classes must be >= 1, got {num_classes}")
     return int(num_classes)
-
-
-def _check_range(x: jax.Array, name: str, num_classes: int) -> None:
-    # Data-dependent: possible only on concrete values, i.e. outside jit.
-    if isinstance(x, jax.core.Tracer):
-        return
-    host = np.asarray(x)
-    bad = np.unique(host[(host < 0) | (host >= num_classes)])
-    if bad.size:
-        raise ValueError(
-            f"{name} must lie in [0, {num_classes}) for num_classes={num_classes}, found "
-            f"{bad[:5].tolist()}; pass the right num_classes or re-index the classes to 0..C-1 "
-            "({-1, +1} labels: jaxnn.data.labels_to_01)"
-        )
 
 
 def _float_pair(predictions: ArrayLike, targets: ArrayLike) -> tuple[jax.Array, jax.Array]:
@@ -209,8 +195,8 @@ def confusion_matrix(predictions: ArrayLike, labels: ArrayLike, num_classes: int
         raise ValueError(
             f"predictions and labels must have shape [n], got {p.shape}; flatten them first"
         )
-    _check_range(p, "predictions", c)
-    _check_range(t, "labels", c)
+    check_class_range(p, "predictions", c)
+    check_class_range(t, "labels", c)
     return _confusion(p, t, num_classes=c)
 
 
