@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
+from jaxnn import _structure
 from jaxnn import activations as _act
 from jaxnn import init as _init
 from jaxnn._checks import check_float
@@ -52,6 +53,18 @@ class Layer(NamedTuple):
 
     init: Callable[[jax.Array, Shape], tuple[Shape, Params]]
     apply: Callable[[Params, jax.Array], jax.Array]
+
+    # Two layers built with the same configuration compare and hash alike
+    # (``MLP([8], 1) == MLP([8], 1)``), though each holds its own closures: compiled
+    # training programs are cached on that, not on the closures' identity.
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Layer) and _structure.config_key(tuple(self)) == _structure.config_key(tuple(other))
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(_structure.config_key(tuple(self)))
 
 
 def _check_input(x: ArrayLike, fan_in: int, where: str) -> jax.Array:

@@ -26,8 +26,10 @@ Sweeps
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -38,6 +40,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jax.typing import ArrayLike
 
+from jaxnn import _structure
 from jaxnn import heads as _heads
 from jaxnn._checks import check_finite_host
 
@@ -57,7 +60,7 @@ LossFn = Callable[[Params, jax.Array, jax.Array], jax.Array]
 MetricFn = Callable[[Params, jax.Array, jax.Array], jax.Array]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Supervised:
     """A per-example loss made of a network's ``apply`` and a :class:`jaxnn.heads.Head`.
 
@@ -65,6 +68,10 @@ class Supervised:
     ``head.loss(net.apply(params, x), y)``, of shape ``[batch]``. Given to :func:`fit`, it
     also lets ``fit`` check the targets against the head before compiling (class indices
     within the output width, binary targets in {0, 1}, matching output widths).
+
+    Two of them compare and hash alike when their networks and heads are configured alike
+    (``Supervised(MLP([8], 1).apply, binary())`` twice), so :func:`fit` reuses its
+    compiled program for them.
     """
 
     apply: Callable[[Params, jax.Array], jax.Array]
@@ -73,6 +80,12 @@ class Supervised:
     def __call__(self, params: Params, x: jax.Array, y: jax.Array) -> jax.Array:
         """Per-example loss ``head.loss(apply(params, x), y)``, shape ``[batch]``."""
         return self.head.loss(self.apply(params, x), y)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Supervised) and _structure.config_key(self) == _structure.config_key(other)
+
+    def __hash__(self) -> int:
+        return hash(_structure.config_key(self))
 
 
 class EarlyStopping(NamedTuple):
@@ -125,12 +138,11 @@ class FitResult(NamedTuple):
 
 
 class _State(NamedTuple):
+    """The loop carry of one training run (history entries are returned, not carried)."""
+
     params: Params
     opt_state: Any
     epoch: jax.Array
-    train_loss: jax.Array
-    val_loss: jax.Array
-    val_metrics: dict[str, jax.Array]
     best_params: Params
     best_value: jax.Array
     best_epoch: jax.Array
@@ -184,23 +196,12 @@ def _check_data(x: Any, y: Any, what: str) -> int:
 def _spec(tree: Any) -> tuple:
     """A hashable description of a pytree's structure, shapes and dtypes."""
     leaves, treedef = jax.tree.flatten(tree)
-    return treedef, tuple((tuple(np.shape(a)), str(jnp.result_type(a))) for a in leaves)
-
-
-@functools.lru_cache(maxsize=256)
-def _eval_shape_cached(fn: Callable, *specs: tuple) -> Any:
-    # Tracing is the costly part of fit's checks, and it only depends on shapes and dtypes:
-    # repeated fit calls with the same loss and data shapes trace once.
-    args = [
-        jax.tree.unflatten(treedef, [jax.ShapeDtypeStruct(shape, dtype) for shape, dtype in leaves])
-        for treedef, leaves in specs
-    ]
-    return jax.eval_shape(fn, *args)
+    return treedef, tuple((tuple(np.shape(a)), getattr(a, "dtype", None) or jnp.result_type(a)) for a in leaves)
 
 
 def _check_targets(loss_fn: Supervised, params: Params, x: Any, y: Any, what: str) -> None:
     """Host-side checks of the targets against a Supervised loss's head (before compiling)."""
-    out = _eval_shape_cached(loss_fn.apply, _spec(params), _spec(x))
+    _, out = _probe(loss_fn.apply, _call, _spec(params), _spec(x))
     width = out.shape[-1] if out.ndim > 1 else 1
     name = loss_fn.head.name
     y_host = np.asarray(y)
@@ -209,7 +210,13 @@ def _check_targets(loss_fn: Supervised, params: Params, x: Any, y: Any, what: st
             if y_host.ndim != 1:
                 raise ValueError(f"{what} y must be class indices of shape [N], got {y_host.shape}")
             lo, hi = int(y_host.min()), int(y_host.max())
-            if lo < 0 or hi >= width:
+            if lo < 0:
+                raise ValueError(
+                    f"{what} y has class labels in [{lo}, {hi}]: multi-class labels are class indices "
+                    f"0..{width - 1} for the network's {width} outputs, never negative; map them first, "
+                    "e.g. classes, y = np.unique(labels, return_inverse=True)"
+                )
+            if hi >= width:
                 raise ValueError(
                     f"{what} y has class labels in [{lo}, {hi}] but the network has {width} outputs "
                     f"(classes 0..{width - 1}); give the output layer {hi + 1} units"
@@ -260,50 +267,145 @@ def _check_early_stopping(es: EarlyStopping | None, metric_names: list[str], has
         raise ValueError(f"early_stopping.monitor must be one of {valid}, got {es.monitor!r}")
     if es.mode not in ("min", "max"):
         raise ValueError(f"early_stopping.mode must be 'min' or 'max', got {es.mode!r}")
-    if es.patience < 1:
-        raise ValueError(f"early_stopping.patience must be >= 1, got {es.patience}")
-    if es.min_delta < 0:
-        raise ValueError(f"early_stopping.min_delta must be >= 0, got {es.min_delta}")
+    if isinstance(es.patience, bool) or not isinstance(es.patience, (int, np.integer)) or es.patience < 1:
+        raise ValueError(f"early_stopping.patience must be a whole number of epochs >= 1, got {es.patience!r}")
+    if isinstance(es.min_delta, bool) or not isinstance(es.min_delta, (int, float, np.integer, np.floating)) \
+            or not 0 <= es.min_delta < np.inf:
+        raise ValueError(f"early_stopping.min_delta must be a finite number >= 0, got {es.min_delta!r}")
+    if not isinstance(es.restore_best, (bool, np.bool_)):
+        raise ValueError(f"early_stopping.restore_best must be True or False, got {es.restore_best!r}")
 
 
-def _make_run(
-    loss_fn: LossFn,
-    optimizer: optax.GradientTransformation,
-    n: int,
-    batch_size: int,
-    epochs: int,
-    shuffle: bool,
-    metrics: Mapping[str, MetricFn],
-    has_val: bool,
-    early_stopping: EarlyStopping | None,
-    guard: bool = True,
-    batch_sharding: Any = None,
-    loop: str = "while",
-):
-    """Builds the training loop over epochs.
+# ----------------------------------------------------------------------------------------
+# Compiled programs, cached on what they compute.
+#
+# A program is fixed by the *structure* of the loss, optimizer and metrics (the code and
+# every captured value that is not a float or an array), the static options and the data
+# shapes. Floats and arrays captured in them (learning rates, betas, a schedule's decay
+# rate, a margin), the epoch count, the early-stopping patience and min_delta, and the keys
+# are arguments of the program, so changing them reuses it. See :mod:`jaxnn._structure`.
 
-    ``loop="while"`` (fit): ``run(state, key, x, y, xv, yv, stop) -> state`` runs epochs until
-    ``stop`` and exits as soon as training stops, recording into the state's history.
+_CHUNK = 128  # epochs per compiled dispatch: 128 float32 history entries are 512 bytes
+_MAX_EPOCHS = 10_000_000  # the history is kept on the host, 40 MB per recorded quantity
+_DISPATCH_SECONDS = 0.25  # aim for dispatches this long: how soon fit notices Ctrl-C
+_PROGRAMS: collections.OrderedDict = collections.OrderedDict()
+_PROGRAMS_MAX = 64
+_PROBES: dict = {}
 
-    ``loop="scan"`` (sweep, where the epoch count is fixed):
-    ``run(state, key, x, y, xv, yv, length) -> (state, records)`` runs exactly ``length``
-    epochs, freezing a stopped run instead of exiting, and returns the ``[length]`` history
-    entries as scan outputs (the state's history is left alone). Under ``vmap`` a
-    ``while_loop``'s stop test becomes a batched predicate that selects the whole carry of
-    every member at every iteration, and a write at a per-member epoch becomes a scatter.
 
-    ``guard=False`` drops the non-finite checks: a run that goes non-finite keeps going.
+def _program(key: Any, build: Callable[[], Callable]) -> Callable:
+    """The compiled program for ``key`` (built once; least recently used ones dropped)."""
+    if key in _PROGRAMS:
+        _PROGRAMS.move_to_end(key)
+        return _PROGRAMS[key]
+    program = _PROGRAMS[key] = build()
+    if len(_PROGRAMS) > _PROGRAMS_MAX:
+        _PROGRAMS.popitem(last=False)
+    return program
+
+
+def _call(fn, *args):
+    return fn(*args)
+
+
+def _one_update(optimizer, params):
+    return optimizer.update(params, optimizer.init(params), params)
+
+
+def _probe(obj: Any, use: Callable, *specs: tuple) -> tuple[_structure.Lifted, Any]:
+    """``obj`` lifted (its floats and arrays as arguments) and ``use(obj, *args)``'s shape.
+
+    ``use`` is traced abstractly with the lifted values traced. Where that fails (code that
+    branches in Python on a captured float, say), ``obj`` is kept whole: its floats are
+    then part of the program's key and a new value compiles a new program, as ``jax.jit``
+    would. Errors of the user's code surface here, from the untouched object, before any
+    compiling. Results are cached on the program key and the argument shapes.
     """
+    lifted = _structure.lift(obj)
+    cache_key = (lifted.key, use, specs)
+    hit = _PROBES.get(cache_key)
+    if hit is None:
+        args = [jax.tree.unflatten(treedef, [jax.ShapeDtypeStruct(s, d) for s, d in leaves]) for treedef, leaves in specs]
+        mode = "frozen"
+        if lifted.values:
+            try:
+                out = jax.eval_shape(lambda values, *a: use(lifted.rebuild(values), *a), lifted.values, *args)
+                mode = "lifted"
+            except Exception:  # noqa: BLE001 - any failure: fall back to the object as it is
+                pass
+        if mode == "frozen":
+            out = jax.eval_shape(functools.partial(use, obj), *args)
+        if len(_PROBES) > 1024:
+            _PROBES.clear()
+        hit = _PROBES[cache_key] = (mode, out)
+    mode, out = hit
+    return (lifted if mode == "lifted" else _structure.frozen(obj)), out
+
+
+class _Engine(NamedTuple):
+    """The static configuration of one compiled training program (hashable)."""
+
+    loss: Any
+    optimizer: Any
+    metrics: tuple
+    n: int
+    batch_size: int
+    shuffle: bool
+    has_val: bool
+    monitor: str | None  # early stopping's quantity, None without early stopping
+    mode: str
+    guard: bool
+    batch_sharding: Any = None
+
+
+class _Parts(NamedTuple):
+    """The lifted loss, optimizer and metrics of a run; rebuilt inside the program."""
+
+    loss: _structure.Lifted
+    optimizer: _structure.Lifted
+    metrics: dict[str, _structure.Lifted]
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "loss": self.loss.values,
+            "optimizer": self.optimizer.values,
+            "metrics": {name: m.values for name, m in self.metrics.items()},
+        }
+
+    def rebuild(self, values: dict[str, Any]) -> tuple[LossFn, optax.GradientTransformation, dict[str, MetricFn]]:
+        return (
+            self.loss.rebuild(values["loss"]),
+            self.optimizer.rebuild(values["optimizer"]),
+            {name: m.rebuild(values["metrics"][name]) for name, m in self.metrics.items()},
+        )
+
+
+def _nan_records(metric_names: Sequence[str], has_val: bool, length: int) -> dict[str, Any]:
+    nan = lambda: jnp.full((length,), jnp.nan, jnp.float32)
+    records = {"train_loss": nan()}
+    if has_val:
+        records["val_loss"] = nan()
+        records["val_metrics"] = {name: nan() for name in metric_names}
+    return records
+
+
+def _epoch_fn(engine: _Engine, loss_fn, optimizer, metrics, patience, min_delta, freeze: bool):
+    """One epoch: ``one_epoch(state, key, x, y, xv, yv, limit) -> (state, records)``.
+
+    ``records`` holds this epoch's history entries. With ``freeze`` (sweep, where every
+    member runs the same number of epochs) a stopped run, or one past ``limit``, stays as it
+    is and records NaN; without it the caller's loop stops instead.
+    """
+    n, batch_size = engine.n, engine.batch_size
     full_batch = batch_size == n
-    sign = 1.0 if early_stopping is None or early_stopping.mode == "min" else -1.0
+    sign = -1.0 if engine.mode == "max" else 1.0  # lower is better after the sign flip
 
     def batch_loss(params, xb, yb, mask):
-        if batch_sharding is not None:
+        if engine.batch_sharding is not None:
             # Data parallelism: split the batch across devices; params stay replicated and
             # XLA inserts the gradient all-reduce.
-            xb, yb, mask = (jax.lax.with_sharding_constraint(a, batch_sharding) for a in (xb, yb, mask))
-        per_example = loss_fn(params, xb, yb)
-        return _masked_mean(per_example, mask)
+            xb, yb, mask = (jax.lax.with_sharding_constraint(a, engine.batch_sharding) for a in (xb, yb, mask))
+        return _masked_mean(loss_fn(params, xb, yb), mask)
 
     grad_fn = jax.value_and_grad(batch_loss)
 
@@ -313,189 +415,122 @@ def _make_run(
         value, grads = grad_fn(params, xb, yb, mask)
         updates, new_opt_state = optimizer.update(grads, opt_state, params)
         new_params = optax.apply_updates(params, updates)
-        weighted = value * jnp.sum(mask)
-        if guard:
+        if engine.guard:
             # Only a scalar test per step: a non-finite gradient makes the params non-finite,
             # which the next step's loss (or the end-of-epoch check) reveals. No per-step
             # select over params and optimizer state, which would cost a pass over each.
             bad_step = jnp.where((bad_step < 0) & ~jnp.isfinite(value), step, bad_step)
-        return (new_params, new_opt_state, bad_step), weighted
+        return (new_params, new_opt_state, bad_step), value * jnp.sum(mask)
 
-    def one_epoch(state: _State, key, x, y, xv, yv) -> tuple[_State, dict[str, Any]]:
-        """One epoch: the new state (its history untouched) and this epoch's history entries."""
-        epoch = state.epoch
+    def run_batches(state: _State, key, x, y):
         no_bad = jnp.asarray(-1, jnp.int32)
-        if full_batch:
-            # One batch of everything: no permutation or gather needed.
-            last_step = 0
-            (params, opt_state, bad_step), total = train_step(
-                (state.params, state.opt_state, no_bad), (x, y, jnp.ones((n,), jnp.float32), 0)
-            )
-        else:
-            idx, mask = epoch_batches(jax.random.fold_in(key, epoch), n, batch_size, shuffle)
+        if full_batch:  # one batch of everything: no permutation or gather
+            carry, total = train_step((state.params, state.opt_state, no_bad), (x, y, jnp.ones((n,), jnp.float32), 0))
+            return carry, total, 0
+        idx, mask = epoch_batches(jax.random.fold_in(key, state.epoch), n, batch_size, engine.shuffle)
 
-            def step(carry, batch):
-                ib, mb, i = batch
-                return train_step(carry, (jnp.take(x, ib, axis=0), jnp.take(y, ib, axis=0), mb, i))
+        def step(carry, batch):
+            ib, mb, i = batch
+            return train_step(carry, (jnp.take(x, ib, axis=0), jnp.take(y, ib, axis=0), mb, i))
 
-            steps = jnp.arange(idx.shape[0], dtype=jnp.int32)
-            last_step = idx.shape[0] - 1
-            (params, opt_state, bad_step), totals = jax.lax.scan(
-                step, (state.params, state.opt_state, no_bad), (idx, mask, steps)
-            )
-            total = jnp.sum(totals)
+        steps = jnp.arange(idx.shape[0], dtype=jnp.int32)
+        carry, totals = jax.lax.scan(step, (state.params, state.opt_state, no_bad), (idx, mask, steps))
+        return carry, jnp.sum(totals), idx.shape[0] - 1
 
-        bad = False
-        # A stopped run stays as it is; so does any run past ``epochs`` (a sweep's last chunk
-        # may be padded).
-        skip = (state.stopped | (epoch >= epochs)) if loop == "scan" else jnp.asarray(False)
+    def one_epoch(state: _State, key, x, y, xv, yv, limit) -> tuple[_State, dict[str, Any]]:
+        epoch = state.epoch
+        (params, opt_state, bad_step), total, last_step = run_batches(state, key, x, y)
+        skip = (state.stopped | (epoch >= limit)) if freeze else jnp.asarray(False)
+        bad = jnp.asarray(False)
         failed_step = state.nonfinite_step
-        if guard:
+        if engine.guard:
             # Once per epoch: are the params still finite (a non-finite last update)? On a
             # failure, roll back to the epoch's starting params and state, the last ones known
             # finite; this epoch is then not counted and its history entries stay NaN.
-            params_finite = _all_finite(params)
-            failed_step = jnp.where(bad_step >= 0, bad_step, jnp.where(params_finite, -1, last_step))
+            failed_step = jnp.where(bad_step >= 0, bad_step, jnp.where(_all_finite(params), -1, last_step))
             bad = (failed_step >= 0) & ~skip
         undo = bad | skip
-        if guard or loop == "scan":
-            rollback = lambda old, new: jnp.where(undo, old, new)
-            params = jax.tree.map(rollback, state.params, params)
-            opt_state = jax.tree.map(rollback, state.opt_state, opt_state)
+        if engine.guard or freeze:
+            params, opt_state = jax.lax.cond(
+                undo, lambda: (state.params, state.opt_state), lambda: (params, opt_state)
+            )
 
         def entry(value):  # an epoch that did not count records NaN
             return jnp.where(undo, jnp.nan, value).astype(jnp.float32)
 
         records = {"train_loss": entry(total / n)}
-        best = (state.best_params, state.best_value, state.best_epoch, state.wait, state.stopped)
-        if has_val:
-            vl = jnp.mean(loss_fn(params, xv, yv))
-            measured = {name: fn(params, xv, yv) for name, fn in metrics.items()}
-            records["val_loss"] = entry(vl)
-            records["val_metrics"] = {name: entry(measured[name]) for name in metrics}
-            if early_stopping is not None:
-                monitored = vl if early_stopping.monitor == "val_loss" else measured[early_stopping.monitor[4:]]
-                score = (sign * monitored).astype(jnp.float32)  # lower is better after the sign flip
-                improved = ~bad & (score < state.best_value - early_stopping.min_delta)
-                best_params = jax.tree.map(
-                    lambda new, old: jnp.where(improved, new, old), params, state.best_params
-                )
-                wait = jnp.where(improved, 0, state.wait + 1)
-                best = (
-                    best_params,
-                    jnp.where(improved, score, state.best_value),
-                    jnp.where(improved, epoch, state.best_epoch),
-                    wait,
-                    wait >= early_stopping.patience,
-                )
-        new_state = _State(
+        state = state._replace(
             params=params,
             opt_state=opt_state,
             epoch=jnp.where(undo, epoch, epoch + 1),
-            train_loss=state.train_loss,
-            val_loss=state.val_loss,
-            val_metrics=state.val_metrics,
-            best_params=best[0],
-            best_value=best[1],
-            best_epoch=best[2],
-            wait=best[3],
-            stopped=best[4] | undo,
+            stopped=state.stopped | undo,
             nonfinite_epoch=jnp.where(bad, epoch, state.nonfinite_epoch),
             nonfinite_step=jnp.where(bad, failed_step, state.nonfinite_step),
         )
-        return new_state, records
+        if engine.has_val:
+            val_loss = jnp.mean(loss_fn(params, xv, yv))
+            measured = {name: fn(params, xv, yv) for name, fn in metrics.items()}
+            records["val_loss"] = entry(val_loss)
+            records["val_metrics"] = {name: entry(value) for name, value in measured.items()}
+            if engine.monitor is not None:
+                monitored = val_loss if engine.monitor == "val_loss" else measured[engine.monitor[4:]]
+                state = _early_stopping_update(state, (sign * monitored).astype(jnp.float32), ~undo, epoch,
+                                               patience, min_delta)
+        return state, records
 
-    def write(state: _State, records, at) -> _State:
-        """``state`` with ``records`` (one entry per history, or ``[k]`` entries) put at ``at``."""
-        put = lambda history, value: history.at[at].set(value, mode="drop")
-        return state._replace(
-            train_loss=put(state.train_loss, records["train_loss"]),
-            val_loss=put(state.val_loss, records["val_loss"]) if has_val else state.val_loss,
-            val_metrics={k: put(v, records["val_metrics"][k]) for k, v in state.val_metrics.items()}
-            if has_val
-            else state.val_metrics,
-        )
-
-    def run(state: _State, key, x, y, xv, yv, stop) -> _State:
-        epoch_fn = lambda s: one_epoch(s, key, x, y, xv, yv)
-        if loop == "scan":
-            return jax.lax.scan(lambda s, _: epoch_fn(s), state, None, length=stop)
-
-        def running(s):
-            return (s.epoch < stop) & ~s.stopped
-
-        def epochs_from(base):  # one epoch, recorded in history buffers that start at ``base``
-            def body(s):
-                new, records = epoch_fn(s)
-                return write(new, records, s.epoch - base)
-
-            return body
-
-        if epochs <= _CHUNK:
-            return jax.lax.while_loop(running, epochs_from(0), state)
-
-        # Epochs run in chunks of _CHUNK, each recording into its own small history buffers,
-        # which are written into the full ones once per chunk. XLA's CPU runtime runs the ops
-        # of a loop body one after another, without a thread-pool hand-off per op, when no
-        # buffer the body touches exceeds 512 bytes (or the body has at most 8 ops, or they
-        # form a chain); a [epochs] history buffer in the body would cost a tiny model (XOR)
-        # about 2 us per epoch, more than the step itself.
-        def chunk(s: _State) -> _State:
-            base = s.epoch
-            local = s._replace(
-                train_loss=_nan_history(_CHUNK),
-                val_loss=_nan_history(_CHUNK),
-                val_metrics={name: _nan_history(_CHUNK) for name in s.val_metrics},
-            )
-            t = jax.lax.while_loop(lambda t: running(t) & (t.epoch < base + _CHUNK), epochs_from(base), local)
-            # Entries past the epochs run are NaN here and in the full buffers alike; those
-            # past the end of the full buffers are dropped.
-            records = {"train_loss": t.train_loss, "val_loss": t.val_loss, "val_metrics": t.val_metrics}
-            return write(t._replace(train_loss=s.train_loss, val_loss=s.val_loss, val_metrics=s.val_metrics),
-                         records, base + jnp.arange(_CHUNK))
-
-        return jax.lax.while_loop(running, chunk, state)
-
-    return run
+    return one_epoch
 
 
-_CHUNK = 128  # epochs per chunk of the while loop: 128 float32 history entries are 512 bytes
+def _early_stopping_update(state: _State, score, counted, epoch, patience, min_delta) -> _State:
+    """Keeps the best params so far (lowest ``score``) and stops after ``patience`` epochs without."""
+    improved = counted & (score < state.best_value - min_delta)
+    wait = jnp.where(improved, 0, state.wait + 1)
+    return state._replace(
+        best_params=jax.tree.map(lambda new, old: jnp.where(improved, new, old), state.params, state.best_params),
+        best_value=jnp.where(improved, score, state.best_value),
+        best_epoch=jnp.where(improved, epoch, state.best_epoch),
+        wait=wait,
+        stopped=state.stopped | (wait >= patience),
+    )
 
 
-def _nan_history(epochs: int) -> jax.Array:
-    return jnp.full((epochs,), jnp.nan, jnp.float32)
+def _put(records, entries, at):
+    """``records`` with one epoch's ``entries`` written at index ``at`` (dropped past the end)."""
+    return jax.tree.map(lambda r, e: r.at[at].set(e, mode="drop"), records, entries)
 
 
-@functools.lru_cache(maxsize=64)
-def _initial_state_fn(optimizer, epochs, metric_names, early_stopping, sharding=None):
-    """A compiled ``(params, opt_state | None, initial_epoch) -> _State``, cached.
+def _fit_program(engine: _Engine, parts: _Parts) -> Callable:
+    """``run(state, key, x, y, xv, yv, stop, hp) -> (state, records)``, compiled.
 
-    One compiled call instead of a dozen small eager dispatches per ``fit``; its outputs are
-    fresh buffers, so donating them to the training loop never touches the caller's arrays.
+    Runs the epochs from ``state.epoch`` up to ``stop`` (at most ``_CHUNK`` of them), ending
+    early when training stops, and returns their history entries in ``[_CHUNK]`` buffers.
+    XLA's CPU runtime runs the ops of a loop body one after another, without a thread-pool
+    hand-off per op, when no buffer the body touches exceeds 512 bytes; 128 float32 entries
+    are 512 bytes, and a tiny model (XOR) would pay about 2 us per epoch for a longer buffer.
     """
+    metric_names = tuple(parts.metrics)
 
-    def build(params, opt_state, initial_epoch):
-        fresh = jax.tree.map(jnp.copy, params)
-        opt_state = optimizer.init(fresh) if opt_state is None else jax.tree.map(jnp.copy, opt_state)
-        return _initial_state(fresh, opt_state, epochs, metric_names, early_stopping, initial_epoch)
+    def run(state: _State, key, x, y, xv, yv, stop, hp):
+        loss_fn, optimizer, metrics = parts.rebuild(hp)
+        one_epoch = _epoch_fn(engine, loss_fn, optimizer, metrics, hp["patience"], hp["min_delta"], freeze=False)
+        base = state.epoch
 
-    # With devices, the state is born replicated over the mesh (device_put of a state holding
-    # NaN history would fail multi-process equality checks, since NaN != NaN).
-    return jax.jit(build, out_shardings=sharding)
+        def body(carry):
+            s, records = carry
+            new, entries = one_epoch(s, key, x, y, xv, yv, None)
+            return new, _put(records, entries, s.epoch - base)
+
+        running = lambda carry: (carry[0].epoch < stop) & ~carry[0].stopped
+        return jax.lax.while_loop(running, body, (state, _nan_records(metric_names, engine.has_val, _CHUNK)))
+
+    return jax.jit(run, donate_argnums=0)
 
 
-def _initial_state(params, opt_state, epochs, metric_names, early_stopping, initial_epoch) -> _State:
-    def nan():  # a fresh buffer each: donated buffers must be distinct
-        return _nan_history(epochs)
-
-    keep_best = early_stopping is not None
+def _initial_state(params, opt_state, keep_best: bool, initial_epoch) -> _State:
     return _State(
         params=params,
         opt_state=opt_state,
         epoch=jnp.asarray(initial_epoch, jnp.int32),
-        train_loss=nan(),
-        val_loss=nan(),
-        val_metrics={name: nan() for name in metric_names},
         # Only early stopping needs a second copy of the params.
         best_params=jax.tree.map(jnp.copy, params) if keep_best else (),
         best_value=jnp.asarray(jnp.inf, jnp.float32),
@@ -507,22 +542,141 @@ def _initial_state(params, opt_state, epochs, metric_names, early_stopping, init
     )
 
 
-def _finish(state: _State, early_stopping: EarlyStopping | None) -> FitResult:
-    restore = early_stopping is not None and early_stopping.restore_best
-    params = state.best_params if restore else state.params
-    best_epoch = state.best_epoch if early_stopping is not None else state.epoch - 1
-    history = History(
-        state.train_loss, state.val_loss, state.val_metrics, state.epoch, best_epoch,
-        state.nonfinite_epoch, state.nonfinite_step,
-    )
+def _setup_program(optimizer: _structure.Lifted, keep_best: bool, sharding: Any) -> Callable:
+    """A compiled ``(params, opt_state | None, initial_epoch, values) -> _State``.
+
+    One compiled call instead of a dozen small eager dispatches per ``fit``; its outputs are
+    fresh buffers, so donating them to the training loop never touches the caller's arrays.
+    With devices, the state is born replicated over the mesh (device_put of a state holding
+    NaN would fail multi-process equality checks, since NaN != NaN).
+    """
+
+    def build(params, opt_state, initial_epoch, values):
+        fresh = jax.tree.map(jnp.copy, params)
+        tx = optimizer.rebuild(values)
+        opt_state = tx.init(fresh) if opt_state is None else jax.tree.map(jnp.copy, opt_state)
+        return _initial_state(fresh, opt_state, keep_best, initial_epoch)
+
+    return jax.jit(build, out_shardings=sharding)
+
+
+class _Dispatches:
+    """The host side of a run: dispatch sizes, the collected history, Ctrl-C."""
+
+    def __init__(self, start: int, epochs: int, chunk_cap: int | None) -> None:
+        self.start, self.epochs, self.cap = start, epochs, chunk_cap
+        self.sizes: list[int] = []
+        self.records: list[Any] = []
+        self.seconds_per_epoch: float | None = None
+
+    def next_size(self, epoch: int) -> int:
+        # The first dispatches run one epoch each (the first may include compiling); then
+        # each runs about _DISPATCH_SECONDS worth of epochs, at most _CHUNK.
+        size = _CHUNK
+        if self.seconds_per_epoch is None:
+            size = 1
+        elif self.seconds_per_epoch > 0:
+            size = max(1, min(_CHUNK, int(_DISPATCH_SECONDS / self.seconds_per_epoch)))
+        if self.cap is not None:
+            size = min(size, self.cap)
+        return min(size, self.epochs - epoch)
+
+    def history(self, metric_names: Sequence[str], has_val: bool, members: int | None = None) -> tuple:
+        """``(train_loss, val_loss, val_metrics)`` over all epochs, NaN where not run."""
+        host = jax.device_get(self.records)
+        shape = (self.epochs,) if members is None else (members, self.epochs)
+
+        def join(get):
+            out = np.full(shape, np.nan, np.float32)
+            at = self.start
+            for size, records in zip(self.sizes, host):
+                out[..., at:at + size] = np.asarray(get(records))[..., :size]
+                at += size
+            return jax.device_put(out)  # (jnp.asarray of a host array compiles a copy per shape)
+
+        train_loss = join(lambda r: r["train_loss"])
+        if not has_val:
+            return train_loss, jax.device_put(np.full(shape, np.nan, np.float32)), {}
+        return (train_loss, join(lambda r: r["val_loss"]),
+                {name: join(lambda r, name=name: r["val_metrics"][name]) for name in metric_names})
+
+
+def _run_fit(run, state: _State, args: tuple, hp: dict, plan: _Dispatches, fresh: bool, bar) -> _State:
+    """Dispatches ``run`` until ``plan.epochs`` or a stop; ``KeyboardInterrupt`` keeps the state.
+
+    On Ctrl-C the interrupt is re-raised with ``fit_state`` set to the last state that came
+    back (training stops within about one dispatch, ``_DISPATCH_SECONDS``).
+    """
+    epoch = plan.start
+    try:
+        while epoch < plan.epochs:
+            size = plan.next_size(epoch)
+            began = time.perf_counter()
+            new_state, records = run(state, *args, epoch + size, hp)
+            state = new_state
+            plan.sizes.append(size)
+            plan.records.append(records)
+            now, stopped = (int(v) for v in jax.device_get((state.epoch, state.stopped)))
+            if not fresh:  # a program's first call includes compiling it
+                plan.seconds_per_epoch = (time.perf_counter() - began) / max(now - epoch, 1)
+            fresh = False
+            if bar is not None:
+                bar.show(now, records, now - epoch)
+            if stopped or now < epoch + size:
+                break
+            epoch = now
+    except KeyboardInterrupt as interrupt:
+        interrupt.fit_state = state
+        raise
+    return state
+
+
+class _Bar:
+    """A tqdm progress bar fed once per dispatch (one transfer for what it shows)."""
+
+    def __init__(self, epochs: int, start: int, has_val: bool) -> None:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError as err:  # pragma: no cover - depends on the environment
+            raise ImportError("progress=True needs tqdm: pip install 'jaxnn[progress]'") from err
+        self.bar = tqdm(total=epochs, initial=start, unit="epoch")
+        self.has_val = has_val
+
+    def show(self, now: int, records: dict, ran: int) -> None:
+        if ran > 0:
+            shown = jax.device_get({k: records[k][ran - 1] for k in ("train_loss", "val_loss") if k in records})
+            postfix = {"loss": f"{float(shown['train_loss']):.4g}"}
+            if self.has_val:
+                postfix["val_loss"] = f"{float(shown['val_loss']):.4g}"
+            self.bar.set_postfix(postfix, refresh=False)
+        self.bar.update(ran)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _result(state: _State, plan: _Dispatches, engine: _Engine, restore_best: bool,
+            metric_names: Sequence[str], members: int | None = None) -> FitResult:
+    train_loss, val_loss, val_metrics = plan.history(metric_names, engine.has_val, members)
+    early = engine.monitor is not None
+    params = state.best_params if early and restore_best else state.params
+    best_epoch = state.best_epoch if early else jax.device_put(np.asarray(jax.device_get(state.epoch)) - 1)
+    history = History(train_loss, val_loss, val_metrics, state.epoch, best_epoch,
+                      state.nonfinite_epoch, state.nonfinite_step)
     return FitResult(params, state.opt_state, history)
 
 
+def _check_epochs(epochs: Any, name: str = "epochs") -> int:
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or not 1 <= epochs <= _MAX_EPOCHS:
+        raise ValueError(f"{name} must be an int in [1, {_MAX_EPOCHS:_}], got {epochs!r}")
+    return int(epochs)
+
+
 def _validate(loss_fn, params, x, y, validation_data, batch_size, epochs, metrics, early_stopping):
+    """Checks everything before compiling; returns the sizes and the lifted loss and metrics."""
     if not callable(loss_fn):
         raise TypeError("loss_fn must be callable as loss_fn(params, x, y) -> per-example losses [batch]")
-    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+    _check_epochs(epochs)
     n = _check_data(x, y, "training")
     batch_size = _check_batch_size(batch_size, n)
     has_val = validation_data is not None
@@ -546,22 +700,23 @@ def _validate(loss_fn, params, x, y, validation_data, batch_size, epochs, metric
             _check_targets(loss_fn, params, validation_data[0], validation_data[1], "validation")
     # Trace the loss once, abstractly: shape errors surface here as ValueErrors, not from XLA.
     batch_of = lambda a: jax.ShapeDtypeStruct((batch_size, *a.shape[1:]), a.dtype)
-    out = _eval_shape_cached(loss_fn, _spec(params), _spec(batch_of(x)), _spec(batch_of(y)))
+    loss, out = _probe(loss_fn, _call, _spec(params), _spec(batch_of(x)), _spec(batch_of(y)))
     if out.shape != (batch_size,):
         raise ValueError(
             f"loss_fn must return per-example losses of shape [batch] = ({batch_size},), got {out.shape}; "
             "use reduction='none' (the default of jaxnn.losses)"
         )
+    lifted_metrics = {}
     for name, fn in metrics.items():
         if not callable(fn):
             raise TypeError(f"metrics[{name!r}] must be callable as fn(params, x_val, y_val) -> scalar")
-        out = _eval_shape_cached(fn, _spec(params), _spec(validation_data[0]), _spec(validation_data[1]))
+        lifted_metrics[name], out = _probe(fn, _call, _spec(params), _spec(validation_data[0]), _spec(validation_data[1]))
         if getattr(out, "shape", None) != ():
             raise ValueError(
                 f"metrics[{name!r}] must return a scalar, got {getattr(out, 'shape', type(out).__name__)}; "
                 "reduce it over the batch (e.g. jnp.mean), or pass one metric per output"
             )
-    return n, batch_size, has_val, metrics
+    return n, batch_size, has_val, loss, lifted_metrics
 
 
 def fit(
@@ -638,38 +793,54 @@ def fit(
     """
     if not isinstance(key, jax.Array):
         raise TypeError(f"key must be a jax.random key, got {type(key).__name__}; use jax.random.key(seed)")
-    x, y = jnp.asarray(x), jnp.asarray(y)
-    n, batch_size, has_val, metrics = _validate(
+    x, y = _as_data(x, "x"), _as_data(y, "y")
+    if validation_data is not None and isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
+        validation_data = (_as_data(validation_data[0], "x_val"), _as_data(validation_data[1], "y_val"))
+    n, batch_size, has_val, loss, lifted_metrics = _validate(
         loss_fn, params, x, y, validation_data, batch_size, epochs, metrics, early_stopping
     )
+    epochs = int(epochs)
     if on_nonfinite not in _NONFINITE:
         raise ValueError(f"on_nonfinite must be one of {_NONFINITE}, got {on_nonfinite!r}")
-    if not isinstance(initial_epoch, (int, np.integer)) or not 0 <= initial_epoch < epochs:
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or not 0 <= initial_epoch < epochs:
         raise ValueError(f"initial_epoch must be an int in [0, epochs={epochs}), got {initial_epoch!r}")
+    if progress_chunk is not None and (isinstance(progress_chunk, bool) or not isinstance(progress_chunk, (int, np.integer)) or progress_chunk < 1):
+        raise ValueError(f"progress_chunk must be an int >= 1, got {progress_chunk!r}")
+    lifted_optimizer, opt_shapes = _probe(optimizer, _one_update, _spec(params))
     if opt_state is not None:
-        expected = jax.tree.structure(jax.eval_shape(optimizer.init, params))
-        if jax.tree.structure(opt_state) != expected:
-            raise ValueError(
-                "opt_state does not fit this optimizer and params: expected the structure of "
-                f"optimizer.init(params), {expected}, got {jax.tree.structure(opt_state)}"
-            )
-    xv, yv = (jnp.asarray(a) for a in validation_data) if has_val else (None, None)
+        _check_opt_state(opt_state, opt_shapes[1])
+    parts = _Parts(loss, lifted_optimizer, lifted_metrics)
+    xv, yv = validation_data if has_val else (None, None)
     batch_sharding, replicated = _shardings(devices, batch_size)
-    run = _compiled_run(
-        loss_fn, optimizer, n, batch_size, int(epochs), shuffle, tuple(metrics.items()), has_val,
-        early_stopping, on_nonfinite != "ignore", batch_sharding,
+    engine = _Engine(
+        loss.key, lifted_optimizer.key, tuple((k, m.key) for k, m in lifted_metrics.items()), n, batch_size,
+        bool(shuffle), has_val, None if early_stopping is None else early_stopping.monitor,
+        "min" if early_stopping is None else early_stopping.mode, on_nonfinite != "ignore", batch_sharding,
     )
-    init_state = _initial_state_fn(optimizer, int(epochs), tuple(metrics), early_stopping, replicated)
-    state = init_state(params, opt_state, initial_epoch)
+    fresh = ("fit", engine) not in _PROGRAMS
+    run = _program(("fit", engine), lambda: _fit_program(engine, parts))
+    setup = _program(("setup", lifted_optimizer.key, early_stopping is not None, replicated),
+                     lambda: _setup_program(lifted_optimizer, early_stopping is not None, replicated))
+    values = parts.values()
+    values["patience"] = 0 if early_stopping is None else int(early_stopping.patience)
+    values["min_delta"] = 0.0 if early_stopping is None else float(early_stopping.min_delta)
+    state = setup(params, opt_state, int(initial_epoch), values["optimizer"])
     if replicated is not None:
         x, y, xv, yv = jax.device_put((x, y, xv, yv), replicated)
-    if not progress:
-        state = run(state, key, x, y, xv, yv, jnp.asarray(epochs, jnp.int32))
-    else:
-        state = _run_with_progress(
-            run, state, key, x, y, xv, yv, int(epochs), progress_chunk, has_val, int(initial_epoch)
-        )
-    result = _finish(state, early_stopping)
+    plan = _Dispatches(int(initial_epoch), epochs, progress_chunk or max(1, (epochs - initial_epoch) // 20) if progress else None)
+    bar = _Bar(epochs, int(initial_epoch), has_val) if progress else None
+    restore = early_stopping is not None and early_stopping.restore_best
+    try:
+        state = _run_fit(run, state, (key, x, y, xv, yv), values, plan, fresh, bar)
+    except KeyboardInterrupt as interrupt:
+        last = getattr(interrupt, "fit_state", None)
+        if last is not None and not any(a.is_deleted() for a in jax.tree.leaves(last)):
+            interrupt.fit_result = _result(last, plan, engine, restore, tuple(lifted_metrics))
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    result = _result(state, plan, engine, restore, tuple(lifted_metrics))
     if on_nonfinite == "raise" and int(result.history.nonfinite_epoch) >= 0:
         raise FloatingPointError(
             f"non-finite loss or gradient at epoch {int(result.history.nonfinite_epoch)}, "
@@ -677,6 +848,35 @@ def fit(
             "scale, or pass on_nonfinite='stop' to get the last finite params back"
         )
     return result
+
+
+def _as_data(a: Any, name: str) -> jax.Array:
+    """``a`` as a jax array; text or object arrays are a ``TypeError`` naming the fix."""
+    if not isinstance(a, jax.Array):
+        kind = np.asarray(a).dtype.kind if not hasattr(a, "dtype") else np.dtype(a.dtype).kind
+        if kind in "USOV":
+            raise TypeError(
+                f"{name} holds {'text' if kind in 'US' else 'Python objects'}; jaxnn trains on numbers: "
+                "encode class labels as integers first, e.g. classes, y = np.unique(labels, return_inverse=True)"
+            )
+    return jnp.asarray(a)
+
+
+def _check_opt_state(opt_state: Any, expected: Any) -> None:
+    """Raises ``ValueError`` unless ``opt_state`` has the structure, shapes and dtypes of ``expected``."""
+    if jax.tree.structure(opt_state) != jax.tree.structure(expected):
+        raise ValueError(
+            "opt_state does not fit this optimizer and params: expected the structure of "
+            f"optimizer.init(params), {jax.tree.structure(expected)}, got {jax.tree.structure(opt_state)}"
+        )
+    for (path, want), got in zip(jax.tree.leaves_with_path(expected), jax.tree.leaves(opt_state)):
+        shape, dtype = np.shape(got), getattr(got, "dtype", None) or jnp.result_type(got)
+        if shape != want.shape or jnp.dtype(dtype) != jnp.dtype(want.dtype):
+            raise ValueError(
+                f"opt_state{jax.tree_util.keystr(path)} has shape {shape} and dtype {dtype}, but optimizer.init(params) "
+                f"gives {want.shape} {want.dtype}: this opt_state belongs to other params; resume with the params "
+                "it was saved with, or leave opt_state=None to start afresh"
+            )
 
 
 _NONFINITE = ("stop", "raise", "ignore")
@@ -696,45 +896,6 @@ def _shardings(devices, batch_size):
         )
     mesh = Mesh(np.array(devices), ("data",))
     return NamedSharding(mesh, PartitionSpec("data")), NamedSharding(mesh, PartitionSpec())
-
-
-@functools.lru_cache(maxsize=32)
-def _compiled_run(*args):
-    # The same loss, optimizer, sizes and options reuse one compiled program across fit calls.
-    loss_fn, optimizer, n, batch_size, epochs, shuffle, metrics, *rest = args
-    run = _make_run(loss_fn, optimizer, n, batch_size, epochs, shuffle, dict(metrics), *rest)
-    return jax.jit(run, donate_argnums=0)
-
-
-def _run_with_progress(run, state, key, x, y, xv, yv, epochs, chunk, has_val, start):
-    try:
-        from tqdm.auto import tqdm
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("progress=True needs tqdm: pip install 'jaxnn[progress]'") from err
-    # About 20 host round trips per run: each costs a sync and a transfer (~1 ms on CPU),
-    # which is what makes a progress bar cost more than a few percent.
-    chunk = max(1, (epochs - start) // 20) if chunk is None else int(chunk)
-    if chunk < 1:
-        raise ValueError(f"progress_chunk must be >= 1, got {chunk}")
-    with tqdm(total=epochs, initial=start, unit="epoch") as bar:
-        done = start
-        while done < epochs:
-            state = run(state, key, x, y, xv, yv, jnp.asarray(min(done + chunk, epochs), jnp.int32))
-            # One transfer for everything the bar shows.
-            now, stopped, train_loss, val_loss = jax.device_get(
-                (state.epoch, state.stopped, state.train_loss, state.val_loss)
-            )
-            now = int(now)
-            if now > 0:
-                postfix = {"loss": f"{float(train_loss[now - 1]):.4g}"}
-                if has_val:
-                    postfix["val_loss"] = f"{float(val_loss[now - 1]):.4g}"
-                bar.set_postfix(postfix, refresh=False)
-            bar.update(now - done)
-            if bool(stopped) or now == done:
-                break
-            done = now
-    return state
 
 
 def sweep(
@@ -791,48 +952,85 @@ def sweep(
     for name, v in hyperparams.items():
         if v.shape != (members,):
             raise ValueError(f"hyperparams[{name!r}] must have shape ({members},) to match keys, got {v.shape}")
-    x, y = jnp.asarray(x), jnp.asarray(y)
-    params0 = jax.eval_shape(init_fn, keys[0])
+    x, y = _as_data(x, "x"), _as_data(y, "y")
+    if validation_data is not None and isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
+        validation_data = (_as_data(validation_data[0], "x_val"), _as_data(validation_data[1], "y_val"))
+    init, params0 = _probe(init_fn, _call, _spec(keys[0]))
     probe = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), params0)
-    n, batch_size, has_val, metrics = _validate(
+    n, batch_size, has_val, loss, lifted_metrics = _validate(
         loss_fn, probe, x, y, validation_data, batch_size, epochs, metrics, None
     )
+    epochs = int(epochs)
     # Validate the optimizer factory and hyperparameter names once, concretely.
     try:
         make_optimizer(**{k: v[0] for k, v in hyperparams.items()})
     except TypeError as err:
         raise ValueError(f"make_optimizer does not accept hyperparams {sorted(hyperparams)}: {err}") from None
-    xv, yv = (jnp.asarray(a) for a in validation_data) if has_val else (None, None)
-    run_all = _compiled_sweep(
-        init_fn, loss_fn, make_optimizer, n, batch_size, int(epochs), shuffle, tuple(metrics.items()), has_val
-    )
-    return run_all(keys, hyperparams, x, y, xv, yv)
+    factory, _ = _probe(make_optimizer, _build_and_update, _spec({k: v[0] for k, v in hyperparams.items()}), _spec(params0))
+    parts = _Parts(loss, factory, lifted_metrics)
+    engine = _Engine(loss.key, factory.key, tuple((k, m.key) for k, m in lifted_metrics.items()), n, batch_size,
+                     bool(shuffle), has_val, None, "min", True)
+    values = parts.values()
+    values["init"] = init.values
+    start = _program(("sweep-start", init.key, factory.key, tuple(hyperparams)),
+                     lambda: _sweep_start_program(init, factory))
+    chunk = _program(("sweep", engine, tuple(hyperparams)), lambda: _sweep_program(engine, parts))
+    states, shuffle_keys = start(keys, hyperparams, values["init"], values["optimizer"])
+    plan = _Dispatches(0, epochs, None)
+    xv, yv = validation_data if has_val else (None, None)
+    for base in range(0, epochs, _CHUNK):
+        states, records = chunk(states, shuffle_keys, hyperparams, x, y, xv, yv, base, epochs, values)
+        plan.sizes.append(min(_CHUNK, epochs - base))
+        plan.records.append(records)
+    return _result(states, plan, engine, False, tuple(lifted_metrics), members)
 
 
-@functools.lru_cache(maxsize=32)
-def _compiled_sweep(init_fn, loss_fn, make_optimizer, n, batch_size, epochs, shuffle, metrics, has_val):
-    # Cached like fit's program: a repeated sweep with the same functions and sizes does not
-    # trace or compile again.
-    metrics = dict(metrics)
-    members_axis = (0, 0, 0, None, None, None, None)
+def _build_and_update(make_optimizer, hyperparams, params):
+    return _one_update(make_optimizer(**hyperparams), params)
 
-    def start(k, hp):
-        init_key, shuffle_key = jax.random.split(k)
-        params = init_fn(init_key)
-        # No history buffers in the loop: each chunk returns its entries.
-        return _initial_state(params, make_optimizer(**hp).init(params), 0, tuple(metrics), None, 0), shuffle_key
 
-    def epochs_of(guard, length):
-        def member(state, key, hp, x, y, xv, yv):
-            optimizer = make_optimizer(**hp)
-            run = _make_run(
-                loss_fn, optimizer, n, batch_size, epochs, shuffle, metrics, has_val, None, guard=guard, loop="scan"
-            )
-            return run(state, key, x, y, xv, yv, length)
+def _sweep_start_program(init: _structure.Lifted, factory: _structure.Lifted) -> Callable:
+    """``start(keys, hyperparams, init values, factory values) -> (states, shuffle keys)``, compiled."""
 
-        return jax.vmap(member, in_axes=members_axis)
+    def start(keys, hyperparams, init_values, factory_values):
+        init_fn, make_optimizer = init.rebuild(init_values), factory.rebuild(factory_values)
 
-    def chunk(states, index, length, *args):
+        def member(k, hp):
+            init_key, shuffle_key = jax.random.split(k)
+            params = init_fn(init_key)
+            return _initial_state(params, make_optimizer(**hp).init(params), False, 0), shuffle_key
+
+        return jax.vmap(member)(keys, hyperparams)
+
+    return jax.jit(start)
+
+
+def _sweep_program(engine: _Engine, parts: _Parts) -> Callable:
+    """``chunk(states, keys, hp, x, y, xv, yv, base, limit, values) -> (states, records)``, compiled.
+
+    Runs epochs ``base .. base + _CHUNK`` of every member (those past ``limit`` are skipped,
+    by a condition all members share), returning ``[members, _CHUNK]`` history entries.
+    """
+    metric_names = tuple(parts.metrics)
+
+    def chunk(states, keys, hyperparams, x, y, xv, yv, base, limit, values):
+        loss_fn, make_optimizer, metrics = parts.rebuild(values)
+
+        def all_members(guard: bool):
+            def member(state, key, hp):
+                one = _epoch_fn(engine._replace(guard=guard), loss_fn, make_optimizer(**hp), metrics, 0, 0.0, freeze=True)
+                return one(state, key, x, y, xv, yv, limit)
+
+            def body(s, i):
+                skipped = lambda s: (s, _nan_records(metric_names, engine.has_val, keys.shape[0]))
+                return jax.lax.cond(base + i < limit, lambda s: jax.vmap(member)(s, keys, hyperparams), skipped, s)
+
+            def run(s):
+                s, records = jax.lax.scan(body, s, jnp.arange(_CHUNK))
+                return s, jax.tree.map(lambda r: r.T, records)  # [epochs, members] -> [members, epochs]
+
+            return run
+
         # Optimistic: run the chunk without the non-finite guard's per-epoch test of every
         # parameter (about 10% of a small model's epoch under vmap). Non-finite params stay
         # non-finite under additive updates, so a member that the guard would have stopped
@@ -841,38 +1039,21 @@ def _compiled_sweep(init_fn, loss_fn, make_optimizer, n, batch_size, epochs, shu
         # the cond's predicate is not batched, so just one branch runs. (An epoch whose
         # summed loss overflows float32 without any step's loss doing so also triggers the
         # replay, which then changes nothing.)
-        fast = epochs_of(False, length)(states, *args)
+        fast = all_members(False)(states)
         params_finite = jax.vmap(_all_finite)(fast[0].params)
-        in_range = index * length + jnp.arange(length) < epochs  # the padding records NaN
+        in_range = base + jnp.arange(_CHUNK) < limit  # epochs past the limit record NaN
         losses_finite = jnp.all(jnp.isfinite(fast[1]["train_loss"]) | ~in_range, axis=1)
         failed = ~states.stopped & ~(params_finite & losses_finite)
-        return jax.lax.cond(jnp.any(failed), lambda: epochs_of(True, length)(states, *args), lambda: fast)
+        return jax.lax.cond(jnp.any(failed), lambda: all_members(True)(states), lambda: fast)
 
-    def run_all(keys, hyperparams, x, y, xv, yv):
-        states, shuffle_keys = jax.vmap(start)(keys, hyperparams)
-        args = (shuffle_keys, hyperparams, x, y, xv, yv)
-        # Equal chunks of at most _CHUNK epochs, the last one padded by fewer epochs than
-        # there are chunks: a shorter last chunk would compile the loop body twice more.
-        chunks = -(-epochs // _CHUNK)
-        size = -(-epochs // chunks)
-        step = lambda s, index: chunk(s, index, size, *args)
-        states, records = jax.lax.scan(step, states, jnp.arange(chunks))
-        # [chunks, members, size] -> [members, epochs]
-        records = jax.tree.map(lambda r: jnp.moveaxis(r, 0, 1).reshape(r.shape[1], -1)[:, :epochs], records)
-        nan = jnp.full((keys.shape[0], epochs), jnp.nan, jnp.float32)
-        states = states._replace(
-            train_loss=records["train_loss"],
-            val_loss=records["val_loss"] if has_val else nan,
-            val_metrics=records["val_metrics"] if has_val else {},
-        )
-        return _finish(states, None)
-
-    return jax.jit(run_all)
+    return jax.jit(chunk)
 
 
 def _all_finite(tree: Any) -> jax.Array:
     """``True`` when every element of every leaf of ``tree`` is finite."""
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)]))
+    # x * 0 is 0 for every finite x and NaN for NaN and +-Inf, so one sum of zeros per leaf
+    # tells without overflowing (a sum of the values themselves could reach Inf).
+    return jnp.isfinite(sum(jnp.sum(leaf * 0, dtype=jnp.float32) for leaf in jax.tree.leaves(tree)))
 
 
 def make_train_step(

@@ -27,6 +27,7 @@ from jaxnn.optim._adadelta import ScaleByAdaDeltaState, adadelta, scale_by_adade
 from jaxnn.optim._adagrad import ScaleByRssState, adagrad, scale_by_rss
 from jaxnn.optim._adam import ScaleByAdamState, adam, adamw, scale_by_adam
 from jaxnn.optim._base import (
+    Optimizer,
     ScalarOrSchedule,
     Schedule,
     ScaleByLearningRateState,
@@ -55,6 +56,7 @@ __all__ = [
     "scale_by_adadelta",
     "scale_by_adam",
     # states and types
+    "Optimizer",
     "ScaleByLearningRateState",
     "TraceState",
     "ScaleByRssState",

@@ -10,6 +10,7 @@ import optax
 from jax.typing import ArrayLike
 
 from jaxnn.optim._base import (
+    named_optimizer,
     ScalarOrSchedule,
     cast_to_leaf,
     check_in_unit_interval,
@@ -81,6 +82,7 @@ def scale_by_adadelta(rho: ArrayLike = 0.9, eps: ArrayLike = 1e-6) -> optax.Grad
     return optax.GradientTransformation(init, update)
 
 
+@named_optimizer
 def adadelta(
     learning_rate: ScalarOrSchedule = 1.0,
     rho: ArrayLike = 0.9,

@@ -10,6 +10,7 @@ import optax
 from jax.typing import ArrayLike
 
 from jaxnn.optim._base import (
+    named_optimizer,
     ScalarOrSchedule,
     cast_to_leaf,
     check_nonnegative,
@@ -82,6 +83,7 @@ def scale_by_rss(
     return optax.GradientTransformation(init, update)
 
 
+@named_optimizer
 def adagrad(
     learning_rate: ScalarOrSchedule,
     initial_accumulator_value: ArrayLike = 0.1,

@@ -10,6 +10,7 @@ import optax
 from jax.typing import ArrayLike
 
 from jaxnn.optim._base import (
+    named_optimizer,
     ScalarOrSchedule,
     add_decayed_weights,
     cast_to_leaf,
@@ -119,6 +120,7 @@ def scale_by_adam(
     return optax.GradientTransformation(init, update)
 
 
+@named_optimizer
 def adam(
     learning_rate: ScalarOrSchedule,
     b1: ArrayLike = 0.9,
@@ -172,6 +174,7 @@ def adam(
     )
 
 
+@named_optimizer
 def adamw(
     learning_rate: ScalarOrSchedule,
     b1: ArrayLike = 0.9,

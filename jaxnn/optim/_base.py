@@ -8,6 +8,7 @@ Optax, so a schedule, a clipping transform or weight decay can be slotted in any
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple, Union
 
@@ -17,7 +18,11 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike
 
+from jaxnn import _structure
+
 __all__ = [
+    "Optimizer",
+    "named_optimizer",
     "Schedule",
     "ScalarOrSchedule",
     "ScaleByLearningRateState",
@@ -30,6 +35,41 @@ Schedule = Callable[[jax.Array], ArrayLike]
 
 ScalarOrSchedule = Union[float, jax.Array, Schedule]
 """A constant learning rate (a Python float or a scalar array) or a :data:`Schedule`."""
+
+
+
+class Optimizer(optax.GradientTransformationExtraArgs):
+    """An ``optax.GradientTransformation`` that compares and hashes by its configuration.
+
+    Every named optimizer of :mod:`jaxnn.optim` returns one. It is Optax's
+    ``(init, update)`` pair, usable wherever an Optax optimizer is, and two of them are
+    equal when they are the same optimizer with the same hyperparameters:
+    ``adam(1e-3) == adam(1e-3)``, while ``adam(1e-3) != adam(3e-3)``. (Optax's own
+    optimizers compare by the identity of their functions.) :func:`jaxnn.train.fit` goes
+    further and reuses one compiled program for every learning rate, beta and epsilon.
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, tuple) and _structure.config_key(tuple(self)) == _structure.config_key(tuple(other))
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(_structure.config_key(tuple(self)))
+
+
+def named_optimizer(factory: Callable[..., optax.GradientTransformation]) -> Callable[..., Optimizer]:
+    """Makes ``factory`` return an :class:`Optimizer` (compared by configuration)."""
+
+    @functools.wraps(factory)
+    def build(*args, **kwargs) -> Optimizer:
+        tx = optax.with_extra_args_support(factory(*args, **kwargs))
+        return Optimizer(tx.init, tx.update)
+
+    return build
 
 
 # --------------------------------------------------------------------------- checks

@@ -10,6 +10,7 @@ import optax
 from jax.typing import ArrayLike
 
 from jaxnn.optim._base import (
+    named_optimizer,
     ScalarOrSchedule,
     cast_to_leaf,
     check_in_unit_interval,
@@ -68,6 +69,7 @@ def trace(decay: ArrayLike, *, nesterov: bool = False) -> optax.GradientTransfor
     return optax.GradientTransformation(init, update)
 
 
+@named_optimizer
 def momentum(
     learning_rate: ScalarOrSchedule,
     mu: ArrayLike = 0.9,

@@ -10,6 +10,7 @@ import optax
 from jax.typing import ArrayLike
 
 from jaxnn.optim._base import (
+    named_optimizer,
     ScalarOrSchedule,
     cast_to_leaf,
     check_in_unit_interval,
@@ -107,6 +108,7 @@ def scale_by_rms(
     return optax.GradientTransformation(init, update)
 
 
+@named_optimizer
 def rmsprop(
     learning_rate: ScalarOrSchedule,
     decay: ArrayLike = 0.9,

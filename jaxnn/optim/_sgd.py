@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import optax
 
-from jaxnn.optim._base import ScalarOrSchedule, scale_by_learning_rate
+from jaxnn.optim._base import ScalarOrSchedule, named_optimizer, scale_by_learning_rate
 
 __all__ = ["sgd"]
 
 
+@named_optimizer
 def sgd(learning_rate: ScalarOrSchedule) -> optax.GradientTransformation:
     r"""Gradient descent: the course's :math:`x_{n+1} = x_n - \eta \nabla f(x_n)`.
 
