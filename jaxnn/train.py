@@ -628,6 +628,8 @@ def _run_fit(run, state: _State, args: tuple, hp: dict, plan: _Dispatches, fresh
     except KeyboardInterrupt as interrupt:
         interrupt.fit_state = state
         raise
+    except jax.errors.JaxRuntimeError as err:
+        raise (_out_of_memory(err, "training") or err) from None
     return state
 
 
@@ -742,6 +744,26 @@ def fit(
 ) -> FitResult:
     """Trains ``params`` by minimizing the mean of ``loss_fn`` over ``(x, y)``, compiled whole.
 
+    Compiling happens once per *configuration*, not once per call. A later call reuses the
+    compiled program when its loss, optimizer and metrics compute the same thing (the same
+    code, capturing equal values other than floats and arrays, reading equal globals), the
+    data and params have the same shapes and dtypes, and the batch size, shuffling,
+    validation and early-stopping quantity are the same. So a fresh ``nn.MLP``,
+    ``Supervised`` and ``optim.adam(lr)`` per call, or a fresh lambda per notebook cell,
+    compile nothing new. Floats and arrays captured in them (learning rates, betas, eps,
+    momentum, weight decay, a schedule's parameters, a loss's margin), ``epochs``,
+    ``initial_epoch``, the key and the early-stopping ``patience``/``min_delta`` are
+    arguments of the compiled program: changing them compiles nothing. Code that branches
+    in Python on a captured float (``if lr > 0.1:``) is the exception: it is compiled once
+    per value, as ``jax.jit`` would. A new layer size, activation, optimizer family or data
+    shape compiles once. With the persistent cache (:func:`jaxnn.enable_compilation_cache`)
+    a fresh process reuses programs compiled by earlier ones.
+
+    Epochs run in compiled dispatches of at most 128 epochs, each sized to take about a
+    quarter of a second, so Ctrl-C stops training promptly: the ``KeyboardInterrupt`` then
+    carries ``fit_result``, a :class:`FitResult` of the epochs finished so far (when the
+    interrupt arrived while a dispatch was being handed over, it may be absent).
+
     Args:
       params: initial parameters, any pytree of float arrays (left untouched: training
         works on a copy whose buffers are donated).
@@ -752,7 +774,8 @@ def fit(
       optimizer: an ``optax.GradientTransformation`` (``jaxnn.optim.adam(1e-3)``,
         ``optax.sgd(0.1)``, a chain, ...).
       key: PRNG key for the per-epoch shuffles (epoch ``e`` uses ``fold_in(key, e)``).
-      epochs: maximum number of passes over the data.
+      epochs: maximum number of passes over the data, at most 10,000,000 (the history is
+        kept, one float32 per epoch and quantity).
       batch_size: ``None`` for full-batch GD, ``1`` for SGD, otherwise mini-batches. Must
         be between 1 and N; the last batch of an epoch is smaller when N is not a multiple.
       shuffle: reshuffle every epoch (default). ``False`` visits samples in order.
@@ -789,7 +812,9 @@ def fit(
         data, a batch size outside [1, N], targets that do not fit the head of a
         :class:`Supervised` loss, a loss that is not per-example, an ``opt_state`` that
         does not fit the optimizer, or a batch size not divisible by the device count.
+      TypeError: for text or object data (encode labels as integers first).
       FloatingPointError: with ``on_nonfinite="raise"``, when a loss or gradient is not finite.
+      KeyboardInterrupt: on Ctrl-C, with ``fit_result`` set as described above.
     """
     if not isinstance(key, jax.Array):
         raise TypeError(f"key must be a jax.random key, got {type(key).__name__}; use jax.random.key(seed)")
@@ -806,6 +831,7 @@ def fit(
         raise ValueError(f"initial_epoch must be an int in [0, epochs={epochs}), got {initial_epoch!r}")
     if progress_chunk is not None and (isinstance(progress_chunk, bool) or not isinstance(progress_chunk, (int, np.integer)) or progress_chunk < 1):
         raise ValueError(f"progress_chunk must be an int >= 1, got {progress_chunk!r}")
+    _check_ready(params, opt_state)
     lifted_optimizer, opt_shapes = _probe(optimizer, _one_update, _spec(params))
     if opt_state is not None:
         _check_opt_state(opt_state, opt_shapes[1])
@@ -848,6 +874,27 @@ def fit(
             "scale, or pass on_nonfinite='stop' to get the last finite params back"
         )
     return result
+
+
+def _out_of_memory(err: Exception, what: str) -> MemoryError | None:
+    """A ``MemoryError`` naming ``what`` for XLA's out-of-memory errors, else ``None``."""
+    text = str(err)
+    if "RESOURCE_EXHAUSTED" not in text and "Out of memory" not in text:
+        return None
+    detail = text.split("\n")[0].split(": ", 1)[-1]
+    return MemoryError(f"{what} did not fit in memory ({detail}); use a smaller network, batch or data set")
+
+
+def _check_ready(params: Params, opt_state: Any) -> None:
+    """Waits for the params: a failed computation (an out-of-memory init) surfaces here.
+
+    (Training on a buffer whose computation failed would otherwise wait for ever inside
+    XLA, rather than fail.)
+    """
+    try:
+        jax.block_until_ready((params, opt_state))
+    except jax.errors.JaxRuntimeError as err:
+        raise (_out_of_memory(err, "the params (or opt_state) passed to fit") or err) from None
 
 
 def _as_data(a: Any, name: str) -> jax.Array:
@@ -924,8 +971,13 @@ def sweep(
     Each member has :func:`fit`'s non-finite guard (``on_nonfinite="stop"``): a member whose
     loss or params turn NaN/Inf (a learning rate past the stability limit) keeps the params
     from the start of the failing epoch, records NaN from there on and reports the epoch in
-    ``history.nonfinite_epoch``; the other members are unaffected. The check adds almost
-    nothing to the run time while no member fails: chunks of up to 128 epochs run
+    ``history.nonfinite_epoch``; the other members are unaffected.
+
+    Like :func:`fit`, a sweep compiles once per configuration: a later sweep whose
+    ``init_fn``, loss, ``make_optimizer`` and metrics compute the same thing (fresh lambdas
+    and networks included), with other keys, hyperparameter values or epoch count, reuses
+    the compiled programs. Epochs run in compiled chunks of 128. The non-finite check adds
+    almost nothing to the run time while no member fails: chunks of up to 128 epochs run
     unchecked, and a chunk at whose end some member has a non-finite loss or parameter is
     run again, from its start, with the check. The price is compile time (the loop body is
     compiled with and without the check) and memory (the members' params and optimizer

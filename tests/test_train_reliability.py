@@ -12,7 +12,7 @@ import optax
 import pytest
 
 from jaxnn import checkpoint, heads, nn
-from jaxnn.train import Supervised, fit, sweep
+from jaxnn.train import EarlyStopping, Supervised, fit, sweep
 
 NET = nn.MLP([16], 3, activation="tanh")
 LOSS = Supervised(NET.apply, heads.multiclass())
@@ -222,3 +222,70 @@ def test_sweep_freezes_a_diverging_member_and_leaves_the_others():
         init_key, shuffle_key = jax.random.split(keys[i])
         one = fit(init_fn(init_key), loss, 10.0 * x, y, optimizer=optax.sgd(float(lrs[i])), key=shuffle_key, epochs=40)
         np.testing.assert_allclose(tl[i], one.history.train_loss, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        ({"epochs": True}, ValueError, "epochs must be an int"),
+        ({"epochs": 2.0}, ValueError, "epochs must be an int"),
+        ({"epochs": 2**31}, ValueError, r"epochs must be an int in \[1, 10_000_000\]"),
+        ({"early_stopping": "patience=2.5"}, ValueError, "patience must be a whole number"),
+        ({"early_stopping": "patience=True"}, ValueError, "patience must be a whole number"),
+        ({"early_stopping": "min_delta=nan"}, ValueError, "min_delta must be a finite number"),
+        ({"progress_chunk": 0}, ValueError, "progress_chunk"),
+    ],
+)
+def test_bad_run_settings_are_refused_before_compiling(change, error, match):
+    x, y = data()
+    kw = {"epochs": 3}
+    if "early_stopping" in change:
+        name, value = change.pop("early_stopping").split("=")
+        es = {"patience": {"2.5": 2.5, "True": True}.get(value), "min_delta": float(value) if name == "min_delta" else 0.0}
+        kw.update(validation_data=(x, y), early_stopping=EarlyStopping(**{name: es[name]}))
+    kw.update(change)
+    with pytest.raises(error, match=match):
+        fit(params0(), LOSS, x, y, optimizer=optax.sgd(0.1), key=jax.random.key(0), **kw)
+
+
+def test_negative_class_labels_are_called_what_they_are():
+    x, y = data()
+    y = y.at[3].set(-1)
+    with pytest.raises(ValueError, match="never negative") as info:
+        fit(params0(), LOSS, x, y, optimizer=optax.sgd(0.1), key=jax.random.key(0), epochs=1)
+    assert "give the output layer" not in str(info.value)
+
+
+def test_text_labels_are_a_type_error_naming_the_encoding():
+    x, _ = data(4)
+    with pytest.raises(TypeError, match="np.unique"):
+        fit(params0(), LOSS, x, np.array(["a", "b", "a", "c"]), optimizer=optax.sgd(0.1), key=jax.random.key(0), epochs=1)
+
+
+def test_opt_state_of_other_params_is_refused_with_the_path():
+    x, y = data()
+    other = nn.MLP([5], 3).init(jax.random.key(0), (-1, 4))[1]  # same structure, other shapes
+    with pytest.raises(ValueError, match=r"opt_state.*belongs to other params"):
+        fit(params0(), LOSS, x, y, optimizer=optax.adam(0.1), key=jax.random.key(0), epochs=2,
+            opt_state=optax.adam(0.1).init(other))
+
+
+def test_params_whose_computation_failed_raise_instead_of_hanging():
+    # An init too large for memory fails asynchronously; fit must report it, not wait for
+    # ever on the failed buffer (XLA would).
+    script = textwrap.dedent(
+        """
+        import jax, jax.numpy as jnp
+        from jaxnn import heads, nn, optim, train
+        net = nn.MLP([100000, 100000], 1)
+        _, params = net.init(jax.random.key(0), (-1, 2))
+        try:
+            train.fit(params, train.Supervised(net.apply, heads.regression()), jnp.ones((4, 2)),
+                      jnp.ones((4, 1)), optimizer=optim.sgd(0.1), key=jax.random.key(0), epochs=1)
+        except MemoryError as err:
+            print("MemoryError:", err)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    assert "MemoryError: the params" in out.stdout and "40000000000 bytes" in out.stdout, out.stderr[-2000:]
