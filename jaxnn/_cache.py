@@ -115,7 +115,7 @@ def enable_compilation_cache(path: str | os.PathLike[str] | None = None) -> path
         if current != str(target):
             if current:
                 # JAX opens its cache once per process; point it at the new directory.
-                from jax.experimental.compilation_cache import compilation_cache  # noqa: PLC0415
+                from jax.experimental.compilation_cache import compilation_cache
 
                 compilation_cache.reset_cache()
             jax.config.update("jax_compilation_cache_dir", str(target))
@@ -124,7 +124,7 @@ def enable_compilation_cache(path: str | os.PathLike[str] | None = None) -> path
 
 def _have_filelock() -> bool:
     try:
-        import filelock  # noqa: F401, PLC0415 -- optional, JAX's own choice of lock
+        import filelock  # noqa: F401 -- optional: JAX locks its cache with it
     except ImportError:
         return False
     return True

@@ -785,7 +785,7 @@ def _lock_exclusive(fd: int, *, wait: bool) -> bool:
 
     A writer holds the lock on its temporary file for as long as it writes; the kernel
     drops it when the process dies, however it dies. Without ``fcntl`` (Windows) nothing is
-    locked and only the age test below protects a live writer's file.
+    locked and only the age test of _remove_stale_temps protects a live writer's file.
     """
     try:
         import fcntl  # noqa: PLC0415 -- POSIX only
