@@ -18,6 +18,9 @@ Submodules (each with its own ``__all__``):
 * :mod:`jaxnn.metrics` - accuracy, precision/recall/F1, confusion matrix, MSE, MAE, R^2 (jit-able).
 * :mod:`jaxnn.train` - the fused, jitted training engine (``fit``, ``sweep``, early stopping).
 * :mod:`jaxnn.checkpoint` - safe, atomic checkpoints of any pytree (safetensors or ``.npz``).
+
+And one function: :func:`enable_compilation_cache`, JAX's persistent compilation cache in the
+user's cache directory, for scripts and notebooks that are re-run in fresh processes.
 """
 
 from jaxnn import (
@@ -38,6 +41,7 @@ from jaxnn import (
     testfunctions,
     train,
 )
+from jaxnn._cache import enable_compilation_cache
 from jaxnn._version import __version__
 
 __all__ = [
@@ -49,6 +53,7 @@ __all__ = [
     "data",
     "datasets",
     "descent",
+    "enable_compilation_cache",
     "heads",
     "init",
     "losses",

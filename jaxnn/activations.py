@@ -8,6 +8,25 @@ or ``jax.jacobian``.
 
 Names are looked up with :func:`get` (``get("tanh")``) and :func:`derivative`
 (``derivative("tanh")``), for configs and the command line.
+
+Kinks. Where a piecewise activation has no derivative, one value is chosen, PyTorch's, and
+``jax.grad`` of the activation and its ``*_derivative`` both give exactly that value:
+
+=================  ======================  =======================================
+activation         kink                    derivative used there
+=================  ======================  =======================================
+``sign``           0                       0 (as everywhere)
+``heaviside``      0                       0 (as everywhere)
+``relu``           0                       0
+``leaky_relu``     0                       ``negative_slope``
+``elu``            0                       ``alpha`` (the left-hand limit)
+``selu``           0                       ``scale * alpha`` (the left-hand limit)
+``hard_sigmoid``   -3 and +3               0 (the flat side)
+=================  ======================  =======================================
+
+So at a kink the derivative is the one of the piece below it, except at hard_sigmoid's upper
+kink, where it is the flat piece above. ``softsign`` has a kink in ``|x|`` but is differentiable
+at 0 (derivative 1).
 """
 
 from __future__ import annotations
@@ -164,17 +183,25 @@ def relu(x: ArrayLike) -> jax.Array:
 
 
 def leaky_relu(x: ArrayLike, negative_slope: float = 0.01) -> jax.Array:
-    """Leaky ReLU: ``x`` for ``x >= 0`` and ``negative_slope * x`` below.
+    """Leaky ReLU: ``x`` for ``x > 0`` and ``negative_slope * x`` otherwise.
+
+    Its derivative at the kink 0 is ``negative_slope`` (PyTorch's convention), and
+    ``jax.grad`` gives that value too.
 
     >>> leaky_relu(jnp.array([-1.0, 2.0]))
     Array([-0.01,  2.  ], dtype=float32)
     """
     x = check_float(x, "x")
-    return jnp.where(x >= 0, x, negative_slope * x)
+    # `x > 0`, not `x >= 0`: jnp.where differentiates the branch it picks, so at 0 this makes
+    # jax.grad give negative_slope, as leaky_relu_derivative and PyTorch do.
+    return jnp.where(x > 0, x, negative_slope * x)
 
 
 def elu(x: ArrayLike, alpha: float = 1.0) -> jax.Array:
-    """Exponential linear unit: ``x`` for ``x > 0`` and ``alpha (e^x - 1)`` below.
+    """Exponential linear unit: ``x`` for ``x > 0`` and ``alpha (e^x - 1)`` otherwise.
+
+    Its derivative at the kink 0 is ``alpha`` (the left-hand limit; PyTorch's convention), and
+    ``jax.grad`` gives that value too. With ``alpha = 1`` both sides agree.
 
     >>> elu(jnp.array([0.0, 1.0]))
     Array([0., 1.], dtype=float32)
@@ -187,6 +214,8 @@ def elu(x: ArrayLike, alpha: float = 1.0) -> jax.Array:
 
 def selu(x: ArrayLike) -> jax.Array:
     """Scaled ELU (Klambauer et al., 2017): ``scale * elu(x, alpha)`` with the paper's constants.
+
+    Its derivative at 0 is ``scale * alpha`` (the left-hand limit, as in PyTorch).
 
     >>> selu(jnp.array([0.0]))
     Array([0.], dtype=float32)
@@ -251,20 +280,24 @@ def softsign(x: ArrayLike) -> jax.Array:
 def hard_sigmoid(x: ArrayLike) -> jax.Array:
     """Hard sigmoid, ``clip(x / 6 + 1/2, 0, 1)`` (``relu6(x + 3) / 6``, as in PyTorch and jax.nn).
 
-    Keras 2 used ``clip(0.2 x + 0.5, 0, 1)``; Keras 3 uses this form.
+    Keras 2 used ``clip(0.2 x + 0.5, 0, 1)``; Keras 3 uses this form. Its derivative is 1/6
+    strictly inside (-3, 3) and 0 elsewhere, the kinks -3 and +3 included (PyTorch's
+    convention); ``jax.grad`` gives the same values.
 
     >>> hard_sigmoid(jnp.array([0.0]))
     Array([0.5], dtype=float32)
     """
     x = check_float(x, "x")
-    return jnp.clip(x / 6.0 + 0.5, 0.0, 1.0)
+    # Not jnp.clip: its gradient at a tie is 1/2 of the inner slope (1/12 at x = +-3). The
+    # closed comparisons put both kinks on the flat pieces, so jax.grad gives 0 there.
+    return jnp.where(x <= -3.0, 0.0, jnp.where(x >= 3.0, 1.0, x / 6.0 + 0.5))
 
 
 # ---- Analytic derivatives (the course's hand-derived forms) -----------------
 
 
 def sign_derivative(x: ArrayLike) -> jax.Array:
-    """Derivative of :func:`sign`: 0 everywhere it exists (undefined at 0; 0 is returned).
+    """Derivative of :func:`sign`: 0 everywhere it exists, and 0 at 0 (PyTorch's value, and ``jax.grad``'s).
 
     This flatness is why the perceptron's 0/1 loss cannot be trained by gradient descent.
     """
@@ -272,7 +305,7 @@ def sign_derivative(x: ArrayLike) -> jax.Array:
 
 
 def heaviside_derivative(x: ArrayLike) -> jax.Array:
-    """Derivative of :func:`heaviside`: 0 everywhere it exists (0 is returned at 0)."""
+    """Derivative of :func:`heaviside`: 0 everywhere it exists, and 0 at 0 (as ``jax.grad`` gives)."""
     return jnp.zeros_like(check_float(x, "x"))
 
 
@@ -309,19 +342,22 @@ def softmax_jacobian(x: ArrayLike) -> jax.Array:
 
 
 def relu_derivative(x: ArrayLike) -> jax.Array:
-    """Derivative of :func:`relu`: 1 for ``x > 0``, 0 otherwise (0 at 0, matching ``jax.grad``)."""
+    """Derivative of :func:`relu`: 1 for ``x > 0``, 0 otherwise (0 at 0, as PyTorch and ``jax.grad``)."""
     x = check_float(x, "x")
     return (x > 0).astype(x.dtype)
 
 
 def leaky_relu_derivative(x: ArrayLike, negative_slope: float = 0.01) -> jax.Array:
-    """Derivative of :func:`leaky_relu`: 1 for ``x >= 0``, ``negative_slope`` below."""
+    """Derivative of :func:`leaky_relu`: 1 for ``x > 0``, ``negative_slope`` otherwise.
+
+    At 0 it is ``negative_slope`` (PyTorch's convention, and what ``jax.grad`` gives).
+    """
     x = check_float(x, "x")
-    return jnp.where(x >= 0, 1.0, negative_slope).astype(x.dtype)
+    return jnp.where(x > 0, 1.0, negative_slope).astype(x.dtype)
 
 
 def elu_derivative(x: ArrayLike, alpha: float = 1.0) -> jax.Array:
-    """Derivative of :func:`elu`: 1 for ``x > 0``, ``alpha e^x`` otherwise (``alpha`` at 0, as ``jax.grad``)."""
+    """Derivative of :func:`elu`: 1 for ``x > 0``, ``alpha e^x`` otherwise (``alpha`` at 0, as PyTorch and ``jax.grad``)."""
     x = check_float(x, "x")
     return jnp.where(x > 0, 1.0, alpha * jnp.exp(jnp.minimum(x, 0.0))).astype(x.dtype)
 
@@ -367,7 +403,10 @@ def softsign_derivative(x: ArrayLike) -> jax.Array:
 
 
 def hard_sigmoid_derivative(x: ArrayLike) -> jax.Array:
-    """Derivative of :func:`hard_sigmoid`: ``1/6`` strictly inside (-3, 3), 0 outside."""
+    """Derivative of :func:`hard_sigmoid`: ``1/6`` strictly inside (-3, 3), 0 elsewhere.
+
+    0 at the kinks -3 and +3 (PyTorch's convention, and what ``jax.grad`` gives).
+    """
     x = check_float(x, "x")
     return jnp.where((x > -3.0) & (x < 3.0), 1.0 / 6.0, 0.0).astype(x.dtype)
 

@@ -39,11 +39,12 @@ How the tree comes back:
   match the template's structure, and every leaf its shape and dtype, or
   :class:`CheckpointError` names the first differing key path.
 * Without ``template``: dicts, lists, tuples and ``None`` are rebuilt as they
-  were. A ``NamedTuple`` cannot be rebuilt without its class (and this module
-  never imports classes named by a file), so it comes back as a plain ``dict``
-  from field name to value: ``optax.adam(...).init(p)`` loads as
-  ``({"count": ..., "mu": ..., "nu": ...}, {})``. Custom pytree nodes need a
-  template.
+  were (enough for params). A ``NamedTuple`` (every Optax state) or a custom
+  pytree node cannot be rebuilt without its class, and this module never imports
+  classes named by a file, so loading one without a template raises
+  :class:`CheckpointError` naming its key path and the fix (pass ``template=``).
+  Rebuilding it as a ``dict`` instead would only move the failure to the first
+  use, e.g. a ``fit(..., opt_state=...)`` that expects the optimizer's types.
 
 Leaves come back as ``jax.Array`` with the stored dtype; leaves that were
 Python ``bool``/``int``/``float``/``complex`` come back as those Python types.
@@ -52,9 +53,21 @@ NumPy scalars come back as 0-d ``jax.Array``. A 64-bit leaf (``float64``,
 silently narrowing it.
 
 Writes are atomic: the file is written to a temporary name in the target
-directory, flushed and ``fsync`` ed, then moved over the final name with
-``os.replace``. A crash mid-save leaves the previous checkpoint intact; the
-temporary file is removed on any exception.
+directory (``.<name>.<16 hex digits>.tmp``), flushed and ``fsync`` ed, then moved
+over the final name with ``os.replace``. A crash mid-save leaves the previous
+checkpoint intact; the temporary file is removed on any exception. A process
+killed mid-save (``kill -9``, power loss) cannot remove its temporary file, so
+the next successful save to the same path removes such leftovers: temporary
+siblings of that path older than the current write that no live writer holds.
+
+Files are byte-reproducible: the same tree and ``config`` give the same bytes
+on every save (the safetensors header is written with sorted keys; ``config``
+keeps the caller's key order).
+
+Loading treats the file as untrusted: nothing is unpickled, every dtype is
+checked against an allow-list, and an ``.npz`` whose zip directory declares far
+more content than the file could hold uncompressed (a "zip bomb"), or a leaf
+larger than the metadata says, is refused before anything is inflated.
 """
 
 from __future__ import annotations
@@ -68,6 +81,7 @@ import math
 import os
 import pathlib
 import secrets
+import time
 import types
 import zipfile
 import zlib
@@ -97,6 +111,16 @@ _FORMAT_NAME = "jaxnn.checkpoint"
 _META_KEY = "jaxnn.checkpoint"
 _META_SHA_KEY = "jaxnn.checkpoint.sha256"
 _ZIP_MAGIC = b"PK\x03\x04"
+# save writes .npz members stored (uncompressed), so each inflates to its stored size. A
+# file someone recompressed may inflate somewhat more; one whose zip directory declares
+# more than this many times its own size (plus a little for tiny files) is refused before
+# anything is inflated: a 1 MB file that claims 1 GiB would otherwise cost that memory.
+_NPZ_MAX_INFLATION = 64
+_NPZ_INFLATION_SLACK = 1 << 20
+# Longest .npy header a member may add to its data (numpy refuses longer headers too).
+_NPY_MAX_HEADER = 1 << 16
+# Temporary files of _atomic_write: f".{target.name}.{_TMP_TOKEN_BYTES * 2 hex}.tmp".
+_TMP_TOKEN_BYTES = 8
 _INSTALL_HINT = "install it with `pip install 'jaxnn[checkpoint]'` (or `pip install safetensors`)"
 
 # Dtypes a checkpoint may contain. Names read from a file are resolved only
@@ -272,31 +296,42 @@ def _compare_structures(stored: dict[str, Any], wanted: dict[str, Any], path: st
         _compare_structures(s, w, path + _child_path(stored, i))
 
 
-def _rebuild(struct: dict[str, Any], leaves: list[Any], counter: list[int], path: str) -> Any:
-    """Rebuilds a tree from its JSON description without a template."""
+def _first_typed_node(struct: dict[str, Any], path: str) -> tuple[dict[str, Any], str] | None:
+    """The first NamedTuple or custom node (in leaf order) and its key path, or None."""
+    if struct["t"] in ("namedtuple", "custom"):
+        return struct, path
+    for i, child in enumerate(struct.get("c", ())):
+        found = _first_typed_node(child, path + _child_path(struct, i))
+        if found is not None:
+            return found
+    return None
+
+
+def _template_needed(name: str, struct: dict[str, Any], path: str) -> CheckpointError:
+    what = "a NamedTuple" if struct["t"] == "namedtuple" else "a custom pytree node"
+    return CheckpointError(
+        f"checkpoint {name!r} holds {what} {struct['name']} at {path or 'the root'} (an "
+        "optimizer state?), which the file alone cannot rebuild; pass template=, a tree of "
+        "the same structure, e.g. checkpoint.load(path, template={'params': params, "
+        "'opt_state': optimizer.init(params)})"
+    )
+
+
+def _rebuild(struct: dict[str, Any], leaves: list[Any], counter: list[int]) -> Any:
+    """Rebuilds a tree of dicts, lists, tuples and None from its JSON description."""
     kind = struct["t"]
     if kind == "leaf":
         counter[0] += 1
         return leaves[counter[0] - 1]
     if kind == "none":
         return None
-    children = [
-        _rebuild(c, leaves, counter, path + _child_path(struct, i))
-        for i, c in enumerate(struct["c"])
-    ]
-    if kind in ("dict", "namedtuple"):
-        # A NamedTuple comes back as a plain dict: its class is not imported.
-        names = struct["keys"] if kind == "dict" else struct["fields"]
-        return dict(zip(names, children))
+    children = [_rebuild(c, leaves, counter) for c in struct["c"]]
+    if kind == "dict":
+        return dict(zip(struct["keys"], children))
     if kind == "list":
         return children
-    if kind == "tuple":
-        return tuple(children)
-    raise CheckpointError(
-        f"the checkpoint holds a custom pytree node {struct.get('name')!r} at "
-        f"{path or 'the root'}, which cannot be rebuilt from the file alone; pass "
-        "`template=` (a tree of the same type, e.g. freshly initialised) to load it."
-    )
+    assert kind == "tuple", kind  # load checks for NamedTuple and custom nodes first
+    return tuple(children)
 
 
 def _validate_structure(struct: Any, depth: int = 0) -> int:
@@ -416,7 +451,22 @@ def _write_safetensors(f: BinaryIO, tensors: dict[str, np.ndarray], meta: dict[s
     module = _import_safetensors()
     if module is None:
         raise ImportError(f"safetensors is not installed; {_INSTALL_HINT}")
-    f.write(module.save(tensors, metadata=meta))
+    f.write(_sorted_safetensors_header(module.save(tensors, metadata=meta)))
+
+
+def _sorted_safetensors_header(raw: bytes) -> bytes:
+    """The same safetensors file with its JSON header's keys sorted.
+
+    safetensors keeps the metadata in a hash map, so its key order, and with it the
+    file's bytes, change from process to process. Data offsets count from the end of the
+    header, so rewriting the header leaves the tensor bytes as they are.
+    """
+    size = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + size])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    encoded = text.encode("utf-8")
+    encoded += b" " * (-len(encoded) % 8)  # the format pads the header to 8 bytes with spaces
+    return len(encoded).to_bytes(8, "little") + encoded + raw[8 + size :]
 
 
 def _write_npz(f: BinaryIO, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> None:
@@ -472,8 +522,45 @@ _NPZ_ERRORS = (
 )  # fmt: skip
 
 
+def _npz_members(data: bytes) -> dict[str, zipfile.ZipInfo]:
+    """The archive's members by name, refusing declared sizes no checkpoint could have.
+
+    Reads only the zip directory: nothing is inflated. ``zipfile`` never inflates a member
+    past the size the directory declares, so these sizes bound what reading can cost.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = archive.infolist()
+    declared = sum(m.file_size for m in members)
+    limit = _NPZ_MAX_INFLATION * len(data) + _NPZ_INFLATION_SLACK
+    if declared > limit:
+        raise CheckpointError(
+            f"the .npz archive declares {declared} bytes of content in a {len(data)}-byte file "
+            f"(more than {_NPZ_MAX_INFLATION}x); refusing to inflate it: it is corrupted or a "
+            "zip bomb, and jaxnn writes .npz members uncompressed"
+        )
+    return {m.filename: m for m in members}
+
+
+def _check_npz_leaf_sizes(members: dict[str, zipfile.ZipInfo], records: list[dict]) -> None:
+    """Each leaf's member must declare its metadata's data size plus an .npy header."""
+    for record in records:
+        member = members.get(f"{record['name']}.npy")
+        if member is None:
+            raise CheckpointError(
+                f"the .npz archive is corrupted: leaf {record['path'] or 'the root'} "
+                f"({record['name']}.npy) is missing"
+            )
+        nbytes = math.prod(record["shape"]) * _resolve_dtype(record["dtype"]).itemsize
+        if not nbytes < member.file_size <= nbytes + _NPY_MAX_HEADER:
+            raise CheckpointError(
+                f"the .npz archive is corrupted: leaf {record['path'] or 'the root'} declares "
+                f"{member.file_size} bytes but its metadata says {nbytes} bytes of data"
+            )
+
+
 def _read_npz_meta(data: bytes) -> dict[str, str]:
     try:
+        _npz_members(data)
         with _open_npz(data) as archive:
             if _META_KEY not in archive.files:
                 raise CheckpointError(
@@ -493,13 +580,20 @@ def _read_npz_meta(data: bytes) -> dict[str, str]:
         raise CheckpointError(f"the .npz archive is corrupted or truncated ({e})") from e
 
 
-def _read_npz_tensors(data: bytes) -> dict[str, np.ndarray]:
+def _read_npz_tensors(data: bytes, records: list[dict]) -> dict[str, np.ndarray]:
     try:
+        _check_npz_leaf_sizes(_npz_members(data), records)
         with _open_npz(data) as archive:
             names = [n for n in archive.files if n not in (_META_KEY, _META_SHA_KEY)]
-            return {name: archive[name] for name in names}
+            tensors = {name: archive[name] for name in names}
+    except CheckpointError:
+        raise
     except _NPZ_ERRORS as e:
         raise CheckpointError(f"the .npz archive is corrupted or truncated ({e})") from e
+    for name, value in tensors.items():
+        if not isinstance(value, np.ndarray):  # NpzFile returns a non-.npy member as bytes
+            raise CheckpointError(f"the .npz archive is corrupted: member {name!r} is not an array")
+    return tensors
 
 
 def _detect_format(data: bytes, path: str) -> str:
@@ -686,11 +780,79 @@ def save(
     return target
 
 
+def _lock_exclusive(fd: int, *, wait: bool) -> bool:
+    """Takes an advisory lock on ``fd`` (``True``), or reports that another process holds it.
+
+    A writer holds the lock on its temporary file for as long as it writes; the kernel
+    drops it when the process dies, however it dies. Without ``fcntl`` (Windows) nothing is
+    locked and only the age test of _remove_stale_temps protects a live writer's file.
+    """
+    try:
+        import fcntl  # noqa: PLC0415 -- POSIX only
+    except ImportError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    except OSError:  # a file system without flock: rely on the age test
+        return True
+    return True
+
+
+def _is_temp_name(name: str, target_name: str) -> bool:
+    prefix, suffix = f".{target_name}.", ".tmp"
+    token = name[len(prefix) : -len(suffix)]
+    return (
+        name.startswith(prefix)
+        and name.endswith(suffix)
+        and len(token) == 2 * _TMP_TOKEN_BYTES
+        and all(c in "0123456789abcdef" for c in token)
+    )
+
+
+def _remove_stale_temps(target: pathlib.Path, started_ns: int) -> None:
+    """Removes temporary files that killed saves to ``target`` left behind.
+
+    Only exact ``.<name>.<hex>.tmp`` siblings of ``target`` qualify, last modified before
+    this write began and not locked by a writer that is still running. Best effort: a file
+    that cannot be examined or removed is left alone.
+    """
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return
+    for entry in entries:
+        if not _is_temp_name(entry.name, target.name):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if entry.stat(follow_symlinks=False).st_mtime_ns >= started_ns:
+                continue  # a write that began after this one: not a leftover
+            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            try:
+                if _lock_exclusive(fd, wait=False):
+                    os.unlink(entry.path)
+            finally:
+                os.close(fd)
+        except OSError:
+            continue
+
+
 def _atomic_write(target: pathlib.Path, write: Callable[[BinaryIO], None]) -> None:
-    """Writes via a temporary file in the same directory, fsync, os.replace."""
-    tmp = target.parent / f".{target.name}.{secrets.token_hex(8)}.tmp"
+    """Writes via a temporary file in the same directory, fsync, os.replace.
+
+    On success, temporary files of earlier saves to ``target`` that were killed before
+    they could clean up are removed too.
+    """
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(_TMP_TOKEN_BYTES)}.tmp"
+    # A leftover was last modified before this write began (a file system's clock may lag
+    # time.time_ns() by a tick, which only makes old files look older).
+    started_ns = time.time_ns()
     # O_EXCL: never clobber a file; mode 0o666 lets the umask decide permissions.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    _lock_exclusive(fd, wait=True)  # our own fresh file: no one else can hold it
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -703,6 +865,7 @@ def _atomic_write(target: pathlib.Path, write: Callable[[BinaryIO], None]) -> No
         except FileNotFoundError:
             pass
         raise
+    _remove_stale_temps(target, started_ns)
     # Persist the rename itself (POSIX); not possible, nor needed, everywhere.
     if hasattr(os, "O_DIRECTORY"):
         try:
@@ -760,7 +923,8 @@ def load(path: str | os.PathLike[str], template: Any = None) -> Any:
             leaves); its values are not used. The result has the template's
             tree type, so NamedTuples (Optax states) and custom pytree nodes
             are restored. Without it, dicts/lists/tuples/``None`` are rebuilt
-            from the file and NamedTuples come back as dicts.
+            from the file, and a file holding a NamedTuple or custom node is
+            refused (``CheckpointError`` naming its key path): pass a template.
 
     Returns:
         The saved tree; array leaves as ``jax.Array`` with their stored dtype
@@ -770,17 +934,24 @@ def load(path: str | os.PathLike[str], template: Any = None) -> Any:
         FileNotFoundError: ``path`` does not exist (the message names it).
         CheckpointError: (a ``ValueError``) the file is truncated or corrupted
             (every leaf is checked against its SHA-256), is not a jaxnn
-            checkpoint, is a newer format, or differs from ``template`` in
+            checkpoint, is a newer format, needs a ``template`` that was not
+            given, declares more content than it can hold (an ``.npz`` zip
+            bomb, refused before inflating), or differs from ``template`` in
             structure, shape or dtype (the message names the key path and both
             values); or a 64-bit leaf is loaded with ``jax_enable_x64`` off.
     """
     name, data = _read_file(path)
     file_format, meta = _parse_metadata(name, data)
     records = meta["leaves"]
+    if template is None:
+        # Before reading any array: a resume that forgot template= fails here, in one line.
+        typed = _first_typed_node(meta["structure"], "")
+        if typed is not None:
+            raise _template_needed(name, *typed)
     if file_format == "safetensors":
         tensors = _read_safetensors_tensors(data)
     else:
-        tensors = _read_npz_tensors(data)
+        tensors = _read_npz_tensors(data, records)
     expected_names = [r["name"] for r in records]
     if len(set(expected_names)) != len(expected_names) or set(tensors) != set(expected_names):
         missing = sorted(set(expected_names) - set(tensors))
@@ -814,7 +985,7 @@ def load(path: str | os.PathLike[str], template: Any = None) -> Any:
 
     if template is None:
         values = [_to_jax(r["path"], a, r["python"]) for r, a in zip(records, arrays)]
-        return _rebuild(meta["structure"], values, [0], "")
+        return _rebuild(meta["structure"], values, [0])
 
     wanted_leaves: list[tuple[str, Any]] = []
     try:

@@ -12,9 +12,10 @@ Conventions (the same for every loss here):
   training (:func:`jaxnn.fit`) uses the mean.
 * Margin losses (``zero_one_loss``, ``perceptron_loss``, ``hinge_loss``,
   ``squared_hinge_loss``) take labels in {-1, +1}. Binary cross-entropies take labels in
-  [0, 1] (usually {0, 1}). Nothing is converted silently: use
-  :func:`jaxnn.data.labels_to_pm1` / :func:`jaxnn.data.labels_to_01` to convert. Outside
-  ``jit`` the {-1, +1} labels are checked and a wrong label raises ``ValueError``.
+  [0, 1] (usually {0, 1}; soft targets in between are allowed). Nothing is converted
+  silently: use :func:`jaxnn.data.labels_to_pm1` / :func:`jaxnn.data.labels_to_01` to
+  convert. Outside ``jit`` the labels are checked ({-1, +1} for margin losses, [0, 1] for
+  binary cross-entropies) and a wrong label raises ``ValueError`` naming the conversion.
 * Shapes must match exactly (``[batch]`` predictions with ``[batch, 1]`` targets is an
   error, never a silent broadcast to ``[batch, batch]``).
 
@@ -108,6 +109,20 @@ def _check_pm1(labels: jax.Array) -> None:
         raise ValueError(
             f"labels must be in {{-1, +1}} for margin losses, found {bad[:5].tolist()}; "
             "convert {0, 1} labels with jaxnn.data.labels_to_pm1(labels)"
+        )
+
+
+def _check_01(labels: jax.Array) -> None:
+    # As _check_pm1: concrete values only. [0, 1] rather than {0, 1} because soft targets
+    # (label smoothing, distillation) are valid; -1 (a {-1, +1} label) or 2 never are.
+    if isinstance(labels, jax.core.Tracer):
+        return
+    values = np.unique(np.asarray(labels))
+    bad = values[~((values >= 0) & (values <= 1))]  # NaN is bad too
+    if bad.size:
+        raise ValueError(
+            f"labels must be in [0, 1] (usually {{0, 1}}) for binary cross-entropy, found "
+            f"{bad[:5].tolist()}; convert {{-1, +1}} labels with jaxnn.data.labels_to_01(labels)"
         )
 
 
@@ -277,12 +292,14 @@ def binary_cross_entropy(
 
     Args:
       probabilities: predicted P(y = 1), in [0, 1], shape ``[batch]`` or ``[batch, 1]``.
-      labels: targets in [0, 1] (usually {0, 1}), same shape.
+      labels: targets in [0, 1] (usually {0, 1}), same shape. Outside ``jit`` any other
+        value (e.g. a -1 of {-1, +1} labels) raises ``ValueError``.
 
     >>> binary_cross_entropy(jnp.array([1.0, 0.5]), jnp.array([1.0, 1.0]))
     Array([0.       , 0.6931472], dtype=float32)
     """
     p, y = _pair(probabilities, labels, "probabilities", "labels")
+    _check_01(y)
     values = -y * _safe_log(p) - (1.0 - y) * _safe_log(1.0 - p)
     return reduce(_per_example(values, "mean"), reduction)
 
@@ -297,12 +314,14 @@ def binary_cross_entropy_with_logits(
 
     Args:
       logits: real-valued scores, shape ``[batch]`` or ``[batch, 1]``.
-      labels: targets in [0, 1] (usually {0, 1}), same shape.
+      labels: targets in [0, 1] (usually {0, 1}), same shape. Outside ``jit`` any other
+        value (e.g. a -1 of {-1, +1} labels) raises ``ValueError``.
 
     >>> binary_cross_entropy_with_logits(jnp.array([0.0]), jnp.array([1.0]))
     Array([0.6931472], dtype=float32)
     """
     z, y = _pair(logits, labels, "logits", "labels")
+    _check_01(y)
     # softplus(z) - y z. logaddexp is the stable softplus *with* the right gradient at z = 0
     # (max(z, 0) + log1p(exp(-|z|)) has the same value but a gradient of -y there, not 1/2 - y).
     values = jnp.logaddexp(z, 0.0) - y * z

@@ -143,3 +143,66 @@ def test_vmap_and_dtype_preserved():
     assert A.tanh(x).dtype == jnp.bfloat16
     assert A.sign(x).dtype == jnp.bfloat16
     np.testing.assert_allclose(jax.vmap(A.relu)(jnp.asarray(X).reshape(7, 7)), np.maximum(X, 0).reshape(7, 7))
+
+
+# At each kink: the value PyTorch's backward gives there, written by hand (torch.nn.functional's
+# relu/leaky_relu/elu/selu/hardsigmoid backward formulas; sign's gradient is 0 everywhere).
+_SELU_SCALE_ALPHA = 1.0507009873554805 * 1.6732632423543772
+KINKS = [
+    ("sign", 0.0, 0.0),
+    ("heaviside", 0.0, 0.0),
+    ("relu", 0.0, 0.0),
+    ("leaky_relu", 0.0, 0.01),
+    ("elu", 0.0, 1.0),
+    ("selu", 0.0, _SELU_SCALE_ALPHA),
+    ("hard_sigmoid", -3.0, 0.0),
+    ("hard_sigmoid", 3.0, 0.0),
+    ("softsign", 0.0, 1.0),
+]
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+@pytest.mark.parametrize(("name", "x", "expected"), KINKS, ids=[f"{n}@{x:g}" for n, x, _ in KINKS])
+def test_derivative_at_kink_is_the_stated_convention(name, x, expected, dtype, maybe_jit):
+    """The analytic derivative, jax.grad and PyTorch's convention agree exactly at every kink."""
+    fn, dfn = A.get(name), A.derivative(name)
+    point = jnp.asarray(x, dtype)
+    analytic = maybe_jit(dfn)(point)
+    auto = maybe_jit(jax.grad(fn))(point)
+    assert analytic.dtype == dtype and auto.dtype == dtype
+    # Exactly equal to each other; equal to the hand value up to rounding the constants to
+    # `dtype` (selu's scale * alpha is a product of two rounded constants in bfloat16).
+    np.testing.assert_array_equal(np.asarray(analytic), np.asarray(auto))
+    tol = float(jnp.finfo(dtype).eps)
+    np.testing.assert_allclose(np.asarray(analytic, np.float64), expected, rtol=tol, atol=0)
+
+
+@pytest.mark.parametrize(("slope", "alpha"), [(0.2, 0.5), (0.0, 2.0)])
+def test_kink_conventions_follow_the_parameters(slope, alpha):
+    zero = jnp.float32(0.0)
+    assert float(jax.grad(A.leaky_relu)(zero, slope)) == np.float32(slope)
+    assert float(A.leaky_relu_derivative(zero, slope)) == np.float32(slope)
+    assert float(jax.grad(A.elu)(zero, alpha)) == np.float32(alpha)
+    assert float(A.elu_derivative(zero, alpha)) == np.float32(alpha)
+
+
+def test_derivatives_just_beside_the_kinks():
+    """One step either side of a kink each function is on its own piece (no off-by-one in < vs <=)."""
+    eps = np.float32(1e-3)
+    cases = [
+        ("relu", 0.0, 0.0, 1.0),
+        ("leaky_relu", 0.0, 0.01, 1.0),
+        ("hard_sigmoid", -3.0, 0.0, 1 / 6),
+        ("hard_sigmoid", 3.0, 1 / 6, 0.0),
+    ]
+    for name, kink, left, right in cases:
+        fn, dfn = A.get(name), A.derivative(name)
+        for x, want in ((kink - eps, left), (kink + eps, right)):
+            x = jnp.float32(x)
+            assert float(dfn(x)) == pytest.approx(want, rel=1e-6), (name, float(x))
+            assert float(jax.grad(fn)(x)) == pytest.approx(want, rel=1e-6), (name, float(x))
+
+
+def test_hard_sigmoid_values_at_and_beyond_the_kinks():
+    x = jnp.array([-1e30, -3.0, -2.0, 0.0, 3.0, 1e30, np.nan], jnp.float32)
+    np.testing.assert_allclose(A.hard_sigmoid(x), [0, 0, 1 / 6, 0.5, 1, 1, np.nan], rtol=1e-6, atol=0)

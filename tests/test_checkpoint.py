@@ -2,7 +2,12 @@
 
 import io
 import os
+import pathlib
+import struct
+import subprocess
+import sys
 import zipfile
+import zlib
 
 import jax
 import jax.numpy as jnp
@@ -102,7 +107,8 @@ def test_scalar_root_and_empty_trees(tmp_path, file_format):
         path = tmp_path / f"t{i}"
         checkpoint.save(path, tree, file_format=file_format)
         assert_bit_equal(checkpoint.load(path, template=tree), tree)
-    assert checkpoint.load(tmp_path / "t3") == {}  # a NamedTuple comes back as a dict
+    with pytest.raises(CheckpointError, match="NamedTuple EmptyState at the root.*template="):
+        checkpoint.load(tmp_path / "t3")  # a NamedTuple needs its class: the template's
     assert checkpoint.load(tmp_path / "t4") is None
 
 
@@ -125,16 +131,26 @@ def test_adam_state_round_trip_and_identical_continuation(tmp_path, file_format)
     assert_bit_equal(got, want)
 
 
-def test_adam_state_without_template_gives_dicts(tmp_path, file_format):
+def test_resume_without_template_is_one_short_line_naming_the_fix(tmp_path, file_format, monkeypatch):
     params = mlp_params()
-    _, state = adam_after_steps(params)
-    checkpoint.save(tmp_path / "s", state, file_format=file_format)
-    loaded = checkpoint.load(tmp_path / "s")
-    assert isinstance(loaded, tuple) and len(loaded) == 2
-    assert set(loaded[0]) == {"count", "mu", "nu"} and loaded[1] == {}
-    assert_bit_equal(loaded[0]["mu"], state[0].mu)
-    assert_bit_equal(loaded[0]["nu"], state[0].nu)
-    assert int(loaded[0]["count"]) == 3
+    opt, state = adam_after_steps(params)
+    path = tmp_path / "run.ckpt"
+    checkpoint.save(path, {"params": params, "opt_state": state}, file_format=file_format)
+    # Refused from the metadata alone, before any array is read.
+    for reader in ("_read_safetensors_tensors", "_read_npz_tensors"):
+        monkeypatch.setattr(checkpoint, reader, lambda *a: pytest.fail("arrays were read"))
+    with pytest.raises(ValueError) as info:
+        checkpoint.load(path)
+    message = str(info.value)
+    assert isinstance(info.value, CheckpointError)
+    assert "NamedTuple ScaleByAdamState at ['opt_state'][0]" in message
+    assert "template=" in message and "optimizer.init(params)" in message
+    assert "\n" not in message and "PyTreeDef" not in message and len(message) < 400
+    monkeypatch.undo()
+    # The fix the message names works, and the metadata stays readable without a template.
+    loaded = checkpoint.load(path, template={"params": params, "opt_state": opt.init(params)})
+    assert_bit_equal(loaded, {"params": params, "opt_state": state})
+    assert "['opt_state'][0].mu['layers'][0]['w']" in checkpoint.load_metadata(path).paths
 
 
 def test_chain_and_inject_hyperparams_states_round_trip(tmp_path, file_format):
@@ -505,3 +521,210 @@ def test_template_shape_and_dtype_mismatch(tmp_path, file_format):
 
     with pytest.raises(ValueError, match="template"):
         checkpoint.load(tmp_path / "p", template={"layers": "abc", "scale": 1.0})
+
+
+# --------------------------------------------------------------------------- #
+# Untrusted .npz: sizes declared by the zip directory
+# --------------------------------------------------------------------------- #
+
+
+def _zip_bomb_member(uncompressed_mib):
+    """A raw deflate stream of ``uncompressed_mib`` MiB of zeros, about 1 KB per MiB.
+
+    Built from one compressed MiB repeated: after a full flush the compressor starts
+    afresh, so every MiB compresses to the same bytes.
+    """
+    mib = bytes(1 << 20)
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = c.compress(mib) + c.flush(zlib.Z_FULL_FLUSH)
+    stream = block * uncompressed_mib + c.flush()
+    crc = 0
+    for _ in range(uncompressed_mib):
+        crc = zlib.crc32(mib, crc)
+    return stream, crc
+
+
+def _zip_with_raw_member(members, name, stream, crc, size):
+    """A zip archive of ``members`` (stored) plus ``name``: a given deflate stream."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for member_name, data in members.items():
+            zf.writestr(member_name, data)
+    body = out.getvalue()
+    # Append the deflated member by hand (zipfile cannot write a precompressed one):
+    # local header + data, then the old central directory plus one entry, then the end record.
+    end = body.rfind(b"PK\x05\x06")
+    cd_size, cd_offset = struct.unpack("<LL", body[end + 12 : end + 20])
+    count = struct.unpack("<H", body[end + 10 : end + 12])[0]
+    local_offset = cd_offset
+    encoded = name.encode()
+    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 33, crc, len(stream), size, len(encoded), 0)
+    central = struct.pack(
+        "<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 8, 0, 33, crc, len(stream), size, len(encoded), 0, 0, 0, 0, 0, local_offset
+    )
+    new_cd = body[cd_offset : cd_offset + cd_size] + central + encoded
+    new_cd_offset = local_offset + len(local) + len(encoded) + len(stream)
+    eocd = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count + 1, count + 1, len(new_cd), new_cd_offset, 0)
+    return body[:cd_offset] + local + encoded + stream + new_cd + eocd
+
+
+def _forbid_inflating(monkeypatch):
+    """Makes opening any deflated zip member fail the test (stored members still open)."""
+    real = zipfile._get_decompressor
+
+    def checked(compress_type):
+        if compress_type != zipfile.ZIP_STORED:
+            pytest.fail("a compressed member was opened for inflating")
+        return real(compress_type)
+
+    monkeypatch.setattr(zipfile, "_get_decompressor", checked)
+
+
+def test_npz_zip_bomb_is_refused_before_inflating(tmp_path, monkeypatch):
+    path = tmp_path / "p.npz"
+    checkpoint.save(path, {"w": jnp.ones(3)}, file_format="npz")
+    with zipfile.ZipFile(path) as zf:
+        members = {m.filename: zf.read(m) for m in zf.infolist() if m.filename != "leaf_0.npy"}
+    stream, crc = _zip_bomb_member(1024)  # 1 GiB of zeros in about 1 MB
+    bomb = _zip_with_raw_member(members, "leaf_0.npy", stream, crc, 1 << 30)
+    assert len(bomb) < 1.1e6
+    path.write_bytes(bomb)
+    # The archive is a valid zip that really inflates: the first MiB comes out as zeros.
+    with zipfile.ZipFile(path) as zf, zf.open("leaf_0.npy") as member:
+        assert member.read(1 << 20) == bytes(1 << 20)
+
+    _forbid_inflating(monkeypatch)
+    for read in (checkpoint.load, checkpoint.load_metadata):
+        with pytest.raises(CheckpointError, match=r"declares 10737\d+ bytes of content in a \d+-byte file"):
+            read(path)
+
+
+def test_npz_leaf_larger_than_its_metadata_is_refused(tmp_path, monkeypatch):
+    # Within the overall limit, but one member declares more than its metadata's shape holds.
+    path = tmp_path / "p.npz"
+    checkpoint.save(path, {"w": jnp.ones(3), "b": jnp.zeros(2)}, file_format="npz")
+    with zipfile.ZipFile(path) as zf:
+        members = {m.filename: zf.read(m) for m in zf.infolist() if m.filename != "leaf_1.npy"}
+    stream, crc = _zip_bomb_member(1)
+    path.write_bytes(_zip_with_raw_member(members, "leaf_1.npy", stream, crc, 1 << 20))
+    _forbid_inflating(monkeypatch)
+    with pytest.raises(CheckpointError, match=r"corrupted: leaf \['w'\] declares 1048576 bytes but its metadata says 12"):
+        checkpoint.load(path)
+
+
+# --------------------------------------------------------------------------- #
+# Byte-reproducible files
+# --------------------------------------------------------------------------- #
+
+_SAVE = """
+import sys
+import jax.numpy as jnp
+from jaxnn import checkpoint
+tree = {"w": jnp.arange(6.0).reshape(2, 3), "opt": (jnp.int32(3), [jnp.ones(2, jnp.bfloat16)]), "n": 4}
+config = {"z": 1, "a": {"y": [1, 2], "b": "\\u00e9"}, "m": None}
+for name in sys.argv[1:]:
+    checkpoint.save(name, tree, config=config, file_format=name.rsplit(".", 1)[1])
+"""
+
+
+def test_same_tree_and_config_give_identical_bytes(tmp_path):
+    # safetensors keeps its metadata in a hash map seeded afresh for every map, so without
+    # sorting two saves in one process already differ about half the time; 16 saves per
+    # format here, and one more from another process.
+    names = [str(tmp_path / f"{i}.{fmt}") for fmt in FORMATS for i in range(16)]
+    subprocess.run([sys.executable, "-c", _SAVE, *names[:-1]], check=True, timeout=120)
+    exec(_SAVE.replace("sys.argv[1:]", "names[-1:]"), {"names": names})
+    for fmt in FORMATS:
+        contents = {pathlib.Path(n).read_bytes() for n in names if n.endswith(fmt)}
+        assert len(contents) == 1, f"{len(contents)} different {fmt} files"
+    # The rewritten safetensors header is one that safetensors itself reads.
+    import safetensors.numpy
+
+    loaded = safetensors.numpy.load_file(names[0])
+    np.testing.assert_array_equal(loaded["leaf_3"], np.arange(6.0).reshape(2, 3))
+    assert checkpoint.load_metadata(names[0]).config == {"z": 1, "a": {"y": [1, 2], "b": "\u00e9"}, "m": None}
+
+
+def test_identical_bytes_do_not_depend_on_the_clock(tmp_path, file_format, monkeypatch):
+    import time
+
+    tree = mlp_params()
+    checkpoint.save(tmp_path / "a", tree, config={"lr": 0.1}, file_format=file_format)
+    later = time.time() + 3 * 86400 + 17
+    monkeypatch.setattr(time, "time", lambda: later)
+    monkeypatch.setattr(time, "time_ns", lambda: int(later * 1e9))
+    checkpoint.save(tmp_path / "b", tree, config={"lr": 0.1}, file_format=file_format)
+    assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes()
+
+
+# --------------------------------------------------------------------------- #
+# Temporary files of killed saves
+# --------------------------------------------------------------------------- #
+
+
+def _leftover(directory, target_name, *, age_s=60.0, token="0123456789abcdef"):
+    """A temporary file as a killed save of ``target_name`` leaves it, ``age_s`` old."""
+    path = directory / f".{target_name}.{token}.tmp"
+    path.write_bytes(b"half a checkpoint")
+    old = path.stat().st_mtime - age_s
+    os.utime(path, (old, old))
+    return path
+
+
+def test_next_save_removes_temp_files_of_killed_saves(tmp_path, file_format):
+    target = tmp_path / "model.ckpt"
+    stale = [_leftover(tmp_path, "model.ckpt", token=f"{i:016x}") for i in range(3)]
+    # Not ours to remove: another target's temp file, a look-alike name, and a user's file.
+    others = [
+        _leftover(tmp_path, "other.ckpt"),
+        _leftover(tmp_path, "model.ckpt", token="not-hex-at-all!!"),
+        _leftover(tmp_path, "model.ckpt.0123456789abcdef", token="0123456789abcdef"),
+    ]
+    (tmp_path / "model.ckpt.tmp").write_bytes(b"a user's file")
+    checkpoint.save(target, mlp_params(), file_format=file_format)
+    assert not any(p.exists() for p in stale)
+    assert all(p.exists() for p in others)
+    assert (tmp_path / "model.ckpt.tmp").exists()
+    assert_bit_equal(checkpoint.load(target), mlp_params())
+
+
+def test_temp_file_of_a_live_or_newer_write_is_kept(tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    target = tmp_path / "model.ckpt"
+    live = _leftover(tmp_path, "model.ckpt", token="1" * 16)
+    with open(live, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # as a writer that is still running holds it
+        checkpoint.save(target, {"w": jnp.ones(2)})
+        assert live.exists()
+    newer = _leftover(tmp_path, "model.ckpt", token="2" * 16, age_s=-3600.0)  # written after ours began
+    checkpoint.save(target, {"w": jnp.ones(2)})
+    assert live.exists() is False  # its writer is gone now (the lock was released)
+    assert newer.exists()
+
+
+def test_killed_save_leaves_a_temp_file_the_next_save_removes(tmp_path):
+    """A real kill -9 mid-write: the old checkpoint survives, the next save cleans up."""
+    target = tmp_path / "model.ckpt"
+    checkpoint.save(target, {"w": jnp.zeros(4)})
+    before = target.read_bytes()
+    script = f"""
+import os, signal
+from jaxnn import checkpoint
+real = checkpoint._write_safetensors
+def write_half_then_die(f, tensors, meta):
+    buffer = __import__("io").BytesIO()
+    real(buffer, tensors, meta)
+    f.write(buffer.getvalue()[:100]); f.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+checkpoint._write_safetensors = write_half_then_die
+import jax.numpy as jnp
+checkpoint.save({str(target)!r}, {{"w": jnp.ones(4)}}, file_format="safetensors")
+"""
+    proc = subprocess.run([sys.executable, "-c", script], check=False, timeout=120)
+    assert proc.returncode == -9
+    leftovers = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(leftovers) == 1 and target.read_bytes() == before
+    old = leftovers[0].stat().st_mtime - 1
+    os.utime(leftovers[0], (old, old))  # the next save begins after the kill
+    checkpoint.save(target, {"w": jnp.ones(4)})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.ckpt"]

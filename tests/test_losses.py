@@ -232,3 +232,29 @@ def test_get_by_name():
     assert L.get("hinge") is L.hinge_loss
     with pytest.raises(ValueError, match="unknown loss 'msee'.*mse"):
         L.get("msee")
+
+
+@pytest.mark.parametrize("fn", [L.binary_cross_entropy_with_logits, L.binary_cross_entropy])
+@pytest.mark.parametrize("bad", [-1.0, 2.0, np.nan])
+def test_binary_cross_entropy_labels_checked_outside_jit(fn, bad):
+    preds = jnp.array([0.25, 0.5, 0.75])
+    with pytest.raises(ValueError, match=r"\[0, 1\].*jaxnn\.data\.labels_to_01"):
+        fn(preds, jnp.array([1.0, bad, 0.0]))
+
+
+def test_binary_cross_entropy_pm1_labels_message_shows_the_bad_value():
+    with pytest.raises(ValueError, match=r"found \[-1\.0\]"):
+        L.binary_cross_entropy_with_logits(jnp.zeros(4), jnp.array([-1.0, 1.0, -1.0, 1.0]))
+
+
+@pytest.mark.parametrize("fn", [L.binary_cross_entropy_with_logits, L.binary_cross_entropy])
+def test_binary_cross_entropy_accepts_soft_targets_and_skips_the_check_under_jit(fn):
+    preds = jnp.array([0.25, 0.5, 0.75])
+    soft = jnp.array([0.0, 0.1, 1.0])
+    np.testing.assert_array_equal(jax.jit(fn)(preds, soft), fn(preds, soft))
+    # Under jit the labels are traced, so the (data-dependent) check cannot run; the
+    # documented formula is applied as is: softplus(z) - y z with y = -1.
+    z = jnp.array([0.5])
+    np.testing.assert_allclose(
+        jax.jit(L.binary_cross_entropy_with_logits)(z, jnp.array([-1.0])), np.logaddexp(0.0, 0.5) + 0.5, rtol=1e-6
+    )
