@@ -27,6 +27,7 @@ a wrong hit).
 
 from __future__ import annotations
 
+import collections
 import copy
 import dataclasses
 import functools
@@ -294,16 +295,47 @@ class Lifted:
         return self.original if self._rebuild is None else self._rebuild(values)
 
 
+class _Key:
+    """A walked key with its hash computed once (keys are deep tuples, hashed often)."""
+
+    __slots__ = ("parts", "hash")
+
+    def __init__(self, parts: Any) -> None:
+        self.parts, self.hash = parts, hash(parts)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, _Key) and self.hash == other.hash and self.parts == other.parts)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+
+_LIFTED: collections.OrderedDict = collections.OrderedDict()
+
+
 def lift(obj: Any) -> Lifted:
-    """Splits ``obj`` into a program key, its float and array values, and a rebuilder."""
+    """Splits ``obj`` into a program key, its float and array values, and a rebuilder.
+
+    The same object passed again is not walked again (a small cache by identity, holding
+    the object): like ``jax.jit``, it assumes an object does not change what it computes
+    between calls.
+    """
+    hit = _LIFTED.get(id(obj))
+    if hit is not None and hit.original is obj:
+        _LIFTED.move_to_end(id(obj))
+        return hit
     walker = _Walker(lift=True)
     try:
         key, rebuild = walker(obj)
+        lifted = Lifted(_Key(key), walker.values, rebuild, obj)
     except _TooLarge:
-        return Lifted(_Identity(object()), [], None, obj)
-    return Lifted(key, walker.values, rebuild, obj)
+        lifted = Lifted(_Identity(object()), [], None, obj)
+    _LIFTED[id(obj)] = lifted
+    if len(_LIFTED) > 64:
+        _LIFTED.popitem(last=False)
+    return lifted
 
 
 def frozen(obj: Any) -> Lifted:
     """``obj`` with nothing lifted: its key compares float values too (a fallback)."""
-    return Lifted(config_key(obj), [], None, obj)
+    return Lifted(_Key(config_key(obj)), [], None, obj)

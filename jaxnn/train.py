@@ -500,7 +500,7 @@ def _put(records, entries, at):
 
 
 def _fit_program(engine: _Engine, parts: _Parts) -> Callable:
-    """``run(state, key, x, y, xv, yv, stop, hp) -> (state, records)``, compiled.
+    """``run(state, key, x, y, xv, yv, stop, hp) -> (state, records, (epoch, stopped))``, compiled.
 
     Runs the epochs from ``state.epoch`` up to ``stop`` (at most ``_CHUNK`` of them), ending
     early when training stops, and returns their history entries in ``[_CHUNK]`` buffers.
@@ -521,7 +521,10 @@ def _fit_program(engine: _Engine, parts: _Parts) -> Callable:
             return new, _put(records, entries, s.epoch - base)
 
         running = lambda carry: (carry[0].epoch < stop) & ~carry[0].stopped
-        return jax.lax.while_loop(running, body, (state, _nan_records(metric_names, engine.has_val, _CHUNK)))
+        state, records = jax.lax.while_loop(running, body, (state, _nan_records(metric_names, engine.has_val, _CHUNK)))
+        # The state is donated to the next dispatch before the host reads this one's
+        # progress, so the progress is returned apart.
+        return state, records, (state.epoch, state.stopped)
 
     return jax.jit(run, donate_argnums=0)
 
@@ -561,22 +564,21 @@ def _setup_program(optimizer: _structure.Lifted, keep_best: bool, sharding: Any)
 
 
 class _Dispatches:
-    """The host side of a run: dispatch sizes, the collected history, Ctrl-C."""
+    """The host side of a run: dispatch sizes, the collected history."""
 
-    def __init__(self, start: int, epochs: int, chunk_cap: int | None) -> None:
+    def __init__(self, start: int, epochs: int, chunk_cap: int | None, seconds_per_epoch: float | None = None) -> None:
         self.start, self.epochs, self.cap = start, epochs, chunk_cap
         self.sizes: list[int] = []
         self.records: list[Any] = []
-        self.seconds_per_epoch: float | None = None
+        self.seconds_per_epoch = seconds_per_epoch
 
     def next_size(self, epoch: int) -> int:
-        # The first dispatches run one epoch each (the first may include compiling); then
-        # each runs about _DISPATCH_SECONDS worth of epochs, at most _CHUNK.
-        size = _CHUNK
-        if self.seconds_per_epoch is None:
-            size = 1
-        elif self.seconds_per_epoch > 0:
-            size = max(1, min(_CHUNK, int(_DISPATCH_SECONDS / self.seconds_per_epoch)))
+        # Until the speed is known (the first dispatch of a new program includes compiling
+        # it) dispatches run one epoch each; then each runs about _DISPATCH_SECONDS worth of
+        # epochs, at most _CHUNK.
+        size = 1
+        if self.seconds_per_epoch is not None:
+            size = max(1, min(_CHUNK, int(_DISPATCH_SECONDS / max(self.seconds_per_epoch, 1e-9))))
         if self.cap is not None:
             size = min(size, self.cap)
         return min(size, self.epochs - epoch)
@@ -601,36 +603,48 @@ class _Dispatches:
                 {name: join(lambda r, name=name: r["val_metrics"][name]) for name in metric_names})
 
 
-def _run_fit(run, state: _State, args: tuple, hp: dict, plan: _Dispatches, fresh: bool, bar) -> _State:
-    """Dispatches ``run`` until ``plan.epochs`` or a stop; ``KeyboardInterrupt`` keeps the state.
+_SPEEDS: dict = {}  # seconds per epoch last measured for a program and its shapes
 
-    On Ctrl-C the interrupt is re-raised with ``fit_state`` set to the last state that came
-    back (training stops within about one dispatch, ``_DISPATCH_SECONDS``).
+
+def _run_fit(run, state: _State, args: tuple, hp: dict, plan: _Dispatches, fresh: bool, bar) -> _State:
+    """Dispatches ``run`` until ``plan.epochs`` or a stop, two dispatches in flight.
+
+    The next dispatch is queued before the previous one is waited for, so the host's work
+    (dispatching, reading two scalars) overlaps the device's. A dispatch queued after
+    training stopped finds ``state.stopped`` set and does nothing. On Ctrl-C the interrupt is
+    re-raised with ``fit_state`` set to the last state dispatched (training stops within
+    about two dispatches, ``2 * _DISPATCH_SECONDS``).
     """
-    epoch = plan.start
+    planned, stopped = plan.start, False
+    in_flight: collections.deque = collections.deque()
+    last_done = None
     try:
-        while epoch < plan.epochs:
-            size = plan.next_size(epoch)
-            began = time.perf_counter()
-            new_state, records = run(state, *args, epoch + size, hp)
-            state = new_state
-            plan.sizes.append(size)
-            plan.records.append(records)
-            now, stopped = (int(v) for v in jax.device_get((state.epoch, state.stopped)))
-            if not fresh:  # a program's first call includes compiling it
-                plan.seconds_per_epoch = (time.perf_counter() - began) / max(now - epoch, 1)
-            fresh = False
+        while True:
+            while not stopped and planned < plan.epochs and len(in_flight) < 2:
+                size = plan.next_size(planned)
+                began = time.perf_counter()
+                state, records, progress = run(state, *args, planned + size, hp)
+                plan.sizes.append(size)
+                plan.records.append(records)
+                in_flight.append((planned, size, progress, records, began, fresh))
+                fresh, planned = False, planned + size
+            if not in_flight:
+                return state
+            start, size, progress, records, began, compiled = in_flight.popleft()
+            now, stopped_now = (int(v) for v in jax.device_get(progress))
+            finished = time.perf_counter()
+            if not compiled:  # a program's first call includes compiling it
+                busy_since = began if last_done is None else max(began, last_done)
+                plan.seconds_per_epoch = (finished - busy_since) / max(now - start, 1)
+            last_done = finished
             if bar is not None:
-                bar.show(now, records, now - epoch)
-            if stopped or now < epoch + size:
-                break
-            epoch = now
+                bar.show(now, records, now - start)
+            stopped = stopped or bool(stopped_now) or now < start + size
     except KeyboardInterrupt as interrupt:
         interrupt.fit_state = state
         raise
     except jax.errors.JaxRuntimeError as err:
         raise (_out_of_memory(err, "training") or err) from None
-    return state
 
 
 class _Bar:
@@ -853,7 +867,9 @@ def fit(
     state = setup(params, opt_state, int(initial_epoch), values["optimizer"])
     if replicated is not None:
         x, y, xv, yv = jax.device_put((x, y, xv, yv), replicated)
-    plan = _Dispatches(int(initial_epoch), epochs, progress_chunk or max(1, (epochs - initial_epoch) // 20) if progress else None)
+    speed_key = (engine, _spec(params), x.shape, None if xv is None else xv.shape)
+    plan = _Dispatches(int(initial_epoch), epochs, progress_chunk or max(1, (epochs - initial_epoch) // 20)
+                       if progress else None, _SPEEDS.get(speed_key))
     bar = _Bar(epochs, int(initial_epoch), has_val) if progress else None
     restore = early_stopping is not None and early_stopping.restore_best
     try:
@@ -866,6 +882,10 @@ def fit(
     finally:
         if bar is not None:
             bar.close()
+    if plan.seconds_per_epoch is not None:
+        _SPEEDS[speed_key] = plan.seconds_per_epoch
+        if len(_SPEEDS) > 256:
+            _SPEEDS.pop(next(iter(_SPEEDS)))
     result = _result(state, plan, engine, restore, tuple(lifted_metrics))
     if on_nonfinite == "raise" and int(result.history.nonfinite_epoch) >= 0:
         raise FloatingPointError(

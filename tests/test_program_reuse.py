@@ -263,7 +263,8 @@ def test_interrupted_fit_hands_back_the_last_finished_epochs(monkeypatch):
                   progress=True, progress_chunk=4)
     partial = info.value.fit_result
     done = int(partial.history.epochs_run)
-    assert done == shown[-1] and 0 < done < 50
+    # The run stops after the dispatch in flight when the interrupt came (at most one more).
+    assert shown[-1] <= done < 50 and done - shown[-1] <= 4
     monkeypatch.undo()
     straight = train.fit(p0, loss, X, Y, optimizer=optim.adam(1e-2), key=jax.random.key(1), epochs=done,
                          batch_size=16)
