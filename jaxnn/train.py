@@ -285,7 +285,8 @@ def _check_early_stopping(es: EarlyStopping | None, metric_names: list[str], has
 # rate, a margin), the epoch count, the early-stopping patience and min_delta, and the keys
 # are arguments of the program, so changing them reuses it. See :mod:`jaxnn._structure`.
 
-_CHUNK = 128  # epochs per compiled dispatch: 128 float32 history entries are 512 bytes
+_CHUNK = 128  # epochs per inner loop: 128 float32 history entries are 512 bytes
+_DISPATCH_MAX = 16 * _CHUNK  # epochs per compiled dispatch, at most
 _MAX_EPOCHS = 10_000_000  # the history is kept on the host, 40 MB per recorded quantity
 _DISPATCH_SECONDS = 0.25  # aim for dispatches this long: how soon fit notices Ctrl-C
 _PROGRAMS: collections.OrderedDict = collections.OrderedDict()
@@ -502,11 +503,13 @@ def _put(records, entries, at):
 def _fit_program(engine: _Engine, parts: _Parts) -> Callable:
     """``run(state, key, x, y, xv, yv, stop, hp) -> (state, records, (epoch, stopped))``, compiled.
 
-    Runs the epochs from ``state.epoch`` up to ``stop`` (at most ``_CHUNK`` of them), ending
-    early when training stops, and returns their history entries in ``[_CHUNK]`` buffers.
-    XLA's CPU runtime runs the ops of a loop body one after another, without a thread-pool
-    hand-off per op, when no buffer the body touches exceeds 512 bytes; 128 float32 entries
-    are 512 bytes, and a tiny model (XOR) would pay about 2 us per epoch for a longer buffer.
+    Runs the epochs from ``state.epoch`` up to ``stop`` (at most ``_DISPATCH_MAX`` of them),
+    ending early when training stops, and returns their history entries in
+    ``[_DISPATCH_MAX]`` buffers. Inside, epochs run in chunks of ``_CHUNK``, each recording
+    into its own ``[_CHUNK]`` buffers: XLA's CPU runtime runs the ops of a loop body one
+    after another, without a thread-pool hand-off per op, when no buffer the body touches
+    exceeds 512 bytes, and a tiny model (XOR) would pay about 2 us per epoch for a longer
+    buffer in the epoch loop.
     """
     metric_names = tuple(parts.metrics)
 
@@ -514,14 +517,26 @@ def _fit_program(engine: _Engine, parts: _Parts) -> Callable:
         loss_fn, optimizer, metrics = parts.rebuild(hp)
         one_epoch = _epoch_fn(engine, loss_fn, optimizer, metrics, hp["patience"], hp["min_delta"], freeze=False)
         base = state.epoch
+        running = lambda s: (s.epoch < stop) & ~s.stopped
 
-        def body(carry):
+        def chunk(carry):
             s, records = carry
-            new, entries = one_epoch(s, key, x, y, xv, yv, None)
-            return new, _put(records, entries, s.epoch - base)
+            start = s.epoch  # base + a multiple of _CHUNK
 
-        running = lambda carry: (carry[0].epoch < stop) & ~carry[0].stopped
-        state, records = jax.lax.while_loop(running, body, (state, _nan_records(metric_names, engine.has_val, _CHUNK)))
+            def body(inner):
+                t, local = inner
+                new, entries = one_epoch(t, key, x, y, xv, yv, None)
+                return new, _put(local, entries, t.epoch - start)
+
+            s, local = jax.lax.while_loop(
+                lambda inner: running(inner[0]) & (inner[0].epoch < start + _CHUNK), body,
+                (s, _nan_records(metric_names, engine.has_val, _CHUNK)),
+            )
+            at = (start - base,)
+            return s, jax.tree.map(lambda r, entries: jax.lax.dynamic_update_slice(r, entries, at), records, local)
+
+        records = _nan_records(metric_names, engine.has_val, _DISPATCH_MAX)
+        state, records = jax.lax.while_loop(lambda carry: running(carry[0]), chunk, (state, records))
         # The state is donated to the next dispatch before the host reads this one's
         # progress, so the progress is returned apart.
         return state, records, (state.epoch, state.stopped)
@@ -575,10 +590,10 @@ class _Dispatches:
     def next_size(self, epoch: int) -> int:
         # Until the speed is known (the first dispatch of a new program includes compiling
         # it) dispatches run one epoch each; then each runs about _DISPATCH_SECONDS worth of
-        # epochs, at most _CHUNK.
+        # epochs, at most _DISPATCH_MAX.
         size = 1
         if self.seconds_per_epoch is not None:
-            size = max(1, min(_CHUNK, int(_DISPATCH_SECONDS / max(self.seconds_per_epoch, 1e-9))))
+            size = max(1, min(_DISPATCH_MAX, int(_DISPATCH_SECONDS / max(self.seconds_per_epoch, 1e-9))))
         if self.cap is not None:
             size = min(size, self.cap)
         return min(size, self.epochs - epoch)
@@ -773,7 +788,7 @@ def fit(
     shape compiles once. With the persistent cache (:func:`jaxnn.enable_compilation_cache`)
     a fresh process reuses programs compiled by earlier ones.
 
-    Epochs run in compiled dispatches of at most 128 epochs, each sized to take about a
+    Epochs run in compiled dispatches of at most 2048 epochs, each sized to take about a
     quarter of a second, so Ctrl-C stops training promptly: the ``KeyboardInterrupt`` then
     carries ``fit_result``, a :class:`FitResult` of the epochs finished so far (when the
     interrupt arrived while a dispatch was being handed over, it may be absent).
