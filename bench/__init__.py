@@ -118,7 +118,7 @@ def format_table(records: Sequence[dict[str, Any]]) -> str:
     checks = [r for r in records if r["kind"] == "check"]
     if checks:
         rows = [[r["workload"], r["impl"], r["measure"], _fmt_num(r["value"]),
-                 "" if r["threshold"] is None else f"<= {r['threshold']:g}", _ok(r["met"]), r["note"] or ""]
+                 "" if r["threshold"] is None else f"{r['comparison'] or '<='} {r['threshold']:g}", _ok(r["met"]), r["note"] or ""]
                 for r in checks]
         out += ["", "Checks", "", _table(["workload", "impl", "check", "value", "tolerance", "ok", "note"], rows)]
     targets = [r for r in records if r["kind"] == "target"]

@@ -166,6 +166,11 @@ _COMPILE_EVENTS = {
     "/jax/core/compile/backend_compile_duration": "xla_compile_s",
 }
 _compile_totals: dict[str, float] = dict.fromkeys(_COMPILE_EVENTS.values(), 0.0)
+# How many XLA programs were built: JAX records one backend-compile duration per program it
+# compiles or loads from the persistent cache (never for a program found in memory), and one
+# cache-hit event per program loaded from the persistent cache.
+_COUNTED = {"/jax/core/compile/backend_compile_duration": "programs", "/jax/compilation_cache/cache_hits": "cache_hits"}
+_compile_counts: dict[str, int] = dict.fromkeys(_COUNTED.values(), 0)
 _listening = False
 
 
@@ -173,6 +178,13 @@ def _on_duration(event: str, duration: float, **_: Any) -> None:
     name = _COMPILE_EVENTS.get(event)
     if name is not None:
         _compile_totals[name] += duration
+    if event in _COUNTED:
+        _compile_counts[_COUNTED[event]] += 1
+
+
+def _on_event(event: str, **_: Any) -> None:
+    if event in _COUNTED:
+        _compile_counts[_COUNTED[event]] += 1
 
 
 class CompileClock:
@@ -180,7 +192,9 @@ class CompileClock:
 
     Reads JAX's own monitoring events, so it splits a first call's time into compile work
     and the rest (validation, dispatch, running). After the block, ``seconds`` holds
-    ``{"trace_s", "lower_s", "xla_compile_s"}``.
+    ``{"trace_s", "lower_s", "xla_compile_s"}``, ``programs`` the number of XLA programs
+    built (compiled, or loaded from the persistent compilation cache; 0 when every call found
+    its program in memory) and ``cache_hits`` how many of those came from the persistent cache.
     """
 
     def __init__(self) -> None:
@@ -189,15 +203,26 @@ class CompileClock:
             import jax
 
             jax.monitoring.register_event_duration_secs_listener(_on_duration)
+            jax.monitoring.register_event_listener(_on_event)
             _listening = True
         self.seconds: dict[str, float] = {}
+        self.programs = 0
+        self.cache_hits = 0
 
     def __enter__(self) -> CompileClock:
         self._start = dict(_compile_totals)
+        self._start_counts = dict(_compile_counts)
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.seconds = {k: _compile_totals[k] - self._start[k] for k in _compile_totals}
+        self.programs = _compile_counts["programs"] - self._start_counts["programs"]
+        self.cache_hits = _compile_counts["cache_hits"] - self._start_counts["cache_hits"]
+
+    @property
+    def compiled(self) -> int:
+        """XLA programs compiled in the block (built, and not loaded from the persistent cache)."""
+        return self.programs - self.cache_hits
 
     @property
     def total(self) -> float:

@@ -42,7 +42,9 @@ from bench._timing import CompileClock, block, first_call, measure, measure_inte
 
 __all__ = ["WORKLOADS", "SIZES", "CONFIGS", "Context", "run_workload", "perceptron_data"]
 
-WORKLOADS: tuple[str, ...] = ("mlp", "xor", "sweep", "roofline", "perceptron", "dispatch", "coldstart")
+WORKLOADS: tuple[str, ...] = (
+    "mlp", "xor", "sweep", "roofline", "perceptron", "dispatch", "coldstart", "time_to_result",
+)
 SIZES: tuple[str, ...] = ("tiny", "small", "full")
 
 # Sizes: "full" is the specification; "small" shrinks what is slow on a 2-core CPU;
@@ -58,6 +60,9 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
         "perceptron": {"n": 20000, "d": 10, "max_epochs": 1000, "numpy_repeats": 3},
         "dispatch": {"inputs": 16, "hidden": 32, "classes": 4, "batch": 32, "calls": 300},
         "coldstart": {"impls": ("jaxnn", "reference"), "workloads": ("mlp", "xor"), "modes": ("off", "cold", "warm")},
+        "time_to_result": {"hidden": (32, 32), "epochs": 100, "batch": 32, "seeds": (0, 1, 2, 3), "lrs": (1e-3, 3e-3),
+                           "impls": ("jaxnn", "sklearn", "torch", "keras"), "min_accuracy": 0.95,
+                           "cli_repeats": 3, "cli_modes": ("off", "cold", "warm")},
     },
     "small": {
         "matmul": {"n": 2048},
@@ -69,6 +74,9 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
         "perceptron": {"n": 5000, "d": 10, "max_epochs": 1000, "numpy_repeats": 2},
         "dispatch": {"inputs": 16, "hidden": 32, "classes": 4, "batch": 32, "calls": 200},
         "coldstart": {"impls": ("jaxnn", "reference"), "workloads": ("mlp", "xor"), "modes": ("off", "cold", "warm")},
+        "time_to_result": {"hidden": (32, 32), "epochs": 100, "batch": 32, "seeds": (0, 1, 2, 3), "lrs": (1e-3, 3e-3),
+                           "impls": ("jaxnn", "sklearn", "torch", "keras"), "min_accuracy": 0.95,
+                           "cli_repeats": 3, "cli_modes": ("off", "cold", "warm")},
     },
     "tiny": {
         "matmul": {"n": 256},
@@ -82,6 +90,11 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
         "perceptron": {"n": 200, "d": 10, "max_epochs": 1000, "numpy_repeats": 1},
         "dispatch": {"inputs": 16, "hidden": 32, "classes": 4, "batch": 32, "calls": 10},
         "coldstart": {"impls": ("jaxnn",), "workloads": ("xor",), "modes": ("cold", "warm")},
+        # Two seeds x two learning rates keep "runs 2-N" in the smoke test, at a tenth of the epochs;
+        # PyTorch and Keras (seconds of importing each) only at the larger sizes.
+        "time_to_result": {"hidden": (32, 32), "epochs": 10, "batch": 32, "seeds": (0, 1), "lrs": (1e-3, 3e-3),
+                           "impls": ("jaxnn", "sklearn"), "min_accuracy": 0.8,
+                           "cli_repeats": 1, "cli_modes": ("cold", "warm")},
     },
 }
 
@@ -972,6 +985,12 @@ def coldstart(ctx: Context) -> None:
                 ))
 
 
+def _time_to_result(ctx: Context) -> None:
+    from bench.workloads.time_to_result import time_to_result
+
+    time_to_result(ctx)
+
+
 _RUNNERS: dict[str, Callable[[Context], None]] = {
     "mlp": mlp,
     "xor": xor,
@@ -980,4 +999,5 @@ _RUNNERS: dict[str, Callable[[Context], None]] = {
     "perceptron": perceptron,
     "dispatch": dispatch,
     "coldstart": coldstart,
+    "time_to_result": _time_to_result,
 }
