@@ -3,7 +3,8 @@
 Every measurement in the suite goes through :func:`measure` (steady state: one untimed warm-up
 call, then ``repeats`` timed calls, each blocked until its results exist) or :func:`first_call`
 (one timed call of a freshly built function: tracing + compiling + running). Results are plain
-dicts (:func:`record`) so that they serialize to JSON unchanged.
+dicts (:func:`record`) so that they serialize to JSON unchanged; a :class:`Measurement` says
+what one timing was of and turns it into such a record.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -24,6 +26,8 @@ __all__ = [
     "CompileClock",
     "record",
     "timing_fields",
+    "Work",
+    "Measurement",
     "environment",
 ]
 
@@ -281,6 +285,62 @@ def record(workload: str, impl: str, kind: str, measure: str, **fields: Any) -> 
 def timing_fields(t: Timing) -> dict[str, Any]:
     """The ``median_s``, ``min_s``, ``times_s`` and ``repeats`` fields of a :class:`Timing`."""
     return {"median_s": t.median, "min_s": t.min, "times_s": list(t.times), "repeats": len(t.times)}
+
+
+@dataclass(frozen=True)
+class Work:
+    """What one timed call does, for a measurement's throughput and GFLOP/s.
+
+    Attributes:
+      fields: the record's ``work`` dict (steps, batch, sizes, FLOPs: whatever describes the call).
+      per_call: units of work per call (samples, steps); the throughput is ``per_call / median``.
+      unit: the throughput's unit, e.g. ``"samples/s"``.
+      flops: floating-point operations per call; GFLOP/s is ``flops / median / 1e9``.
+    """
+
+    fields: dict[str, Any] | None = None
+    per_call: float | None = None
+    unit: str | None = None
+    flops: float | None = None
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One timing of one implementation on one workload, and what it is compared with.
+
+    Attributes:
+      workload: workload name (``"mlp"``, ``"coldstart:xor"``, ...).
+      impl: who was measured (``"jaxnn"``, ``"reference"``, ``"torch"``, ...).
+      kind: ``"jaxnn"``, ``"reference"``, ``"peer"``, ``"baseline"`` or ``"diagnostic"``.
+      measure: what was measured (``"steady"``, ``"per_call"``, ...).
+      timing: the :class:`Timing`.
+      work: what one call does (:class:`Work`).
+      reference_s: the reference's median in the same run; gives the ``ratio`` field.
+      threads: threads the implementation computed with (default ``os.cpu_count()``).
+      note: how it was set up.
+    """
+
+    workload: str
+    impl: str
+    kind: str
+    measure: str
+    timing: Timing
+    work: Work = field(default_factory=Work)
+    reference_s: float | None = None
+    threads: int | None = None
+    note: str = ""
+
+    def record(self) -> dict[str, Any]:
+        """The JSON record (:func:`record`) of this measurement."""
+        t, w = self.timing, self.work
+        ratio = t.median / self.reference_s if self.reference_s else None
+        return record(
+            self.workload, self.impl, self.kind, self.measure, **timing_fields(t), work=w.fields,
+            throughput=w.per_call / t.median if w.per_call else None, throughput_unit=w.unit,
+            gflops=w.flops / t.median / 1e9 if w.flops else None, ratio=ratio,
+            ratio_to="reference" if ratio is not None else None,
+            threads=self.threads if self.threads is not None else os.cpu_count(), note=self.note,
+        )
 
 
 def environment() -> dict[str, Any]:

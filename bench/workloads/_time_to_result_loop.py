@@ -2,7 +2,7 @@
 
 Run by the ``time_to_result`` workload as::
 
-    python -m bench.workloads.time_to_result._loop IMPL DATA.npz SPEC_JSON
+    python -m bench.workloads._time_to_result_loop IMPL DATA.npz SPEC_JSON
 
 ``IMPL`` is ``jaxnn``, ``sklearn``, ``torch`` or ``keras``; ``DATA.npz`` holds the standardized
 features ``x [N, D]`` (float32) and the labels ``y [N]`` (int32); ``SPEC_JSON`` gives ``hidden``,

@@ -7,7 +7,7 @@ batch 32, in two parts:
   in one process on the standardized data, each written as the library's documentation writes
   one run with every object new (jaxnn: a fresh ``nn.MLP``, ``train.Supervised`` and
   ``optim.adam(lr)`` per run, as in the README; scikit-learn ``MLPClassifier``; PyTorch eager;
-  Keras 3 on JAX). Each library runs in a fresh process (``_loop.py``); the loop total is the
+  Keras 3 on JAX). Each library runs in a fresh process (``_time_to_result_loop.py``); the loop total is the
   time from the start of run 1 to the end of run 8, after the imports and the data loading,
   which are reported apart with the process's wall time. For the JAX-based libraries the XLA
   programs each run builds are counted with JAX's monitoring events.
@@ -15,7 +15,7 @@ batch 32, in two parts:
   --hidden 32,32 --lr 1e-3 --epochs 100`` with JAX's persistent compilation cache off
   (``JAXNN_NO_COMPILATION_CACHE=1``), cold (an empty ``XDG_CACHE_HOME``) and warm (the same
   directory, a second process), against a plain scikit-learn script doing the same on the same
-  CSV (``sklearn_script.py``). Process wall times from interpreter start to exit, medians over
+  CSV (``sklearn_wine_script.py``). Process wall times from interpreter start to exit, medians over
   repeats, the repeats interleaved so that a change of machine load hits all of them alike.
 
 Targets: runs 2-8 of the loop build no XLA program (new objects equal in configuration and
@@ -30,17 +30,15 @@ import json
 import os
 import statistics
 import tempfile
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from bench._process import child_env, run_python
 from bench._timing import record
+from bench.workloads._context import Context
 
-if TYPE_CHECKING:
-    from bench._workloads import Context
-
-__all__ = ["time_to_result", "wine"]
+__all__ = ["run", "wine"]
 
 LOOP, CLI = "time_to_result:loop", "time_to_result:cli"
 _MODULES = {"jaxnn": "jaxnn", "sklearn": "sklearn", "torch": "torch", "keras": "keras"}
@@ -50,7 +48,7 @@ _HOW = {
     "torch": "eager loop (zero_grad/backward/step), randperm batches, fresh model and Adam per run",
     "keras": "keras 3 on JAX: fresh Sequential, compile, fit(verbose=0) per run",
 }
-_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sklearn_script.py")
+_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sklearn_wine_script.py")
 
 
 def wine() -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -65,7 +63,7 @@ def wine() -> tuple[np.ndarray, np.ndarray, list[str]]:
     return np.asarray(d.data, np.float64), np.asarray(d.target, np.int32), list(d.feature_names)
 
 
-def time_to_result(ctx: Context) -> None:
+def run(ctx: Context) -> None:
     """The workload: the experiment loop, then the command line (see the module docstring)."""
     c = ctx.cfg("time_to_result")
     try:
@@ -105,7 +103,7 @@ def _loop(ctx: Context, c: dict[str, Any], x: np.ndarray, y: np.ndarray, tmp: st
         ctx.log(f"  loop {impl}")
         env = child_env({"XDG_CACHE_HOME": tempfile.mkdtemp(dir=tmp)})
         try:
-            done = run_python(["-m", "bench.workloads.time_to_result._loop", impl, data, json.dumps(spec)],
+            done = run_python(["-m", "bench.workloads._time_to_result_loop", impl, data, json.dumps(spec)],
                               env=env, what=f"the {impl} loop")
         except Exception as err:  # noqa: BLE001 - a broken peer must not stop the suite
             ctx.add(record(LOOP, impl, "error", "loop total", note=f"{type(err).__name__}: {err}"))
@@ -139,7 +137,8 @@ def _add_loop(ctx: Context, impl: str, r: dict[str, Any], c: dict[str, Any]) -> 
     ctx.add(record(
         LOOP, impl, "check", "training accuracy", value=lowest, threshold=c["min_accuracy"], comparison=">=",
         met=bool(lowest >= c["min_accuracy"] and full),
-        note=f"lowest training accuracy of the {n} runs; every run trained {c['epochs']} epochs: {'yes' if full else 'NO'}",
+        note=f"lowest training accuracy of the {n} runs; every run trained {c['epochs']} epochs: "
+             + ("yes" if full else "NO"),
     ))
 
 
@@ -148,22 +147,14 @@ def _loop_targets(ctx: Context, results: dict[str, dict[str, Any]]) -> None:
     later = None if j is None else sum(run["programs"] for run in j["runs"][1:])
     first = None if j is None else j["runs"][0]["programs"]
     n = 0 if j is None else len(j["runs"])
-    _target(ctx, LOOP, f"XLA programs built in runs 2-{n}", later, 0, "<=",
-            f"new objects equal in configuration, another seed or learning rate: nothing to compile; run 1 built {first}")
+    ctx.target(LOOP, f"XLA programs built in runs 2-{n}", later, 0, "<=",
+            "new objects equal in configuration, another seed or learning rate: nothing to compile; "
+            f"run 1 built {first}")
     others = "; ".join(f"vs {k} {j['loop_s'] / r['loop_s']:.2f}x ({r['loop_s']:.2f} s)"
                        for k, r in results.items() if k not in ("jaxnn", "sklearn")) if j else ""
-    _target(ctx, LOOP, "loop total vs scikit-learn", j["loop_s"] / s["loop_s"] if j and s else None, 0.5, "<=",
+    ctx.target(LOOP, "loop total vs scikit-learn", j["loop_s"] / s["loop_s"] if j and s else None, 0.5, "<=",
             (f"{j['loop_s']:.2f} s vs {s['loop_s']:.2f} s; " if j and s else "") + "jaxnn loop seconds / scikit-learn's"
             + (f"; {others}" if others else ""))
-
-
-def _target(ctx: Context, workload: str, name: str, value: float | None, threshold: float | None,
-            comparison: str, note: str) -> None:
-    met = None
-    if value is not None and threshold is not None:
-        met = bool(value <= threshold) if comparison == "<=" else bool(value >= threshold)
-    ctx.add(record(workload, "jaxnn", "target", name, value=value, threshold=threshold, comparison=comparison,
-                   met=met, note=note))
 
 
 # ------------------------------------------------------------------------ the command line
@@ -191,7 +182,7 @@ def _cli(ctx: Context, c: dict[str, Any], x: np.ndarray, y: np.ndarray, names: l
             home = tempfile.mkdtemp(dir=tmp) if mode == "off" else cache_home
             extra = {"XDG_CACHE_HOME": home, **({"JAXNN_NO_COMPILATION_CACHE": "1"} if mode == "off" else {})}
             report = os.path.join(tmp, "report.json")
-            done = run_python(["-m", "bench.workloads.time_to_result._cli", report, *jaxnn_args],
+            done = run_python(["-m", "bench.workloads._time_to_result_cli", report, *jaxnn_args],
                               env=child_env(extra), what=f"jaxnn train (cache {mode})")
             with open(report) as f:
                 runs.setdefault(mode, []).append({**json.load(f), "process_s": done.seconds,
@@ -216,7 +207,8 @@ def _add_cli(ctx: Context, runs: dict[str, list[dict[str, Any]]]) -> None:
                   "threads": os.cpu_count()}
         if mode == "sklearn":
             ctx.add(record(CLI, "sklearn", "peer", "process", **fields,
-                           note="python sklearn_script.py wine.csv: read, split, scale, MLPClassifier 32-32, pickle"))
+                           note="python sklearn_wine_script.py wine.csv: read, split, scale, MLPClassifier 32-32, "
+                                "pickle"))
             continue
         work = {k: [r[k] for r in rs] for k in ("programs", "cache_hits", "cache_files", "seconds", "compile_s")}
         ctx.add(record(
@@ -229,6 +221,6 @@ def _add_cli(ctx: Context, runs: dict[str, list[dict[str, Any]]]) -> None:
     for mode, limit in (("warm", 1.2), ("cold", None), ("off", None)):
         if mode in medians or mode == "warm":
             value = medians[mode] / sk if mode in medians and sk else None
-            _target(ctx, CLI, f"cache-{mode} process vs scikit-learn script", value, limit, "<=",
+            ctx.target(CLI, f"cache-{mode} process vs scikit-learn script", value, limit, "<=",
                     (f"{medians[mode]:.2f} s vs {sk:.2f} s; " if value is not None else "")
                     + ("medians of the process wall times" if limit else "reported, no threshold"))

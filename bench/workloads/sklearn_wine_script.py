@@ -1,6 +1,6 @@
 """The scikit-learn script that ``jaxnn train`` is timed against: what a user writes by hand.
 
-Run as ``python sklearn_script.py DATA.csv MODEL.pkl EPOCHS``: reads the CSV (header row, the
+Run as ``python sklearn_wine_script.py DATA.csv MODEL.pkl EPOCHS``: reads the CSV (header row, the
 label in the last column), holds out a stratified 20% for validation, standardizes the
 features on the training part, trains an MLP 32-32 with Adam (learning rate 1e-3, batch 32)
 for EPOCHS epochs, prints the validation accuracy and pickles the scaler and the model, as

@@ -1,6 +1,6 @@
 """One ``jaxnn train`` process of the time-to-result workload, with JAX's compile events counted.
 
-Run as ``python -m bench.workloads.time_to_result._cli REPORT.json ARG...``: calls
+Run as ``python -m bench.workloads._time_to_result_cli REPORT.json ARG...``: calls
 ``jaxnn.cli.main([ARG...])`` exactly as the ``jaxnn`` command does, after registering JAX's
 monitoring listeners, and writes ``{"status", "seconds", "programs", "cache_hits",
 "compile_s"}`` to ``REPORT.json`` (``programs``: XLA programs built in this process, compiled or
