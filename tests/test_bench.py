@@ -107,6 +107,8 @@ def test_time_to_result_runs_every_part_and_trains(time_to_result):
     c = CONFIGS["tiny"]["time_to_result"]
     recs = time_to_result
     json.dumps(recs)
+    for rec in recs:
+        assert all(field in rec for field in REQUIRED), rec
     assert not [r for r in recs if r["kind"] == "error"], [r["note"] for r in recs if r["kind"] == "error"]
     runs = len(c["seeds"]) * len(c["lrs"])
     loops = {r["impl"]: r for r in recs if r["workload"] == "time_to_result:loop" and r["kind"] in ("jaxnn", "peer")}
