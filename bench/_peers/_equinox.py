@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
 import numpy as np
 
 from bench._peers._base import Problem, Trainer, Unsupported, device_batches, import_peer, jax_loss, optax_for
 
 
-def _equinox_setup(p: Problem):
+class _Setup(NamedTuple):
+    """An Equinox model for a problem, and what its trainer and stepper share."""
+
+    eqx: Any
+    model0: Any  # the eqx.nn.MLP holding the problem's initial weights
+    optimizer: Any
+    step: Callable[..., Any]  # step(model, opt_state, x, y, idx) -> (model, opt_state, loss)
+    x: Any
+    y: Any
+    to_numpy: Callable[[Any], list[tuple[np.ndarray, np.ndarray]]]
+    note: str
+
+
+def _setup(p: Problem) -> _Setup:
     eqx = import_peer("equinox")
     import jax
     import jax.numpy as jnp
@@ -45,31 +61,34 @@ def _equinox_setup(p: Problem):
         return [(np.asarray(layer.weight).T.copy(), np.asarray(layer.bias).copy()) for layer in model.layers]
 
     note = f"equinox {eqx.__version__}, eqx.filter_jit step in a Python loop"
-    return eqx, model0, optimizer, step, x, y, to_numpy, note
+    return _Setup(eqx, model0, optimizer, step, x, y, to_numpy, note)
 
 
 def trainer(p: Problem) -> Trainer:
-    eqx, model0, optimizer, step, x, y, to_numpy, note = _equinox_setup(p)
+    """Every epoch of ``p``: the jitted step in a Python loop, from ``p.params0`` each run."""
+    s = _setup(p)
+    eqx = s.eqx
     batches = device_batches(p)
     steps = len(p.orders) * (p.x.shape[0] // p.batch_size)
     last = {}
 
     def run():
-        model, opt_state = model0, optimizer.init(eqx.filter(model0, eqx.is_array))
+        model, opt_state = s.model0, s.optimizer.init(eqx.filter(s.model0, eqx.is_array))
         for i in range(steps):
-            model, opt_state, value = step(model, opt_state, x, y, None if batches is None else batches[i])
+            model, opt_state, value = s.step(model, opt_state, s.x, s.y, None if batches is None else batches[i])
         last["model"] = model
         return model, value
 
-    return Trainer(run, lambda: to_numpy(last["model"]), note)
+    return Trainer(run, lambda: s.to_numpy(last["model"]), s.note)
 
 
-def stepper(p: Problem):
-    eqx, model0, optimizer, step, x, y, to_numpy, note = _equinox_setup(p)
-    state = {"model": model0, "opt": optimizer.init(eqx.filter(model0, eqx.is_array))}
+def stepper(p: Problem) -> tuple[Callable[[], Any], str]:
+    """One jitted step on all of ``p.x`` per call, the model and optimizer state carried between calls."""
+    s = _setup(p)
+    state = {"model": s.model0, "opt": s.optimizer.init(s.eqx.filter(s.model0, s.eqx.is_array))}
 
     def one():
-        state["model"], state["opt"], value = step(state["model"], state["opt"], x, y, None)
+        state["model"], state["opt"], value = s.step(state["model"], state["opt"], s.x, s.y, None)
         return value
 
-    return one, note
+    return one, s.note

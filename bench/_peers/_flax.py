@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
 import numpy as np
 
 from bench._peers._base import Problem, Trainer, device_batches, import_peer, jax_loss, optax_for
 
 
-def _flax_setup(p: Problem):
+class _Setup(NamedTuple):
+    """A Flax NNX model for a problem, and what its trainer and stepper share."""
+
+    model: Any
+    load: Callable[[], None]  # copies the problem's initial weights in
+    make_optimizer: Callable[[], Any]
+    step: Callable[..., Any]  # step(model, optimizer, x, y, idx) -> loss, updating both in place
+    x: Any
+    y: Any
+    params: Callable[[], list[tuple[np.ndarray, np.ndarray]]]
+    note: str
+
+
+def _setup(p: Problem) -> _Setup:
     nnx = import_peer("flax")
     import flax
     import jax
@@ -54,34 +70,36 @@ def _flax_setup(p: Problem):
         return [(np.array(layer.kernel[...]), np.array(layer.bias[...])) for layer in model.layers]
 
     note = f"flax {flax.__version__} (NNX), nnx.jit step in a Python loop"
-    return model, load, make_optimizer, step, x, y, params, note
+    return _Setup(model, load, make_optimizer, step, x, y, params, note)
 
 
 def trainer(p: Problem) -> Trainer:
-    model, load, make_optimizer, step, x, y, params, note = _flax_setup(p)
+    """Every epoch of ``p``: the ``nnx.jit`` step in a Python loop, from ``p.params0`` each run."""
+    s = _setup(p)
     nnx = import_peer("flax")
     batches = device_batches(p)
     steps = len(p.orders) * (p.x.shape[0] // p.batch_size)
-    load()
+    s.load()
     # One optimizer object, reset to its initial state for every run: a new nnx.Optimizer
     # would make nnx.jit compile the step again.
-    optimizer = make_optimizer()
+    optimizer = s.make_optimizer()
     import jax
 
     # A host copy of the start: NNX variables may hold mutable references.
-    start = jax.tree.map(np.array, nnx.state((model, optimizer)))
+    start = jax.tree.map(np.array, nnx.state((s.model, optimizer)))
 
     def run():
-        nnx.update((model, optimizer), jax.tree.map(jax.numpy.asarray, start))
+        nnx.update((s.model, optimizer), jax.tree.map(jax.numpy.asarray, start))
         for i in range(steps):
-            value = step(model, optimizer, x, y, None if batches is None else batches[i])
+            value = s.step(s.model, optimizer, s.x, s.y, None if batches is None else batches[i])
         return value
 
-    return Trainer(run, params, note)
+    return Trainer(run, s.params, s.note)
 
 
-def stepper(p: Problem):
-    model, load, make_optimizer, step, x, y, params, note = _flax_setup(p)
-    load()
-    optimizer = make_optimizer()
-    return (lambda: step(model, optimizer, x, y, None)), note
+def stepper(p: Problem) -> tuple[Callable[[], Any], str]:
+    """One ``nnx.jit`` step on all of ``p.x`` per call, the model and optimizer updated in place."""
+    s = _setup(p)
+    s.load()
+    optimizer = s.make_optimizer()
+    return (lambda: s.step(s.model, optimizer, s.x, s.y, None)), s.note

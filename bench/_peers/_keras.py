@@ -47,6 +47,7 @@ def _keras_setup(p: Problem):
 
 
 def trainer(p: Problem) -> Trainer:
+    """Every epoch of ``p`` through ``model.fit``, weights and optimizer state reset each run."""
     model, reset, params, note = _keras_setup(p)
     same_order = all(np.array_equal(o, p.orders[0]) for o in p.orders)
     # Keras's own shuffle cannot replay jaxnn's permutations, so each epoch's data go in
@@ -65,6 +66,7 @@ def trainer(p: Problem) -> Trainer:
 
 
 def stepper(p: Problem):
+    """One ``train_on_batch`` on all of ``p.x`` per call."""
     model, reset, params, note = _keras_setup(p)
     reset()
     return (lambda: model.train_on_batch(p.x, p.y)), note.replace("model.fit", "train_on_batch")

@@ -43,6 +43,7 @@ def _sklearn_classifier(p: Problem, max_iter: int):
 
 
 def trainer(p: Problem) -> Trainer:
+    """``MLPClassifier.fit`` for the epochs of ``p`` (its own initial weights: no params to compare)."""
     clf, y, note = _sklearn_classifier(p, max_iter=len(p.orders))
 
     def run():
@@ -55,6 +56,7 @@ def trainer(p: Problem) -> Trainer:
 
 
 def stepper(p: Problem):
+    """One ``MLPClassifier.partial_fit`` epoch on all of ``p.x`` per call."""
     clf, y, note = _sklearn_classifier(p, max_iter=1)
     classes = np.unique(y)
     clf.partial_fit(p.x, y, classes=classes)

@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from bench._peers._base import Problem, Trainer, import_peer
 
 
-def _torch_model(p: Problem, threads: int | None = None):
+class _Setup(NamedTuple):
+    """A PyTorch model for a problem, and what its trainer and stepper share."""
+
+    torch: Any
+    model: Any
+    load: Callable[[], None]  # copies the problem's initial weights in
+    params: Callable[[], list[tuple[np.ndarray, np.ndarray]]]
+    loss_fn: Any
+    x: Any
+    y: Any
+    make_optimizer: Callable[[], Any]
+    threads: int
+    note: str
+
+
+def _setup(p: Problem, threads: int | None = None) -> _Setup:
     torch = import_peer("torch")
     threads = threads or os.cpu_count() or 1
     torch.set_num_threads(threads)
@@ -45,43 +62,43 @@ def _torch_model(p: Problem, threads: int | None = None):
         return torch.optim.SGD(model.parameters(), lr=p.lr)
 
     note = f"torch {torch.__version__}, eager, {threads} thread{'s' if threads > 1 else ''}"
-    return torch, model, load, params, loss_fn, x, y, make_optimizer, note
+    return _Setup(torch, model, load, params, loss_fn, x, y, make_optimizer, threads, note)
 
 
 def trainer(p: Problem, threads: int | None = None) -> Trainer:
-    torch, model, load, params, loss_fn, x, y, make_optimizer, note = _torch_model(p, threads)
-    threads = threads or os.cpu_count() or 1
-    batches = None if p.full_batch else [torch.from_numpy(idx.astype(np.int64)) for idx in p.batches()]
+    """Every epoch of ``p`` in PyTorch's eager loop, from ``p.params0`` with a new optimizer each run."""
+    s = _setup(p, threads)
+    batches = None if p.full_batch else [s.torch.from_numpy(idx.astype(np.int64)) for idx in p.batches()]
     steps = len(p.orders) * (p.x.shape[0] // p.batch_size)
 
     def run():
-        torch.set_num_threads(threads)  # another trainer may have changed the global setting
-        load()
-        opt = make_optimizer()
+        s.torch.set_num_threads(s.threads)  # another trainer may have changed the global setting
+        s.load()
+        opt = s.make_optimizer()
         for i in range(steps):
-            xb, yb = (x, y) if batches is None else (x[batches[i]], y[batches[i]])
+            xb, yb = (s.x, s.y) if batches is None else (s.x[batches[i]], s.y[batches[i]])
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), yb)
+            loss = s.loss_fn(s.model(xb), yb)
             loss.backward()
             opt.step()
         return loss.detach()
 
-    return Trainer(run, params, note)
+    return Trainer(run, s.params, s.note)
 
 
-def stepper(p: Problem, threads: int | None = None):
-    torch, model, load, params, loss_fn, x, y, make_optimizer, note = _torch_model(p, threads)
-    threads = threads or os.cpu_count() or 1
-    load()
-    opt = make_optimizer()
+def stepper(p: Problem, threads: int | None = None) -> tuple[Callable[[], Any], str]:
+    """One eager step on all of ``p.x`` per call, the model and optimizer state carried between calls."""
+    s = _setup(p, threads)
+    s.load()
+    opt = s.make_optimizer()
 
     def step():
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
+        if s.torch.get_num_threads() != s.threads:
+            s.torch.set_num_threads(s.threads)
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), y)
+        loss = s.loss_fn(s.model(s.x), s.y)
         loss.backward()
         opt.step()
         return loss.detach()
 
-    return step, note
+    return step, s.note
