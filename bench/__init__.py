@@ -1,12 +1,14 @@
-"""jaxnn's benchmark suite: jaxnn against hand-written JAX + Optax and against its peers (issue 6).
+"""jaxnn's benchmark suite: jaxnn against hand-written JAX + Optax and against its peers.
 
 Run it with ``python -m bench`` (or ``jaxnn bench``); ``python -m bench --help`` lists the
-options. Each workload runs jaxnn and a raw JAX + Optax reference (``bench/_reference.py``,
-which does not import jaxnn) in the same process, checks that they compute the same numbers,
-times both (warm-up first, ``block_until_ready``, medians over repeats, first call and steady
-state apart) and reports the ratio; installed peers (PyTorch eager, Flax NNX, Equinox, Keras 3
-on JAX, scikit-learn) are timed on the same problem. Results print as a table and can be written
-as JSON, one record per measurement.
+options. Each workload (``bench/workloads/``, one module each) runs jaxnn and a raw JAX + Optax
+reference (``bench/_reference.py``, which does not import jaxnn) in the same process, checks that
+they compute the same numbers, times both (warm-up first, ``block_until_ready``, medians over
+repeats, first call and steady state apart) and reports the ratio against the workload's
+targets; installed peers (PyTorch eager, Flax NNX, Equinox, Keras 3 on JAX, scikit-learn) are
+timed on the same problem. The cold-start and time-to-result workloads time fresh processes
+instead, as a user waits for them. Results print as a table and can be written as JSON, one
+record per measurement.
 
 Importing this package is cheap: JAX and the peers are imported when a run starts.
 """
@@ -36,8 +38,8 @@ def run(
     """Runs workloads in this process and returns their records.
 
     Args:
-      workloads: names from ``bench._workloads.WORKLOADS`` (all of them when ``None``).
-      size: ``"tiny"`` (smoke test), ``"small"`` or ``"full"`` (the issue's sizes).
+      workloads: names from ``bench.workloads.WORKLOADS`` (all of them when ``None``).
+      size: ``"tiny"`` (smoke test), ``"small"`` or ``"full"`` (the sizes the targets are stated for).
       repeats: timed calls per steady-state measurement (default: ``DEFAULT_REPEATS[size]``).
       peers: also time the installed peers.
       log: called with one progress line at a time (``None``: silent).
@@ -50,7 +52,7 @@ def run(
       ValueError: for an unknown workload or size, or ``repeats < 1``.
     """
     from bench import _timing
-    from bench import _workloads as W
+    from bench import workloads as W
 
     names = list(W.WORKLOADS if workloads is None else workloads)
     unknown = [w for w in names if w not in W.WORKLOADS]
@@ -117,9 +119,8 @@ def format_table(records: Sequence[dict[str, Any]]) -> str:
     ]
     checks = [r for r in records if r["kind"] == "check"]
     if checks:
-        rows = [[r["workload"], r["impl"], r["measure"], _fmt_num(r["value"]),
-                 "" if r["threshold"] is None else f"<= {r['threshold']:g}", _ok(r["met"]), r["note"] or ""]
-                for r in checks]
+        rows = [[r["workload"], r["impl"], r["measure"], _fmt_num(r["value"]), _bound(r), _ok(r["met"]),
+                 r["note"] or ""] for r in checks]
         out += ["", "Checks", "", _table(["workload", "impl", "check", "value", "tolerance", "ok", "note"], rows)]
     targets = [r for r in records if r["kind"] == "target"]
     if targets:
@@ -134,21 +135,27 @@ def format_table(records: Sequence[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def _bound(r: dict[str, Any]) -> str:
+    return "" if r["threshold"] is None else f"{r['comparison'] or '<='} {r['threshold']:g}"
+
+
 def _ok(met: bool | None) -> str:
     return "n/a" if met is None else ("yes" if met else "**NO**")
 
 
 def _parser() -> argparse.ArgumentParser:
-    from bench._workloads import SIZES, WORKLOADS
+    from bench.workloads import SIZES, WORKLOADS
 
     p = argparse.ArgumentParser(
         prog="python -m bench",
-        description="jaxnn benchmarks: jaxnn vs a raw JAX + Optax reference and peers, with the targets of issue 6.",
+        description="jaxnn benchmarks: jaxnn vs a raw JAX + Optax reference and peers, each workload against "
+        "its targets (throughput, compile time, GFLOP/s, time to result; see bench/RESULTS.md).",
     )
     p.add_argument("--workloads", default="all",
                    help=f"comma-separated subset of {','.join(WORKLOADS)} (default: all)")
     p.add_argument("--size", choices=SIZES, default="small",
-                   help="tiny (smoke test), small (fits a 2-core CPU in minutes) or full (the issue's sizes)")
+                   help="tiny (smoke test), small (fits a 2-core CPU in minutes) or full (the sizes the targets are "
+                   "stated for)")
     p.add_argument("--repeats", type=int, default=None,
                    help="timed calls per steady-state measurement (default: 2 tiny, 5 small/full)")
     p.add_argument("--json", metavar="PATH", default=None, help="write the records to PATH as a JSON list")
@@ -170,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = _parser()
     args = parser.parse_args(argv)
-    from bench._workloads import WORKLOADS
+    from bench.workloads import WORKLOADS
 
     names = list(WORKLOADS) if args.workloads == "all" else [w.strip() for w in args.workloads.split(",") if w.strip()]
     unknown = [w for w in names if w not in WORKLOADS]

@@ -3,7 +3,8 @@
 Every measurement in the suite goes through :func:`measure` (steady state: one untimed warm-up
 call, then ``repeats`` timed calls, each blocked until its results exist) or :func:`first_call`
 (one timed call of a freshly built function: tracing + compiling + running). Results are plain
-dicts (:func:`record`) so that they serialize to JSON unchanged.
+dicts (:func:`record`) so that they serialize to JSON unchanged; a :class:`Measurement` says
+what one timing was of and turns it into such a record.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -24,6 +26,8 @@ __all__ = [
     "CompileClock",
     "record",
     "timing_fields",
+    "Work",
+    "Measurement",
     "environment",
 ]
 
@@ -166,6 +170,11 @@ _COMPILE_EVENTS = {
     "/jax/core/compile/backend_compile_duration": "xla_compile_s",
 }
 _compile_totals: dict[str, float] = dict.fromkeys(_COMPILE_EVENTS.values(), 0.0)
+# How many XLA programs were built: JAX records one backend-compile duration per program it
+# compiles or loads from the persistent cache (never for a program found in memory), and one
+# cache-hit event per program loaded from the persistent cache.
+_COUNTED = {"/jax/core/compile/backend_compile_duration": "programs", "/jax/compilation_cache/cache_hits": "cache_hits"}
+_compile_counts: dict[str, int] = dict.fromkeys(_COUNTED.values(), 0)
 _listening = False
 
 
@@ -173,6 +182,13 @@ def _on_duration(event: str, duration: float, **_: Any) -> None:
     name = _COMPILE_EVENTS.get(event)
     if name is not None:
         _compile_totals[name] += duration
+    if event in _COUNTED:
+        _compile_counts[_COUNTED[event]] += 1
+
+
+def _on_event(event: str, **_: Any) -> None:
+    if event in _COUNTED:
+        _compile_counts[_COUNTED[event]] += 1
 
 
 class CompileClock:
@@ -180,7 +196,9 @@ class CompileClock:
 
     Reads JAX's own monitoring events, so it splits a first call's time into compile work
     and the rest (validation, dispatch, running). After the block, ``seconds`` holds
-    ``{"trace_s", "lower_s", "xla_compile_s"}``.
+    ``{"trace_s", "lower_s", "xla_compile_s"}``, ``programs`` the number of XLA programs
+    built (compiled, or loaded from the persistent compilation cache; 0 when every call found
+    its program in memory) and ``cache_hits`` how many of those came from the persistent cache.
     """
 
     def __init__(self) -> None:
@@ -189,15 +207,26 @@ class CompileClock:
             import jax
 
             jax.monitoring.register_event_duration_secs_listener(_on_duration)
+            jax.monitoring.register_event_listener(_on_event)
             _listening = True
         self.seconds: dict[str, float] = {}
+        self.programs = 0
+        self.cache_hits = 0
 
     def __enter__(self) -> CompileClock:
         self._start = dict(_compile_totals)
+        self._start_counts = dict(_compile_counts)
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.seconds = {k: _compile_totals[k] - self._start[k] for k in _compile_totals}
+        self.programs = _compile_counts["programs"] - self._start_counts["programs"]
+        self.cache_hits = _compile_counts["cache_hits"] - self._start_counts["cache_hits"]
+
+    @property
+    def compiled(self) -> int:
+        """XLA programs compiled in the block (built, and not loaded from the persistent cache)."""
+        return self.programs - self.cache_hits
 
     @property
     def total(self) -> float:
@@ -256,6 +285,62 @@ def record(workload: str, impl: str, kind: str, measure: str, **fields: Any) -> 
 def timing_fields(t: Timing) -> dict[str, Any]:
     """The ``median_s``, ``min_s``, ``times_s`` and ``repeats`` fields of a :class:`Timing`."""
     return {"median_s": t.median, "min_s": t.min, "times_s": list(t.times), "repeats": len(t.times)}
+
+
+@dataclass(frozen=True)
+class Work:
+    """What one timed call does, for a measurement's throughput and GFLOP/s.
+
+    Attributes:
+      fields: the record's ``work`` dict (steps, batch, sizes, FLOPs: whatever describes the call).
+      per_call: units of work per call (samples, steps); the throughput is ``per_call / median``.
+      unit: the throughput's unit, e.g. ``"samples/s"``.
+      flops: floating-point operations per call; GFLOP/s is ``flops / median / 1e9``.
+    """
+
+    fields: dict[str, Any] | None = None
+    per_call: float | None = None
+    unit: str | None = None
+    flops: float | None = None
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One timing of one implementation on one workload, and what it is compared with.
+
+    Attributes:
+      workload: workload name (``"mlp"``, ``"coldstart:xor"``, ...).
+      impl: who was measured (``"jaxnn"``, ``"reference"``, ``"torch"``, ...).
+      kind: ``"jaxnn"``, ``"reference"``, ``"peer"``, ``"baseline"`` or ``"diagnostic"``.
+      measure: what was measured (``"steady"``, ``"per_call"``, ...).
+      timing: the :class:`Timing`.
+      work: what one call does (:class:`Work`).
+      reference_s: the reference's median in the same run; gives the ``ratio`` field.
+      threads: threads the implementation computed with (default ``os.cpu_count()``).
+      note: how it was set up.
+    """
+
+    workload: str
+    impl: str
+    kind: str
+    measure: str
+    timing: Timing
+    work: Work = field(default_factory=Work)
+    reference_s: float | None = None
+    threads: int | None = None
+    note: str = ""
+
+    def record(self) -> dict[str, Any]:
+        """The JSON record (:func:`record`) of this measurement."""
+        t, w = self.timing, self.work
+        ratio = t.median / self.reference_s if self.reference_s else None
+        return record(
+            self.workload, self.impl, self.kind, self.measure, **timing_fields(t), work=w.fields,
+            throughput=w.per_call / t.median if w.per_call else None, throughput_unit=w.unit,
+            gflops=w.flops / t.median / 1e9 if w.flops else None, ratio=ratio,
+            ratio_to="reference" if ratio is not None else None,
+            threads=self.threads if self.threads is not None else os.cpu_count(), note=self.note,
+        )
 
 
 def environment() -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""How much slower is fit with its progress bar on? (issue 4: "at most a few percent").
+"""How much slower is fit with its progress bar on? (target: at most a few percent).
 
 Run: python -m bench.progress [--epochs 200] [--repeats 7]
 

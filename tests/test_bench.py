@@ -23,16 +23,21 @@ if ROOT not in sys.path:  # bench/ lives next to jaxnn/ and is not installed wit
 import bench  # noqa: E402
 from bench import _reference as ref  # noqa: E402
 from bench import _timing  # noqa: E402
-from bench._workloads import WORKLOADS, perceptron_data  # noqa: E402
+from bench.workloads import CONFIGS, WORKLOADS  # noqa: E402
+from bench.workloads.perceptron import perceptron_data  # noqa: E402
 
 REQUIRED = ("workload", "impl", "kind", "measure", "median_s", "times_s", "repeats", "note", "size",
             "jax_version", "jaxlib_version", "backend", "device_kind", "cpu_count")
 
 
+# The time-to-result workload runs fresh processes; it has its own fixture and test below.
+IN_PROCESS = tuple(w for w in WORKLOADS if w != "time_to_result")
+
+
 @pytest.fixture(scope="module")
 def records():
-    """All seven workloads at the tiny size, one timed repeat, without peers (run once)."""
-    return bench.run(size="tiny", repeats=1, peers=False)
+    """Every in-process workload at the tiny size, one timed repeat, without peers (run once)."""
+    return bench.run(IN_PROCESS, size="tiny", repeats=1, peers=False)
 
 
 def test_every_workload_produces_complete_records(records):
@@ -47,7 +52,7 @@ def test_every_workload_produces_complete_records(records):
         assert math.isfinite(r["median_s"]) and r["median_s"] > 0, r
         assert len(r["times_s"]) == r["repeats"] >= 1
         assert r["median_s"] == pytest.approx(float(np.median(r["times_s"])))
-    for w in WORKLOADS:
+    for w in IN_PROCESS:
         mine = [r for r in records if r["workload"].split(":")[0] == w]
         assert any(r["kind"] == "jaxnn" for r in mine), w
         assert any(r["kind"] in ("target", "check") for r in mine), w
@@ -77,7 +82,7 @@ def test_gflops_use_six_batch_weights(records):
 def test_jaxnn_agrees_with_the_reference(records, workload):
     checks = [r for r in records if r["workload"] == workload and r["kind"] == "check"]
     assert checks, workload
-    # The xor and sweep checks caught BCE-with-logits' wrong gradient at z = 0 (fixed in d771dd2).
+    # The xor and sweep checks once caught BCE-with-logits' gradient taken wrongly at z = 0.
     bad = [(c["impl"], c["value"], c["threshold"], c["note"]) for c in checks if not c["met"]]
     assert not bad, bad
 
@@ -89,6 +94,63 @@ def test_cold_start_hits_the_persistent_cache(records):
             and r["kind"] == "jaxnn"}
     assert runs["cache_on_cold"]["cache_files"] > 0 and runs["cache_on_cold"]["hits"] == 0
     assert runs["cache_on_warm"]["misses"] == 0
+
+
+@pytest.fixture(scope="module")
+def time_to_result():
+    """The time-to-result workload at the tiny size, with scikit-learn as its peer (run once)."""
+    pytest.importorskip("sklearn")  # the wine data are scikit-learn's
+    return bench.run(["time_to_result"], size="tiny", repeats=1, peers=True)
+
+
+def test_time_to_result_runs_every_part_and_trains(time_to_result):
+    c = CONFIGS["tiny"]["time_to_result"]
+    recs = time_to_result
+    json.dumps(recs)
+    for rec in recs:
+        assert all(field in rec for field in REQUIRED), rec
+    assert not [r for r in recs if r["kind"] == "error"], [r["note"] for r in recs if r["kind"] == "error"]
+    runs = len(c["seeds"]) * len(c["lrs"])
+    loops = {r["impl"]: r for r in recs if r["workload"] == "time_to_result:loop" and r["kind"] in ("jaxnn", "peer")}
+    assert {"jaxnn", "sklearn"} <= set(loops)
+    for impl, r in loops.items():
+        assert r["measure"] == f"loop total ({runs} runs)"
+        assert len(r["work"]["runs"]) == runs
+        order = [(run["seed"], run["lr"]) for run in r["work"]["runs"]]
+        assert order == [(s, lr) for s in c["seeds"] for lr in c["lrs"]]
+        assert r["median_s"] == pytest.approx(sum(run["seconds"] for run in r["work"]["runs"]), rel=0.05, abs=0.05)
+        assert r["value"] > r["median_s"]  # the process also started Python and imported the library
+    # Every implementation trained each run for the configured epochs to a useful accuracy.
+    checks = {r["impl"]: r for r in recs if r["workload"] == "time_to_result:loop" and r["kind"] == "check"}
+    assert set(checks) == set(loops) and all(r["met"] for r in checks.values()), checks
+    # jaxnn's XLA programs are counted per run: the first run must build some.
+    jaxnn_runs = loops["jaxnn"]["work"]["runs"]
+    assert jaxnn_runs[0]["programs"] > 0 and all(isinstance(run["programs"], int) for run in jaxnn_runs)
+    targets = {(r["workload"], r["measure"]): r for r in recs if r["kind"] == "target"}
+    later = targets["time_to_result:loop", f"XLA programs built in runs 2-{runs}"]
+    assert later["value"] == sum(run["programs"] for run in jaxnn_runs[1:]) and later["threshold"] == 0
+    assert targets["time_to_result:loop", "loop total vs scikit-learn"]["value"] == pytest.approx(
+        loops["jaxnn"]["median_s"] / loops["sklearn"]["median_s"])
+    cli = {r["measure"]: r for r in recs if r["workload"] == "time_to_result:cli" and r["kind"] in ("jaxnn", "peer")}
+    assert set(cli) == {f"process, cache {m}" for m in c["cli_modes"]} | {"process"}
+    for r in cli.values():
+        assert len(r["times_s"]) == r["repeats"] == c["cli_repeats"]
+    for mode in c["cli_modes"]:
+        work = cli[f"process, cache {mode}"]["work"]
+        assert all(0 <= h <= p for h, p in zip(work["cache_hits"], work["programs"])) and min(work["programs"]) > 0
+    warm = targets["time_to_result:cli", "cache-warm process vs scikit-learn script"]
+    assert warm["threshold"] == 1.2 and warm["value"] == pytest.approx(
+        cli["process, cache warm"]["median_s"] / cli["process"]["median_s"])
+
+
+def test_compile_clock_counts_programs_and_zero_when_nothing_compiles():
+    f = jax.jit(lambda v: v * 3 - 1)
+    with _timing.CompileClock() as first:
+        jax.block_until_ready(f(jnp.arange(3.0)))
+    with _timing.CompileClock() as none:
+        jax.block_until_ready(f(jnp.arange(3.0)))
+    assert first.programs >= 1 and first.compiled == first.programs and first.cache_hits == 0
+    assert none.programs == 0 and none.compiled == 0  # every program was found in memory
 
 
 def test_reference_init_matches_jaxnn_mlp_init():
@@ -165,3 +227,16 @@ def test_peers_solve_the_same_problem():
     assert peer_checks
     bad = [(c["workload"], c["impl"], c["value"], c["threshold"]) for c in peer_checks if not c["met"]]
     assert not bad, bad
+
+
+@pytest.mark.slow
+def test_time_to_result_loop_of_every_peer(monkeypatch):
+    """With the peers installed (jaxnn[bench]), PyTorch's and Keras's loops train too."""
+    pytest.importorskip("sklearn")
+    cfg = {**CONFIGS["tiny"]["time_to_result"], "impls": ("jaxnn", "sklearn", "torch", "keras"), "cli_modes": ()}
+    monkeypatch.setitem(CONFIGS["tiny"], "time_to_result", cfg)
+    recs = bench.run(["time_to_result"], size="tiny", repeats=1, peers=True)
+    assert not [r for r in recs if r["kind"] == "error"], [r["note"] for r in recs if r["kind"] == "error"]
+    checks = [r for r in recs if r["workload"] == "time_to_result:loop" and r["kind"] == "check"]
+    assert {r["impl"] for r in checks} == {"jaxnn", "sklearn", "torch", "keras"}
+    assert all(r["met"] for r in checks), [(r["impl"], r["value"], r["note"]) for r in checks]
