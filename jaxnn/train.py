@@ -496,8 +496,8 @@ def _early_stopping_update(state: _State, score, counted, epoch, patience, min_d
 
 
 def _put(records, entries, at):
-    """``records`` with one epoch's ``entries`` written at index ``at`` (dropped past the end)."""
-    return jax.tree.map(lambda r, e: r.at[at].set(e, mode="drop"), records, entries)
+    """``records`` with one epoch's ``entries`` written at index ``at`` (within bounds)."""
+    return jax.tree.map(lambda r, e: jax.lax.dynamic_update_slice(r, e[None], (at,)), records, entries)
 
 
 def _fit_program(engine: _Engine, parts: _Parts) -> Callable:

@@ -18,7 +18,12 @@ batch 32, in two parts:
   CSV (``sklearn_wine_script.py``). Process wall times from interpreter start to exit, medians over
   repeats, the repeats interleaved so that a change of machine load hits all of them alike.
 
-Targets: runs 2-8 of the loop build no XLA program (new objects equal in configuration and
+- ``time_to_result:compile``, the first compile: in fresh processes, the compile time (JAX's
+  trace, lowering and XLA compile) of ``fit``'s first call, every program it builds, against a
+  minimal hand-written ``jit(scan over epochs(permute; scan over batches(step)))`` of the same
+  model (``_time_to_result_compile.py``).
+
+Targets: the first ``fit`` call compiles in <= 1.5x the minimal loop's time; runs 2-8 of the loop build no XLA program (new objects equal in configuration and
 another learning rate or seed reuse the compiled program); jaxnn's loop total <= 0.5x
 scikit-learn's; a warm-cache ``jaxnn train`` process <= 1.2x the scikit-learn script's.
 """
@@ -40,7 +45,7 @@ from bench.workloads._context import Context
 
 __all__ = ["run", "wine"]
 
-LOOP, CLI = "time_to_result:loop", "time_to_result:cli"
+LOOP, CLI, COMPILE = "time_to_result:loop", "time_to_result:cli", "time_to_result:compile"
 _MODULES = {"jaxnn": "jaxnn", "sklearn": "sklearn", "torch": "torch", "keras": "keras"}
 _HOW = {
     "jaxnn": "README idiom: fresh nn.MLP, train.Supervised, optim.adam(lr) per run; train.fit",
@@ -74,6 +79,7 @@ def run(ctx: Context) -> None:
         return
     with tempfile.TemporaryDirectory(prefix="jaxnn-bench-ttr-") as tmp:
         _loop(ctx, c, x, y, tmp)
+        _first_compile(ctx, c, x, y, tmp)
         _cli(ctx, c, x, y, names, tmp)
 
 
@@ -159,6 +165,37 @@ def _loop_targets(ctx: Context, results: dict[str, dict[str, Any]], runs: int) -
     ctx.target(LOOP, "process vs scikit-learn's process", j["process_s"] / s["process_s"] if both else None, None,
                None, (f"{j['process_s']:.2f} s vs {s['process_s']:.2f} s; " if both else "")
                + "the whole process: interpreter, imports, data and the loop; reported, no threshold")
+
+
+# ------------------------------------------------------------------ the first compile
+
+
+def _first_compile(ctx: Context, c: dict[str, Any], x: np.ndarray, y: np.ndarray, tmp: str) -> None:
+    """fit's first call against a minimal jit(scan(scan)) loop, each in fresh processes."""
+    data = os.path.join(tmp, "wine-compile.npz")
+    np.savez(data, x=((x - x.mean(0)) / x.std(0)).astype(np.float32), y=y)
+    spec = {"hidden": list(c["hidden"]), "classes": int(y.max()) + 1, "epochs": c["epochs"], "batch": c["batch"]}
+    ratios, cpu_ratios, seen = [], [], []
+    for rep in range(c["cli_repeats"]):
+        order = ("fit-first", "minimal-first")[rep % 2]
+        ctx.log(f"  first compile, {order} ({rep + 1}/{c['cli_repeats']})")
+        done = run_python(["-m", "bench.workloads._time_to_result_compile", data, json.dumps(spec), order],
+                          env=child_env({"JAXNN_NO_COMPILATION_CACHE": "1"}), what="the first-compile comparison")
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        ratios.append(r["fit"]["compile_s"] / r["minimal"]["compile_s"])
+        cpu_ratios.append(r["fit"]["cpu_s"] / r["minimal"]["cpu_s"])
+        seen.append(r)
+    fit_s = statistics.median(r["fit"]["compile_s"] for r in seen)
+    minimal_s = statistics.median(r["minimal"]["compile_s"] for r in seen)
+    ctx.add(record(COMPILE, "jaxnn", "jaxnn", "first fit call, compiling", median_s=fit_s, min_s=fit_s,
+                   times_s=[r["fit"]["compile_s"] for r in seen], repeats=len(seen),
+                   note=f"trace+lower+compile of every program fit's first call builds: {seen[0]['fit']['programs']}"))
+    ctx.add(record(COMPILE, "reference", "reference", "minimal loop, compiling", median_s=minimal_s, min_s=minimal_s,
+                   times_s=[r["minimal"]["compile_s"] for r in seen], repeats=len(seen),
+                   note="jit(scan over epochs(permutation; scan over batches(grad, optax.adam))), same model"))
+    ctx.target(COMPILE, "first fit call's compile time vs a minimal loop's", statistics.median(ratios), 1.5, "<=",
+               f"median of {len(ratios)} fresh processes, alternating which compiles first; "
+               f"CPU-time ratio {statistics.median(cpu_ratios):.2f}")
 
 
 # ------------------------------------------------------------------------ the command line
