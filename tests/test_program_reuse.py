@@ -16,6 +16,8 @@ from jax import monitoring
 
 from jaxnn import heads, losses, nn, optim, train
 from jaxnn._structure import config_key, lift
+from jaxnn.train._fit import _Bar
+from jaxnn.train._programs import _PROGRAMS
 
 _COMPILES: list[str] = []
 monitoring.register_event_duration_secs_listener(
@@ -102,7 +104,7 @@ def test_second_fit_with_new_equal_objects_compiles_nothing():
         second = readme_run(5, 3e-3, 35, early_stopping=None)
     assert compiles == []
     # The reused program computes what a fresh one does.
-    train._PROGRAMS.clear()
+    _PROGRAMS.clear()
     fresh = readme_run(5, 3e-3, 35)
     assert_trees_equal(second.params, fresh.params)
     assert_trees_equal(second.history, fresh.history)
@@ -153,7 +155,7 @@ def test_raw_optax_optimizer_and_user_closure_are_reused():
     with count_compiles() as compiles:
         r = run(0.3, 2.0)
     assert compiles == []
-    train._PROGRAMS.clear()
+    _PROGRAMS.clear()
     assert_trees_equal(r.params, run(0.3, 2.0).params)
 
 
@@ -230,7 +232,7 @@ def test_second_sweep_with_new_equal_objects_compiles_nothing():
         r = run(3, [3e-3, 1e-1], 150)
     assert compiles == []
     assert r.history.train_loss.shape == (2, 150)
-    train._PROGRAMS.clear()
+    _PROGRAMS.clear()
     assert_trees_equal(r.params, run(3, [3e-3, 1e-1], 150).params)
 
 
@@ -257,7 +259,7 @@ def test_interrupted_fit_hands_back_the_last_finished_epochs(monkeypatch):
         if len(shown) == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(train._Bar, "show", interrupt_on_third)
+    monkeypatch.setattr(_Bar, "show", interrupt_on_third)
     with pytest.raises(KeyboardInterrupt) as info:
         train.fit(p0, loss, X, Y, optimizer=optim.adam(1e-2), key=jax.random.key(1), epochs=50, batch_size=16,
                   progress=True, progress_chunk=4)

@@ -1,0 +1,217 @@
+"""Checks of fit's and sweep's arguments, all before anything compiles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxnn._checks import check_finite_host
+from jaxnn.train._programs import _call, _probe
+from jaxnn.train._types import EarlyStopping, Params, Supervised
+
+
+def _check_data(x: Any, y: Any, what: str) -> int:
+    if not hasattr(x, "shape") or not hasattr(y, "shape"):
+        raise TypeError(f"{what} x and y must be arrays, got {type(x).__name__} and {type(y).__name__}")
+    if x.ndim < 1 or y.ndim < 1:
+        raise ValueError(f"{what} x and y need a leading sample axis, got x.shape={x.shape}, y.shape={y.shape}")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"{what} x and y have different numbers of samples: x.shape={x.shape}, y.shape={y.shape}"
+        )
+    if x.shape[0] == 0:
+        raise ValueError(f"{what} data is empty (0 samples)")
+    check_finite_host(f"{what} x", x)
+    check_finite_host(f"{what} y", y)
+    return int(x.shape[0])
+
+
+def _spec(tree: Any) -> tuple:
+    """A hashable description of a pytree's structure, shapes and dtypes."""
+    leaves, treedef = jax.tree.flatten(tree)
+    return treedef, tuple((tuple(np.shape(a)), getattr(a, "dtype", None) or jnp.result_type(a)) for a in leaves)
+
+
+def _check_targets(loss_fn: Supervised, params: Params, x: Any, y: Any, what: str) -> None:
+    """Host-side checks of the targets against a Supervised loss's head (before compiling)."""
+    _, out = _probe(loss_fn.apply, _call, _spec(params), _spec(x))
+    width = out.shape[-1] if out.ndim > 1 else 1
+    name = loss_fn.head.name
+    y_host = np.asarray(y)
+    if name == "multiclass":
+        if np.issubdtype(y_host.dtype, np.integer):
+            if y_host.ndim != 1:
+                raise ValueError(f"{what} y must be class indices of shape [N], got {y_host.shape}")
+            lo, hi = int(y_host.min()), int(y_host.max())
+            if lo < 0:
+                raise ValueError(
+                    f"{what} y has class labels in [{lo}, {hi}]: multi-class labels are class indices "
+                    f"0..{width - 1} for the network's {width} outputs, never negative; map them first, "
+                    "e.g. classes, y = np.unique(labels, return_inverse=True)"
+                )
+            if hi >= width:
+                raise ValueError(
+                    f"{what} y has class labels in [{lo}, {hi}] but the network has {width} outputs "
+                    f"(classes 0..{width - 1}); give the output layer {hi + 1} units"
+                )
+        elif y_host.shape != (x.shape[0], width):
+            raise ValueError(
+                f"{what} one-hot y must have shape {(x.shape[0], width)} for {width} outputs, got {y_host.shape}"
+            )
+    else:
+        expected = (x.shape[0], width) if out.ndim > 1 else (x.shape[0],)
+        if y_host.shape != expected:
+            raise ValueError(
+                f"{what} y has shape {y_host.shape} but the network outputs {out.shape[1:] or 'scalars'} "
+                f"per sample; y must have shape {expected}"
+                + (" (reshape with y[:, None])" if y_host.shape == expected[:1] else "")
+            )
+        if name == "binary":
+            bad = np.setdiff1d(np.unique(y_host), [0, 1])
+            if bad.size:
+                raise ValueError(
+                    f"{what} y must be in {{0, 1}} for the binary head, found {bad[:5].tolist()}; "
+                    "convert {-1, +1} labels with jaxnn.data.labels_to_01"
+                )
+
+
+def _check_batch_size(batch_size: int | None, n: int) -> int:
+    if batch_size is None:
+        return n
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool):
+        raise TypeError(f"batch_size must be an int or None, got {type(batch_size).__name__}")
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be >= 1 (or None for full batch), got {batch_size}")
+    if batch_size > n:
+        raise ValueError(
+            f"batch_size={batch_size} is larger than the {n} training samples; "
+            "use batch_size=None for full-batch gradient descent"
+        )
+    return int(batch_size)
+
+
+def _check_early_stopping(es: EarlyStopping | None, metric_names: list[str], has_val: bool) -> None:
+    if es is None:
+        return
+    if not has_val:
+        raise ValueError("early_stopping needs validation_data=(x_val, y_val)")
+    valid = ["val_loss"] + [f"val_{m}" for m in metric_names]
+    if es.monitor not in valid:
+        raise ValueError(f"early_stopping.monitor must be one of {valid}, got {es.monitor!r}")
+    if es.mode not in ("min", "max"):
+        raise ValueError(f"early_stopping.mode must be 'min' or 'max', got {es.mode!r}")
+    if isinstance(es.patience, bool) or not isinstance(es.patience, (int, np.integer)) or es.patience < 1:
+        raise ValueError(f"early_stopping.patience must be a whole number of epochs >= 1, got {es.patience!r}")
+    if isinstance(es.min_delta, bool) or not isinstance(es.min_delta, (int, float, np.integer, np.floating)) \
+            or not 0 <= es.min_delta < np.inf:
+        raise ValueError(f"early_stopping.min_delta must be a finite number >= 0, got {es.min_delta!r}")
+    if not isinstance(es.restore_best, (bool, np.bool_)):
+        raise ValueError(f"early_stopping.restore_best must be True or False, got {es.restore_best!r}")
+_MAX_EPOCHS = 10_000_000  # the history is kept on the host, 40 MB per recorded quantity
+
+
+def _check_epochs(epochs: Any, name: str = "epochs") -> int:
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or not 1 <= epochs <= _MAX_EPOCHS:
+        raise ValueError(f"{name} must be an int in [1, {_MAX_EPOCHS:_}], got {epochs!r}")
+    return int(epochs)
+
+
+def _validate(loss_fn, params, x, y, validation_data, batch_size, epochs, metrics, early_stopping):
+    """Checks everything before compiling; returns the sizes and the lifted loss and metrics."""
+    if not callable(loss_fn):
+        raise TypeError("loss_fn must be callable as loss_fn(params, x, y) -> per-example losses [batch]")
+    _check_epochs(epochs)
+    n = _check_data(x, y, "training")
+    batch_size = _check_batch_size(batch_size, n)
+    has_val = validation_data is not None
+    if has_val:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("validation_data must be a pair (x_val, y_val)")
+        xv, yv = validation_data
+        _check_data(xv, yv, "validation")
+        if xv.shape[1:] != x.shape[1:] or yv.shape[1:] != y.shape[1:]:
+            raise ValueError(
+                f"validation data shapes {xv.shape}, {yv.shape} do not match the training data's "
+                f"{x.shape}, {y.shape} after the sample axis"
+            )
+    metrics = dict(metrics or {})
+    if metrics and not has_val:
+        raise ValueError("metrics are measured on validation data: pass validation_data=(x_val, y_val)")
+    _check_early_stopping(early_stopping, list(metrics), has_val)
+    if isinstance(loss_fn, Supervised):
+        _check_targets(loss_fn, params, x, y, "training")
+        if has_val:
+            _check_targets(loss_fn, params, validation_data[0], validation_data[1], "validation")
+    # Trace the loss once, abstractly: shape errors surface here as ValueErrors, not from XLA.
+    batch_of = lambda a: jax.ShapeDtypeStruct((batch_size, *a.shape[1:]), a.dtype)
+    loss, out = _probe(loss_fn, _call, _spec(params), _spec(batch_of(x)), _spec(batch_of(y)))
+    if out.shape != (batch_size,):
+        raise ValueError(
+            f"loss_fn must return per-example losses of shape [batch] = ({batch_size},), got {out.shape}; "
+            "use reduction='none' (the default of jaxnn.losses)"
+        )
+    lifted_metrics = {}
+    for name, fn in metrics.items():
+        if not callable(fn):
+            raise TypeError(f"metrics[{name!r}] must be callable as fn(params, x_val, y_val) -> scalar")
+        lifted_metrics[name], out = _probe(fn, _call, _spec(params), _spec(validation_data[0]), _spec(validation_data[1]))
+        if getattr(out, "shape", None) != ():
+            raise ValueError(
+                f"metrics[{name!r}] must return a scalar, got {getattr(out, 'shape', type(out).__name__)}; "
+                "reduce it over the batch (e.g. jnp.mean), or pass one metric per output"
+            )
+    return n, batch_size, has_val, loss, lifted_metrics
+
+
+def _out_of_memory(err: Exception, what: str) -> MemoryError | None:
+    """A ``MemoryError`` naming ``what`` for XLA's out-of-memory errors, else ``None``."""
+    text = str(err)
+    if "RESOURCE_EXHAUSTED" not in text and "Out of memory" not in text:
+        return None
+    detail = text.split("\n")[0].split(": ", 1)[-1]
+    return MemoryError(f"{what} did not fit in memory ({detail}); use a smaller network, batch or data set")
+
+
+def _check_ready(params: Params, opt_state: Any) -> None:
+    """Waits for the params: a failed computation (an out-of-memory init) surfaces here.
+
+    (Training on a buffer whose computation failed would otherwise wait for ever inside
+    XLA, rather than fail.)
+    """
+    try:
+        jax.block_until_ready((params, opt_state))
+    except jax.errors.JaxRuntimeError as err:
+        raise (_out_of_memory(err, "the params (or opt_state) passed to fit") or err) from None
+
+
+def _as_data(a: Any, name: str) -> jax.Array:
+    """``a`` as a jax array; text or object arrays are a ``TypeError`` naming the fix."""
+    if not isinstance(a, jax.Array):
+        kind = np.asarray(a).dtype.kind if not hasattr(a, "dtype") else np.dtype(a.dtype).kind
+        if kind in "USOV":
+            raise TypeError(
+                f"{name} holds {'text' if kind in 'US' else 'Python objects'}; jaxnn trains on numbers: "
+                "encode class labels as integers first, e.g. classes, y = np.unique(labels, return_inverse=True)"
+            )
+    return jnp.asarray(a)
+
+
+def _check_opt_state(opt_state: Any, expected: Any) -> None:
+    """Raises ``ValueError`` unless ``opt_state`` has the structure, shapes and dtypes of ``expected``."""
+    if jax.tree.structure(opt_state) != jax.tree.structure(expected):
+        raise ValueError(
+            "opt_state does not fit this optimizer and params (its tree structure differs from "
+            "optimizer.init(params)); if it was loaded with jaxnn.checkpoint.load, pass "
+            "template={'params': params, 'opt_state': optimizer.init(params)}"
+        )
+    for (path, want), got in zip(jax.tree.leaves_with_path(expected), jax.tree.leaves(opt_state)):
+        shape, dtype = np.shape(got), getattr(got, "dtype", None) or jnp.result_type(got)
+        if shape != want.shape or jnp.dtype(dtype) != jnp.dtype(want.dtype):
+            raise ValueError(
+                f"opt_state{jax.tree_util.keystr(path)} has shape {shape} and dtype {dtype}, but optimizer.init(params) "
+                f"gives {want.shape} {want.dtype}: this opt_state belongs to other params; resume with the params "
+                "it was saved with, or leave opt_state=None to start afresh"
+            )
