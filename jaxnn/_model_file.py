@@ -128,11 +128,11 @@ def validate_config(config: Any) -> None:
     else:
         _require(len(targets) == 1, f"a {task} model has one target, not {len(targets)}")
         classes = _str_list(config, "class_names")
-        _require(len(classes) >= 2, "'class_names' needs at least 2 classes")
         if task == "binary":
             _require(len(classes) == 2, f"a binary model has 2 class names, not {len(classes)}")
             _require(sizes[-1] == 1, f"'sizes' ends with {sizes[-1]} outputs but a binary model has 1")
         else:
+            _require(len(classes) >= 2, "'class_names' needs at least 2 classes")
             _require(sizes[-1] == len(classes),
                      f"'sizes' ends with {sizes[-1]} outputs but there are {len(classes)} class names")
         _require(head == task, f"'head' is {head!r} but the task is {task!r}")
