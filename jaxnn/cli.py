@@ -206,11 +206,11 @@ exit status: 0 success; 2 bad input, options, files or too little memory (one li
 
 def _add_table_options(group: argparse._ArgumentGroup, *, predict: bool = False) -> None:
     default = "the model's" if predict else "'.'"
-    group.add_argument("--decimal", choices=(".", ","), default=None,
-                       help=f"the decimal mark of number cells (default {default})")
-    group.add_argument("--thousands", choices=(",", ".", " ", "'"), default=None,
-                       help="the thousands separator of number cells, e.g. 1,000 (default "
-                       f"{'the model' + chr(39) + 's' if predict else 'none'})")
+    group.add_argument("--decimal", choices=(".", ","), default=None, metavar="{.|,}",
+                       help=f"the decimal mark of number cells: '.' or ',' (default {default})")
+    group.add_argument("--thousands", choices=(",", ".", " ", "'"), default=None, metavar="CHAR",
+                       help="the thousands separator of number cells, e.g. 1,000: ',', '.', ' ' or \"'\" "
+                       f"(default {'the model' + chr(39) + 's' if predict else 'none'})")
     group.add_argument("--delimiter", type=_delimiter, default=None,
                        help="the cell delimiter: ',', ';', '|' or 'tab' (default: detected)")
 
@@ -302,6 +302,10 @@ def _parser() -> _Parser:
         "classification. When the target column is present too, the accuracy (or R^2) on it is "
         "printed on stderr. The model file is validated before use; a damaged or edited one is "
         "refused.",
+        epilog="exit status: 0 success (also when the reader of stdout goes away, as with '| head'); 2 bad "
+        "input, options or files (one line on stderr); 1 an unexpected failure, which is a bug in jaxnn (one "
+        "line; --debug prints the traceback); 130 interrupted by Ctrl-C. --out may not be --model or --data "
+        "(compared after resolving links).",
         parents=[common],
     )
     pr.add_argument("--model", required=True, metavar="FILE", help="a model file written by 'jaxnn train'")
@@ -418,8 +422,8 @@ def _silence_stdout() -> None:
 
 
 def _format_bytes(n: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
         n /= 1024
     raise AssertionError

@@ -33,7 +33,7 @@ PROFILE = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 # Training compiles a program per table shape: keep the round trip to a few examples.
-ROUND_TRIP = settings(PROFILE, max_examples=4)
+ROUND_TRIP = settings(PROFILE, max_examples=3)
 
 # Category values, including codes that differ only as strings, a delimiter, a quote and
 # non-ASCII text; each category column also holds a value with a letter, so that it is
