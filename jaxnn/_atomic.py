@@ -72,6 +72,9 @@ def check_outputs(outputs: Mapping[str, str], inputs: Mapping[str, str]) -> None
                 raise OutputError(f"{option} {path} and {other_option} {other} are the same file; give two paths")
         if os.path.isdir(path):
             raise OutputError(f"{option} {path} is a folder; give a file name")
+        if os.path.exists(path) and not os.path.isfile(path):
+            # A device or a pipe (/dev/null, a FIFO): renaming over it would replace it.
+            raise OutputError(f"{option} {path} is not a regular file; give a file name")
         _probe_folder(option, path)
 
 

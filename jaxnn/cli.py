@@ -52,7 +52,14 @@ from typing import Any
 import numpy as np
 
 from jaxnn import _atomic, _csv
-from jaxnn._model_file import HIDDEN_ACTIVATIONS, MODEL_KIND, MODEL_VERSION, Model, ModelFileError, load_model
+from jaxnn._model_file import (
+    HIDDEN_ACTIVATIONS,
+    MODEL_KIND,
+    MODEL_VERSION,
+    Model,
+    ModelFileError,
+    load_model,
+)
 from jaxnn._version import __version__
 
 __all__ = ["main", "MODEL_KIND", "DATASETS", "OPTIMIZERS", "HIDDEN_ACTIVATIONS", "MAX_EPOCHS", "MAX_SEED",

@@ -298,6 +298,14 @@ def test_output_folder_missing_or_not_a_folder_found_before_training(tmp_path, c
     assert files.unchanged()
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="needs /dev/null")
+def test_output_that_is_a_device_is_refused(tmp_path, capsys, d_csv):
+    line, out = _one_line(capsys, "train", 2, ["train", "--data", d_csv, *FAST, "--out", tmp_path / "m.jaxnn",
+                                                "--metrics-json", "/dev/null"])
+    assert "/dev/null is not a regular file" in line and "training" not in out
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+
+
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root may write to a read-only folder")
 def test_read_only_output_folder_found_before_training(tmp_path, capsys, d_csv):
     folder = tmp_path / "ro"
@@ -394,6 +402,10 @@ def test_unexpected_error_is_a_bug_report_and_debug_shows_the_traceback(tmp_path
     assert cli.main([str(a) for a in [*argv, "--debug"]]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "RuntimeError: something inside went wrong" in err
+    # --debug is accepted by every command, and a user error stays one line plus the traceback.
+    assert cli.main(["predict", "--debug", "--model", str(tmp_path / "none.jaxnn"), "--data", str(d_csv)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.strip().splitlines()[-1].startswith("jaxnn predict: error: no such model file")
 
 
 def test_ctrl_c_is_one_line_and_130(tmp_path, capsys, d_csv, monkeypatch):
@@ -441,7 +453,7 @@ def _set(key, value):
 
 @pytest.mark.parametrize("edit, words", [
     (_set("features", 42), ["'features'"]),
-    (lambda c, p: (c.__setitem__("task", "xyz"), c.pop("head")) and None, ["'task' is 'xyz'"]),
+    (lambda c, p: (c.update(task="xyz"), c.pop("head"))[0], ["'task' is 'xyz'"]),  # and no head
     (_set("class_names", ["yes"]), ["2 class names"]),
     (_set("class_names", ["no", "no"]), ["twice"]),
     (_set("sizes", [3, 4, 1]), ["'sizes' starts with 3"]),
@@ -504,7 +516,7 @@ def test_subprocess_huge_network_refused_and_no_hang(tmp_path, d_csv):
     proc = subprocess.run(
         [sys.executable, "-m", "jaxnn", "train", "--data", str(d_csv), "--hidden", "100000,100000", "--epochs", "1",
          "--out", str(tmp_path / "m.jaxnn")],
-        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=300)
+        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=300, check=False)
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert "10,000,500,001 parameters" in proc.stderr and "free" in proc.stderr
@@ -521,11 +533,11 @@ def test_subprocess_real_out_of_memory_is_one_line_and_no_hang(tmp_path, d_csv):
     proc = subprocess.run(
         [sys.executable, "-c", script, "train", "--data", str(d_csv), "--hidden", "16777216,16777216",
          "--epochs", "1", "--out", str(tmp_path / "m.jaxnn")],
-        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=300)
+        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=300, check=False)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        "jaxnn train: error: out of memory: could not allocate 1.0 PiB for training; use smaller --hidden layers, "
-        "a smaller --batch-size, or fewer rows"]
+        ("jaxnn train: error: out of memory: could not allocate 1.0 PiB for training; use smaller --hidden layers, "
+         "a smaller --batch-size, or fewer rows")]
     assert files.unchanged() and not (tmp_path / "m.jaxnn").exists()
 
 
@@ -536,7 +548,7 @@ def test_subprocess_predict_into_a_closed_pipe(tmp_path, trained):
     proc = subprocess.run(
         f"'{sys.executable}' -m jaxnn predict --model '{model}' --data '{big}' | head -1; "
         "exit ${PIPESTATUS[0]}",
-        shell=True, executable="/bin/bash", capture_output=True, text=True, env=_env(), timeout=300)
+        shell=True, executable="/bin/bash", capture_output=True, text=True, env=_env(), timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "predicted_label,p_no,p_yes\n"
     assert "Broken pipe" not in proc.stderr and "Traceback" not in proc.stderr and "Exception" not in proc.stderr
@@ -548,7 +560,7 @@ def test_subprocess_two_ctrl_c_exit_130(tmp_path, d_csv):
     proc = subprocess.Popen(
         [sys.executable, "-m", "jaxnn", "train", "--data", str(d_csv), "--hidden", "4", "--epochs", "1000000",
          "--progress", "--out", str(tmp_path / "m.jaxnn")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path, start_new_session=True)
     try:
         assert proc.stdout.readline().startswith("training a")  # training has started
         proc.send_signal(signal.SIGINT)
