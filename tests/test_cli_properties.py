@@ -19,7 +19,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jaxnn import _csv, checkpoint, cli, nn
@@ -136,6 +136,11 @@ def test_csv_reader_reads_the_numbers_and_categories_written(tmp_path_factory, t
 
 @ROUND_TRIP
 @given(table=tables(allow_missing=False))
+@example(table=Generated(  # decimal commas, a tab delimiter, a byte-order mark, codes '1' and '01'
+    names=["c0", "c1"], kinds=["number", "category"],
+    values=[[0.5, -1.25, 3.0, 10.125, -0.001, 2.0], ["1", "01", "A", "01", "1", 'say "hi"']],
+    labels=["no", "yes", "no", "yes", "yes", "no"], delimiter="\t", quoting=csv.QUOTE_ALL, decimal=",",
+    bom=True, missing=None))
 def test_train_then_predict_matches_the_python_api(tmp_path_factory, table):
     folder = tmp_path_factory.mktemp("round")
     data, model = folder / "t.csv", folder / "m.jaxnn"
