@@ -349,10 +349,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     as_program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = argv[0] if argv and argv[0] in ("demo", "train", "predict", "bench") else None
+    # The command, for messages: the first word that is not an option ('jaxnn --debug train').
+    command = next((a for a in argv if not a.startswith("-")), None)
+    command = command if command in ("demo", "train", "predict", "bench") else None
     debug = "--debug" in argv and command != "bench"
     try:
-        return _run(argv, command)
+        return _run(argv)
     except KeyboardInterrupt:
         if as_program:
             # A second Ctrl-C while we exit must not turn the exit into a death by signal.
@@ -386,8 +388,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _run(argv: list[str], command: str | None) -> int:
-    if command == "bench":
+def _run(argv: list[str]) -> int:
+    if argv[:1] == ["bench"]:  # its own options, parsed by the suite
         return _bench(argv[1:])
     try:
         args = _parser().parse_args(argv)
