@@ -17,7 +17,8 @@ so they are the same wherever jaxnn runs. The rules, which ``jaxnn train --help`
   ``1``), numbers as numbers.
 * A column that is not numeric as written but would be under another convention (decimal
   comma, thousands separator, currency or percent signs) never silently becomes a category
-  column: it is an error naming the column, a value and the option to pass.
+  column: it is an error naming the column, a value and the option to pass. So is a column
+  of numbers with a few (under 10%) stray cells such as ``unknown`` or a typo.
 * A category column is one-hot encoded (categories sorted); more than
   :data:`MAX_CATEGORIES` categories, or more than half as many categories as rows, is an
   error (such a column is an identifier or free text, not a category).
@@ -55,6 +56,8 @@ __all__ = [
     "parses_as_numbers",
     "is_numeric",
     "check_convention",
+    "check_mostly_numbers",
+    "MOSTLY_NUMBERS",
     "other_convention",
     "format_label",
     "feature_spec",
@@ -168,7 +171,7 @@ def other_convention(cells: Sequence[str], fmt: NumberFormat) -> str | None:
         return "numbers written with " + " or with ".join(
             f"{f.describe()} (pass {f.options() or '--decimal .'})" for f in fits)
     formats = (fmt, *_OTHER_FORMATS)
-    stripped = [c.strip(_CURRENCY + " ") for c in cells]
+    stripped = [re.sub(f"[{_CURRENCY}]", "", c).strip() for c in cells]  # also "-$1.50"
     if any(c != s for c, s in zip(cells, stripped)) and any(parses_as_numbers(stripped, f) for f in formats):
         return ("amounts with a currency sign, which jaxnn does not read: write the column as plain numbers "
                 "(or --drop it)")
@@ -465,6 +468,27 @@ def check_convention(table: Table, column: Column, fmt: NumberFormat, what: str 
         )
 
 
+#: A column whose cells are numbers but for fewer than this share is a number column with
+#: a few stray cells (a typo, "unknown"), not a category column.
+MOSTLY_NUMBERS = 0.9
+
+
+def check_mostly_numbers(table: Table, column: Column, fmt: NumberFormat) -> None:
+    """Raises :class:`TableError` when all but a few cells (less than 10%) of ``column`` are
+    numbers: the others are typos or unmarked missing values, and reading the column as
+    categories would silently turn every number into a category."""
+    bad = [i for i, c in enumerate(column.cells) if not column.missing[i] and fmt.parse(c) is None]
+    present = int((~column.missing).sum())
+    if bad and len(bad) < (1 - MOSTLY_NUMBERS) * present:
+        i = bad[0]
+        raise TableError(
+            f"{table.source}: column {column.name!r} holds numbers except {column.cells[i]!r} on line "
+            f"{table.lines[i]}{_more(np.isin(np.arange(len(column.cells)), bad))}; fix those cells (write a "
+            f"missing value as an empty cell or NA), or pass --categorical {column.name} to read the column as "
+            "categories"
+        )
+
+
 def _category_limit(rows: int) -> int:
     """The most categories a column of ``rows`` rows may have: at most half as many
     categories as rows (at least 10), and at most :data:`MAX_CATEGORIES`."""
@@ -501,6 +525,7 @@ def feature_spec(
                 spec.append({"name": name, "kind": "numeric"})
                 continue
             check_convention(table, col, fmt)
+            check_mostly_numbers(table, col, fmt)
         categories = sorted(set(col.cells.tolist()))
         limit = _category_limit(table.rows)
         if len(categories) > limit:

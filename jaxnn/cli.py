@@ -188,7 +188,8 @@ how CSV files are read:
   strings of the training file ('01' is not '1'), numbers as numbers.
   A column written as numbers in another convention (decimal comma, thousands separator,
   currency or percent signs) is never silently read as categories: it is an error naming
-  the column, a value and the option to pass.
+  the column, a value and the option to pass; so is a column of numbers with a few (under
+  10%) stray cells such as 'unknown' (--categorical COL reads a column as categories).
   A category column may have at most 50 categories and at most half as many categories as
   rows (more is an identifier or free text: --drop it). Numbers must be finite and at most
   3.4e38 in size (float32).
@@ -598,6 +599,7 @@ def _encode_target(
     else:
         if col.name not in categorical:
             _csv.check_convention(table, col, fmt, "target column")
+            _csv.check_mostly_numbers(table, col, fmt)
         if task == "regression":
             example = ", ".join(repr(v) for v in sorted(set(col.cells.tolist()))[:3])
             raise _UsageError(

@@ -185,13 +185,28 @@ def test_thousands_separator(tmp_path, capsys):
 
 @pytest.mark.parametrize("cells, words", [
     (["$1.50", "$2.25", "$3.00"], ["currency"]),
+    (["-$1.50", "$2,250.00", "$3"], ["currency"]),
     (["10%", "25%", "50%"], ["percent"]),
 ])
 def test_currency_and_percent_are_errors(tmp_path, capsys, cells, words):
     data = tmp_path / "c.csv"
-    data.write_text("v,label\n" + "".join(f"{cells[i % 3]},{'yes' if i % 2 else 'no'}\n" for i in range(20)))
+    data.write_text("v,label\n" + "".join(f'"{cells[i % 3]}",{"yes" if i % 2 else "no"}\n' for i in range(20)))
     line, _ = _one_line(capsys, "train", 2, ["train", "--data", data, "--out", tmp_path / "m.jaxnn", *FAST])
     assert "column 'v'" in line and all(w in line for w in words)
+
+
+@pytest.mark.parametrize("column", ["a", "y"])
+def test_numbers_with_a_few_stray_cells_are_an_error(tmp_path, capsys, column):
+    values = [f"{i * 0.37:.2f}" for i in range(30)]
+    stray = list(values)
+    stray[6] = "unknown"  # line 8
+    a, y = (stray, values) if column == "a" else (values, stray)
+    data = tmp_path / "s.csv"
+    data.write_text("a,y\n" + "".join(f"{u},{v}\n" for u, v in zip(a, y)))
+    files = Files(data)
+    line, _ = _one_line(capsys, "train", 2, ["train", "--data", data, "--out", tmp_path / "m.jaxnn", *FAST])
+    assert f"column '{column}' holds numbers except 'unknown' on line 8" in line
+    assert f"--categorical {column}" in line and files.unchanged()
 
 
 def test_decimal_comma_target(tmp_path, capsys):
