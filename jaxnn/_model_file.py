@@ -209,7 +209,17 @@ class Model:
         x = _csv.encode_features(table, self.config["features"], fmt or self.number_format, model=self.path)
         mean = np.asarray(self.config["x_mean"], np.float64)
         std = np.asarray(self.config["x_std"], np.float64)
-        return ((x - mean) / std).astype(np.float32)
+        z = (x - mean) / std
+        # A value far outside the training data can standardize beyond float32's range; the
+        # network would then print inf or NaN predictions.
+        far = ~(np.abs(z) <= _csv.FLOAT32_MAX)
+        if far.any():
+            i, j = np.argwhere(far)[0]
+            name = self.config["encoded_features"][j] if "encoded_features" in self.config else f"feature {j}"
+            raise _csv.TableError(
+                f"{table.source}: column {name!r} holds {x[i, j]:g} on line {table.lines[i]}, too far outside "
+                f"the training data (mean {mean[j]:g}, standard deviation {std[j]:g}) for float32")
+        return z.astype(np.float32)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Outputs for standardized inputs ``x``: values ``[N, T]`` (original units, float64)

@@ -908,6 +908,12 @@ def _predict(args: argparse.Namespace) -> int:
                             args.thousands if args.thousands is not None else trained.thousands)
     table = _csv.read_csv(args.data, delimiter=args.delimiter)
     outputs = model.predict(model.features(table, fmt))
+    bad = ~np.isfinite(outputs).all(axis=1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise _csv.TableError(
+            f"{table.source}: the prediction for line {table.lines[i]}{_csv._more(bad)} is not finite: its inputs are "
+            "too far outside the training data")
     config = model.config
     targets = config["targets"]
     if config["task"] == "regression":

@@ -261,6 +261,20 @@ def test_huge_values_train_save_and_predict(tmp_path, capsys, scale):
     assert np.all(np.isfinite(pred)) and np.abs(pred).max() < 10 * scale
 
 
+def test_predict_value_far_outside_the_training_data(tmp_path, capsys, trained, monkeypatch):
+    # A (valid) model whose column 'a' had a tiny spread: 3e38 standardizes beyond float32.
+    model = _edited_model(tmp_path, trained[1], lambda c, p: c.update(x_std=[1e-3, c["x_std"][1]]))
+    new = tmp_path / "far.csv"
+    new.write_text("a,b\n0.5,0.5\n3e38,0.5\n")
+    line, out = _one_line(capsys, "predict", 2, ["predict", "--model", model, "--data", new])
+    assert "column 'a' holds 3e+38 on line 3" in line and "outside the training data" in line and out == ""
+    # Outputs that overflow anyway are refused too, never printed as inf or nan.
+    monkeypatch.setattr(cli.Model, "predict", lambda self, x: np.where(x[:, :1] > 0, np.inf, 0.5) * np.ones((1, 2)))
+    new.write_text("a,b\n-0.5,0.5\n0.5,0.5\n")
+    line, out = _one_line(capsys, "predict", 2, ["predict", "--model", model, "--data", new])
+    assert "the prediction for line 3 is not finite" in line and out == ""
+
+
 def test_constant_regression_target(tmp_path, capsys):
     data = tmp_path / "c.csv"
     data.write_text("a,y\n" + "".join(f"{i * 0.37:.2f},2.5\n" for i in range(30)))
