@@ -41,7 +41,6 @@ import json
 import math
 import os
 import pathlib
-import re
 import signal
 import sys
 import time
@@ -51,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn import _atomic, _csv
+from jaxnn import _atomic, _csv, _memory
 from jaxnn._model_file import (
     HIDDEN_ACTIVATIONS,
     MODEL_KIND,
@@ -81,8 +80,8 @@ OPTIMIZERS = {
 }
 
 #: The largest ``--epochs``: training keeps one loss per epoch (and the metrics JSON lists
-#: them), so the history must stay small; a million epochs of anything fits in minutes of
-#: memory traffic, not gigabytes.
+#: them), so the bound keeps that history to a few megabytes; 3e9 epochs would ask for 12 GB
+#: before the first step.
 MAX_EPOCHS = 1_000_000
 #: The largest ``--seed``: seeds are 32-bit, as ``jax.random.key`` takes them.
 MAX_SEED = 2**32 - 1
@@ -96,7 +95,7 @@ class _UsageError(ValueError):
 
 
 # Errors about the user's input, options, files or machine: one line, exit status 2.
-_USER_ERRORS = (_UsageError, _csv.TableError, ModelFileError, _atomic.OutputError)
+_USER_ERRORS = (_UsageError, _csv.TableError, ModelFileError, _atomic.OutputError, _memory.TooLargeError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -378,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - the one place every other error is reported
         if debug:
             traceback.print_exc()
-        oom = _out_of_memory(e)
+        oom = _memory.out_of_memory_message(e)
         if oom is not None:
             return _fail(command, oom)
         if isinstance(e, OSError) and getattr(e, "filename", None):
@@ -429,29 +428,6 @@ def _silence_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both
         pass
-
-
-def _format_bytes(n: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError
-
-
-def _out_of_memory(e: BaseException) -> str | None:
-    """A one-line message for an out-of-memory failure (XLA's RESOURCE_EXHAUSTED, NumPy's
-    MemoryError), naming the size that did not fit; None for other errors."""
-    text = str(e)
-    if isinstance(e, MemoryError):
-        size = ""
-    elif "RESOURCE_EXHAUSTED" in text or "Out of memory" in text:
-        match = re.search(r"allocat\w* (\d+) bytes", text) or re.search(r"(\d+)B\b", text)
-        size = f" {_format_bytes(int(match.group(1)))}" if match else ""
-    else:
-        return None
-    return (f"out of memory: could not allocate{size or ' the memory needed'} for training; use smaller "
-            "--hidden layers, a smaller --batch-size, or fewer rows")
 
 
 def _source_root() -> pathlib.Path:
@@ -643,46 +619,6 @@ def _scaler(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.where(std <= tol, 1.0, std)
 
 
-# ----------------------------------------------------------------------------- memory
-
-
-def _available_memory() -> tuple[int | None, str]:
-    """Bytes free for training on the default device, and how to name that device."""
-    import jax
-
-    device = jax.devices()[0]
-    if device.platform != "cpu":
-        stats = device.memory_stats() or {}
-        if stats.get("bytes_limit"):
-            return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0)), f"the {device.device_kind}"
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024, "this machine"
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"), "this machine"
-    except (ValueError, OSError, AttributeError):
-        return None, "this machine"
-
-
-def _check_memory(sizes: Sequence[int], batch: int, rows: int) -> None:
-    """Refuses, before anything is allocated, a network whose training would not fit."""
-    params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-    # float32 copies alive while training: the params, their gradients, the update, two
-    # optimizer moments (Adam) and the best params kept for early stopping; plus the
-    # activations of a batch (forward and backward) and of the whole data when evaluating.
-    need = 4 * (6 * params + 4 * batch * sum(sizes) + 2 * rows * max(sizes[1:]))
-    free, where = _available_memory()
-    if free is not None and need > free:
-        raise _UsageError(
-            f"the network {'-'.join(map(str, sizes))} has {params:,} parameters; training it needs about "
-            f"{_format_bytes(need)} but {where} has {_format_bytes(max(free, 0))} free; use smaller --hidden "
-            "layers (or a smaller --batch-size)")
-
-
 # ----------------------------------------------------------------------------- train
 
 
@@ -777,7 +713,7 @@ def _train(args: argparse.Namespace) -> int:
         head, outputs = heads.multiclass(), len(class_names)
     sizes = [x.shape[1], *args.hidden, outputs]
     batch = None if args.batch_size is None else min(args.batch_size, len(x_tr))
-    _check_memory(sizes, len(x_tr) if batch is None else batch, n)
+    _memory.check_training_fits(sizes, len(x_tr) if batch is None else batch, n)
     net = nn.MLP(args.hidden, outputs, activation=args.activation)
     # One compiled call instead of one small compilation per eager operation; waited for,
     # so that an allocation failure surfaces here and not inside training.

@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 import pytest
 
-from jaxnn import _atomic, _csv, _model_file, checkpoint, cli, nn, train
+from jaxnn import _atomic, _csv, _memory, _model_file, checkpoint, cli, nn, train
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 # Validation is left out: it adds a second compiled program to every training run.
@@ -398,7 +398,7 @@ def test_batch_size_full_is_the_documented_spelling():
 
 
 def test_network_too_large_for_memory_is_refused_up_front(tmp_path, capsys, d_csv, monkeypatch):
-    monkeypatch.setattr(cli, "_available_memory", lambda: (10**6, "this machine"))
+    monkeypatch.setattr(_memory, "available", lambda: (10**6, "this machine"))
     called = []
     monkeypatch.setattr(train, "fit", lambda *a, **k: called.append(1))
     line, out = _one_line(capsys, "train", 2, ["train", "--data", d_csv, "--out", tmp_path / "m.jaxnn",
@@ -557,7 +557,7 @@ def test_subprocess_real_out_of_memory_is_one_line_and_no_hang(tmp_path, d_csv):
     weight matrix, refused by the allocator at once) is one line naming the size, and the
     process ends instead of hanging."""
     files = Files(d_csv)
-    script = ("import sys; from jaxnn import cli; cli._check_memory = lambda *a: None; "
+    script = ("import sys; from jaxnn import cli, _memory; _memory.check_training_fits = lambda *a: None; "
               "sys.argv[0] = 'jaxnn'; sys.exit(cli.main())")
     proc = subprocess.run(
         [sys.executable, "-c", script, "train", "--data", str(d_csv), "--hidden", "16777216,16777216",
