@@ -25,7 +25,9 @@ status 1; Ctrl-C gets one line and exit status 130. A traceback is printed only 
 Task inference (``--task auto``, the default): several target columns are a multivariate
 regression; a text target is binary with 2 classes and multi-class otherwise; a numeric
 target of whole numbers with 2 to 20 distinct values (and at most half as many values as
-rows) is binary or multi-class the same way; any other numeric target is a regression.
+rows) is binary or multi-class the same way; any other numeric target is a regression. A
+text target with more than 20 classes and more classes than half the rows is an error
+(``--task multiclass`` insists).
 Class labels are sorted (numerically for numbers), and for a binary task the second one is
 the positive class.
 
