@@ -850,8 +850,9 @@ def _predict(args: argparse.Namespace) -> int:
     if bad.any():
         i = int(np.argmax(bad))
         raise _csv.TableError(
-            f"{table.source}: the prediction for line {table.lines[i]}{_csv._more(bad)} is not finite: its inputs are "
-            "too far outside the training data")
+            f"{table.source}: the prediction for line {table.lines[i]}"
+            f"{f' (and {int(bad.sum()) - 1} more)' if bad.sum() > 1 else ''} is not finite: its inputs are too far "
+            "outside the training data")
     config = model.config
     targets = config["targets"]
     if config["task"] == "regression":
