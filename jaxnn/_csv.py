@@ -1,17 +1,28 @@
-"""Tables for the command line: CSV files (or built-in data sets) as named columns.
+"""Typed tables for the command line: CSV files (or built-in data sets) as named columns.
 
-Only the standard library's :mod:`csv` and NumPy are used (no pandas). The rules, which the
-``jaxnn train``/``jaxnn predict`` help repeats:
+Only the standard library's :mod:`csv` and NumPy are used: the reader is strict (a quote that
+is never closed is an error on the line that opens it) and the typing rules below are ours,
+so they are the same wherever jaxnn runs. The rules, which ``jaxnn train --help`` repeats:
 
 * The first row is the header; column names must be unique. The delimiter (``,``, ``;``
-  or a tab) is detected from the file.
-* A column is *numeric* when every non-missing cell parses as a number; otherwise it is a
-  *text* (categorical) column.
-* Missing cells (empty, ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?``) are an error that
-  names the column and the line of the file: impute or drop them first.
-* Text feature columns are one-hot encoded, one 0/1 column per category (categories
-  sorted); a text column with more than :data:`MAX_CATEGORIES` categories is rejected
-  (it is most likely an identifier or free text).
+  or a tab) is the one that splits every one of the first lines into as many cells as
+  the header (the widest such split wins).
+* Cells are compared with surrounding spaces removed. Missing cells (empty, ``NA``,
+  ``N/A``, ``NaN``, ``null``, ``None``, ``?``) are an error naming the column and line.
+* ``train`` decides each column's type once and stores it in the model: a column is a
+  *number* column when every cell is a number under the :class:`NumberFormat` (``.``
+  decimal point and no thousands separator unless ``--decimal``/``--thousands`` say
+  otherwise), else a *category* column. ``predict`` reads the new file through that
+  schema: categories are compared as the training file's exact strings (``01`` is not
+  ``1``), numbers as numbers.
+* A column that is not numeric as written but would be under another convention (decimal
+  comma, thousands separator, currency or percent signs) never silently becomes a category
+  column: it is an error naming the column, a value and the option to pass. So is a column
+  of numbers with a few (under 10%) stray cells such as ``unknown`` or a typo.
+* A category column is one-hot encoded (categories sorted); more than
+  :data:`MAX_CATEGORIES` categories, or more than half as many categories as rows, is an
+  error (such a column is an identifier or free text, not a category).
+* Numbers must fit in float32 (``|x| <= 3.4e38``), the precision training runs in.
 
 Every problem raises :class:`TableError` (a ``ValueError``) with a one-line message.
 """
@@ -24,6 +35,7 @@ import difflib
 import io
 import math
 import os
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,13 +43,22 @@ import numpy as np
 
 __all__ = [
     "MAX_CATEGORIES",
+    "FLOAT32_MAX",
     "TableError",
+    "NumberFormat",
     "Column",
     "Table",
     "read_csv",
     "from_arrays",
     "closest",
     "check_complete",
+    "numbers",
+    "parses_as_numbers",
+    "is_numeric",
+    "check_convention",
+    "check_mostly_numbers",
+    "MOSTLY_NUMBERS",
+    "other_convention",
     "format_label",
     "feature_spec",
     "encode_features",
@@ -45,29 +66,145 @@ __all__ = [
 ]
 
 MAX_CATEGORIES = 50
+#: The largest magnitude a number cell may have: float32's largest finite value.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 _MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+_DELIMITERS = (",", ";", "\t")
+_SNIFF_LINES = 50
 
 
 class TableError(ValueError):
     """A problem with a table's contents or with a column it should have (one-line message)."""
 
 
+# ----------------------------------------------------------------------------- numbers
+
+
+@dataclasses.dataclass(frozen=True)
+class NumberFormat:
+    """How number cells are written: the decimal mark and an optional thousands separator.
+
+    A number is ``[+-]digits[<decimal>digits][e[+-]digits]``; with a thousands separator
+    the integer part may also be grouped as ``1<sep>234<sep>567`` (groups of exactly three
+    digits). ``inf``/``infinity`` parse (and are then refused as non-finite); nothing else
+    does: no underscores, no currency or percent signs.
+
+    Attributes:
+      decimal: ``"."`` or ``","``.
+      thousands: ``None``, ``","``, ``"."``, ``" "`` or ``"'"``; never the decimal mark.
+    """
+
+    decimal: str = "."
+    thousands: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.decimal not in (".", ","):
+            raise TableError(f"the decimal mark must be '.' or ',', got {self.decimal!r}")
+        if self.thousands not in (None, ",", ".", " ", "'"):
+            raise TableError(f"the thousands separator must be ',', '.', ' ' or \"'\", got {self.thousands!r}")
+        if self.thousands == self.decimal:
+            raise TableError(f"the thousands separator and the decimal mark are both {self.decimal!r}")
+        d = re.escape(self.decimal)
+        whole = r"\d+"
+        if self.thousands is not None:
+            whole = rf"(?:\d{{1,3}}(?:{re.escape(self.thousands)}\d{{3}})+|\d+)"
+        pattern = rf"[+-]?(?:{whole}(?:{d}\d*)?|{d}\d+)(?:[eE][+-]?\d+)?"
+        object.__setattr__(self, "_re", re.compile(pattern))
+
+    def parse(self, cell: str) -> float | None:
+        """The number a (stripped) cell holds, or ``None`` when it is not a number."""
+        if self._re.fullmatch(cell):  # type: ignore[attr-defined]
+            if self.thousands is not None:
+                cell = cell.replace(self.thousands, "")
+            return float(cell.replace(self.decimal, "."))
+        if cell.lower().lstrip("+-") in ("inf", "infinity"):
+            return -math.inf if cell.startswith("-") else math.inf
+        return None
+
+    def describe(self) -> str:
+        """E.g. ``"'.' as the decimal point"``, for messages."""
+        text = f"{self.decimal!r} as the decimal mark"
+        return text + (f" and {self.thousands!r} between thousands" if self.thousands else "")
+
+    def options(self) -> str:
+        """The command-line options that select this format, e.g. ``"--decimal , --thousands ."``."""
+        parts = [] if self.decimal == "." else [f"--decimal {self.decimal}"]
+        if self.thousands is not None:
+            parts.append(f"--thousands {self.thousands!r}" if self.thousands in " '" else f"--thousands {self.thousands}")
+        return " ".join(parts)
+
+    def to_config(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (stored in the model)."""
+        return {"decimal": self.decimal, "thousands": self.thousands}
+
+
+# Conventions a column might be written in, tried (in this order) when it does not parse
+# under the format in use. Several may fit: "1,000" is 1.0 with a decimal comma and 1000
+# with a thousands comma, and the message then offers both.
+_OTHER_FORMATS = (
+    NumberFormat(decimal=","),
+    NumberFormat(thousands=","),
+    NumberFormat(decimal=",", thousands="."),
+    NumberFormat(decimal=",", thousands=" "),
+    NumberFormat(thousands=" "),
+    NumberFormat(thousands="'"),
+)
+_CURRENCY = "$€£¥₹"
+
+
+def parses_as_numbers(cells: Sequence[str], fmt: NumberFormat) -> bool:
+    """Whether every cell of ``cells`` (non-missing, stripped) is a number under ``fmt``."""
+    return all(fmt.parse(c) is not None for c in cells)
+
+
+def other_convention(cells: Sequence[str], fmt: NumberFormat) -> str | None:
+    """When ``cells`` are not all numbers under ``fmt`` but are numbers under another
+    convention, a phrase saying which and the option to pass; else ``None``."""
+    cells = list(cells)
+    if not cells or parses_as_numbers(cells, fmt):
+        return None
+    fits = [f for f in _OTHER_FORMATS if f != fmt and parses_as_numbers(cells, f)]
+    # A thousands separator is only worth naming when the plain decimal mark does not do.
+    fits = [f for f in fits if f.thousands is None or not any(
+        g.decimal == f.decimal and g.thousands is None for g in fits)]
+    if fits:
+        return "numbers written with " + " or with ".join(
+            f"{f.describe()} (pass {f.options() or '--decimal .'})" for f in fits)
+    formats = (fmt, *_OTHER_FORMATS)
+    stripped = [re.sub(f"[{_CURRENCY}]", "", c).strip() for c in cells]  # also "-$1.50"
+    if any(c != s for c, s in zip(cells, stripped)) and any(parses_as_numbers(stripped, f) for f in formats):
+        return ("amounts with a currency sign, which jaxnn does not read: write the column as plain numbers "
+                "(or --drop it)")
+    stripped = [c[:-1].rstrip() if c.endswith("%") else c for c in cells]
+    if any(c.endswith("%") for c in cells) and any(parses_as_numbers(stripped, f) for f in formats):
+        return "percentages, which jaxnn does not read: write the column as plain numbers (or --drop it)"
+    return None
+
+
+def format_label(v: float) -> str:
+    """A number as a label: ``1.0 -> "1"``, ``2.5 -> "2.5"``."""
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+# ----------------------------------------------------------------------------- tables
+
+
 @dataclasses.dataclass(frozen=True)
 class Column:
-    """One column of a table.
+    """One column of a table, untyped: the table is typed by :func:`feature_spec` (train)
+    or by a model's stored schema (predict).
 
     Attributes:
       name: the header cell.
-      numeric: whether every non-missing cell is a number.
-      values: ``float64 [rows]`` (NaN where missing) when numeric, else an object array of
-        ``str`` (``""`` where missing).
+      cells: object array of ``str``, the cells with surrounding spaces removed.
       missing: ``bool [rows]``, the missing cells.
+      preset: ``float64 [rows]`` for a built-in numeric column (no text to parse), else None.
     """
 
     name: str
-    numeric: bool
-    values: np.ndarray
+    cells: np.ndarray
     missing: np.ndarray
+    preset: np.ndarray | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,8 +214,8 @@ class Table:
     Attributes:
       source: the file name (or ``"the iris data set"``), used in messages.
       columns: the columns, in file order.
-      lines: ``int [rows]``, the 1-based line of each row in the file (row numbers for
-        built-in data).
+      lines: ``int [rows]``, the 1-based line on which each row starts in the file (row
+        numbers for built-in data).
     """
 
     source: str
@@ -122,36 +259,43 @@ def closest(name: str, names: Sequence[str], *, list_all: bool = True) -> str:
     return f"; its columns are {shown}{more}"
 
 
-def _parse_number(cell: str) -> float | None:
-    try:
-        return float(cell)
-    except ValueError:
-        return None
-
-
 def _make_column(name: str, cells: list[str]) -> Column:
-    missing = np.array([c.strip().lower() in _MISSING for c in cells], dtype=bool)
-    numbers = [None if m else _parse_number(c) for c, m in zip(cells, missing)]
-    numeric = all(v is not None for v, m in zip(numbers, missing) if not m) and not missing.all()
-    if numeric:
-        values = np.array([math.nan if v is None else v for v in numbers], dtype=np.float64)
-    else:
-        values = np.array([("" if m else c.strip()) for c, m in zip(cells, missing)], dtype=object)
-    return Column(name, numeric, values, missing)
+    stripped = np.array([c.strip() for c in cells], dtype=object)
+    missing = np.array([c.lower() in _MISSING for c in stripped], dtype=bool)
+    return Column(name, stripped, missing)
 
 
-def read_csv(path: str | os.PathLike[str]) -> Table:
-    """Reads a CSV file with a header row into a :class:`Table`.
+def _delimiter(text: str) -> str:
+    """The delimiter that splits the first lines into rows as wide as the header (the
+    widest wins; ``,`` when none splits the header)."""
+    head = "\n".join(text.splitlines()[:_SNIFF_LINES])
+    best, width = ",", 1
+    for d in _DELIMITERS:
+        try:
+            rows = [r for r in csv.reader(io.StringIO(head), delimiter=d) if r and any(c.strip() for c in r)]
+        except csv.Error:
+            continue
+        # The last sniffed line may be cut inside a quoted field: ignore it.
+        rows = rows[:-1] if len(rows) > 2 else rows
+        if rows and len(rows[0]) > width and all(len(r) == len(rows[0]) for r in rows):
+            best, width = d, len(rows[0])
+    return best
+
+
+def read_csv(path: str | os.PathLike[str], *, delimiter: str | None = None) -> Table:
+    """Reads a CSV file with a header row into an untyped :class:`Table`.
 
     Args:
-      path: the file.
+      path: the file (UTF-8, with or without a byte-order mark).
+      delimiter: the cell delimiter; ``None`` detects ``,``, ``;`` or a tab.
 
     Returns:
-      The table; numeric columns are detected per column.
+      The table.
 
     Raises:
-      TableError: the file is missing, is a folder, is not text, is empty, has no data
-        rows, has duplicate or empty column names, or has a row with the wrong number of
+      TableError: the file is missing, is a folder, is not UTF-8 text, is empty, has no
+        data rows, has duplicate or empty column names, has a quote that is never closed
+        (the message names the line that opens it), or has a row with the wrong number of
         cells (the message names the line).
     """
     path = os.fspath(path)
@@ -162,39 +306,51 @@ def read_csv(path: str | os.PathLike[str]) -> Table:
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             text = f.read()
-    except UnicodeDecodeError:
-        raise TableError(f"{path} is not a UTF-8 text file; give a CSV file") from None
+    except UnicodeDecodeError as e:
+        text_line = None
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+            text_line = raw[: e.start].count(b"\n") + 1
+        except OSError:
+            pass
+        line = f" (line {text_line})" if text_line else ""
+        raise TableError(f"{path} is not a UTF-8 text file{line}; save it as UTF-8 CSV") from None
     if "\x00" in text:
         raise TableError(f"{path} is a binary file, not a CSV file")
     if not text.strip():
         raise TableError(f"{path} is empty; a CSV file needs a header row and data rows")
-    try:
-        dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    if delimiter is None:
+        delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
+    start = 1
     try:
         for row in reader:
+            first, start = start, reader.line_num + 1  # the line this record started on; the next one's
             if not row or all(not c.strip() for c in row):
                 continue  # blank line
             if header is None:
                 header = [c.strip() for c in row]
                 continue
             if len(row) != len(header):
+                where = f"line {first}" if first == reader.line_num else f"the row on lines {first}-{reader.line_num}"
+                quote = (" (a quoted cell there runs over several lines: is a quote not closed?)"
+                         if first != reader.line_num else "")
                 raise TableError(
-                    f"{path} line {reader.line_num} has {len(row)} cells but the header has "
-                    f"{len(header)} columns; every row needs one cell per column"
+                    f"{path} {where} has {len(row)} cells but the header has {len(header)} columns{quote}; "
+                    "every row needs one cell per column"
                 )
             rows.append(row)
-            lines.append(reader.line_num)
+            lines.append(first)
     except csv.Error as e:
+        if "unexpected end of data" in str(e):
+            raise TableError(f"{path} line {start} opens a quoted cell that is never closed; close the quote "
+                             "(or remove it)") from None
         raise TableError(f"{path} line {reader.line_num} is not valid CSV: {e}") from None
-    assert header is not None
-    if not rows:
+    if header is None or not rows:
         raise TableError(f"{path} has a header but no data rows")
     empty = [i + 1 for i, h in enumerate(header) if not h]
     if empty:
@@ -217,37 +373,33 @@ def from_arrays(source: str, names: Sequence[str], arrays: Sequence[Any]) -> Tab
       arrays: one 1-D array per column: numbers, or strings for a text column.
 
     Returns:
-      The table, with rows numbered from 1.
+      The table, with rows numbered from 1. Numeric columns keep their values exactly.
     """
     columns = []
     for name, a in zip(names, arrays):
         a = np.asarray(a)
         if a.dtype.kind in "fiub":
             values = a.astype(np.float64)
-            columns.append(Column(name, True, values, ~np.isfinite(values)))
+            cells = np.array([format_label(v) if math.isfinite(v) else str(v) for v in values], dtype=object)
+            columns.append(Column(name, cells, np.isnan(values), values))
         else:
-            values = np.array([str(v) for v in a], dtype=object)
-            columns.append(Column(name, False, values, np.zeros(len(values), bool)))
+            cells = np.array([str(v) for v in a], dtype=object)
+            columns.append(Column(name, cells, np.zeros(len(cells), bool)))
     n = len(arrays[0]) if arrays else 0
     return Table(source, tuple(columns), np.arange(1, n + 1, dtype=np.int64))
 
 
+# ----------------------------------------------------------------------------- typing
+
+
 def check_complete(table: Table, column: Column) -> None:
-    """Raises :class:`TableError` naming the first missing or non-finite cell of ``column``."""
+    """Raises :class:`TableError` naming the first missing cell of ``column``."""
     if column.missing.any():
         i = int(np.argmax(column.missing))
         raise TableError(
             f"{table.source}: column {column.name!r} has a missing value on line {table.lines[i]}"
             f"{_more(column.missing)}; fill in or drop the rows with missing values first"
         )
-    if column.numeric:
-        bad = ~np.isfinite(column.values)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise TableError(
-                f"{table.source}: column {column.name!r} has the non-finite value "
-                f"{column.values[i]} on line {table.lines[i]}; replace it with a finite number"
-            )
 
 
 def _more(mask: np.ndarray) -> str:
@@ -255,36 +407,134 @@ def _more(mask: np.ndarray) -> str:
     return f" (and {extra} more)" if extra > 0 else ""
 
 
-def feature_spec(table: Table, names: Sequence[str]) -> list[dict[str, Any]]:
-    """How to turn the columns ``names`` of ``table`` into numeric features.
+def is_numeric(column: Column, fmt: NumberFormat) -> bool:
+    """Whether every non-missing cell of ``column`` is a number under ``fmt``."""
+    if column.preset is not None:
+        return True
+    present = column.cells[~column.missing]
+    return len(present) > 0 and parses_as_numbers(present, fmt)
+
+
+def numbers(table: Table, column: Column, fmt: NumberFormat, *, model: str | None = None) -> np.ndarray:
+    """The cells of a number column as ``float64 [rows]``, checked.
+
+    Raises:
+      TableError: naming the column, the line and the value, for a missing cell, a cell
+        that is not a number under ``fmt`` (saying which option would read it, when another
+        convention would), or a number that is not finite or beyond float32's range.
+    """
+    check_complete(table, column)
+    if column.preset is not None:
+        values = column.preset
+    else:
+        parsed = [fmt.parse(c) for c in column.cells]
+        bad = [i for i, v in enumerate(parsed) if v is None]
+        if bad:
+            i = bad[0]
+            hint = other_convention([column.cells[j] for j in bad], fmt)
+            why = f"; it looks like {hint}" if hint else ""
+            raise TableError(
+                f"{table.source}: column {column.name!r} must hold numbers"
+                f"{' (as in the training data)' if model else ''} written with {fmt.describe()}, "
+                f"but line {table.lines[i]} holds {column.cells[i]!r}{why}"
+            )
+        values = np.array(parsed, dtype=np.float64)
+    # The magnitude is checked before anything squares or sums the values, so no NumPy
+    # overflow warning is ever raised here.
+    big = ~(np.abs(values) <= FLOAT32_MAX)
+    if big.any():
+        i = int(np.argmax(big))
+        what = "the non-finite value" if not math.isfinite(values[i]) else "the value"
+        raise TableError(
+            f"{table.source}: column {column.name!r} holds {what} {column.cells[i]} on line {table.lines[i]}"
+            f"{_more(big)}; numbers must be finite and at most {FLOAT32_MAX:.3g} in size (float32): "
+            "replace or rescale them"
+        )
+    return values
+
+
+def check_convention(table: Table, column: Column, fmt: NumberFormat, what: str = "column") -> None:
+    """Raises :class:`TableError` when ``column`` is not numeric under ``fmt`` but is under
+    another convention (decimal comma, thousands separator, currency or percent signs),
+    naming a value, its line and the option to pass; such a column must never silently
+    become a category column."""
+    hint = other_convention(column.cells[~column.missing].tolist(), fmt)
+    if hint:
+        bad = next(i for i, c in enumerate(column.cells) if not column.missing[i] and fmt.parse(c) is None)
+        raise TableError(
+            f"{table.source}: {what} {column.name!r} holds {column.cells[bad]!r} on line {table.lines[bad]}, not a "
+            f"number written with {fmt.describe()}; it looks like {hint}; to read it as categories instead, "
+            f"pass --categorical {column.name}"
+        )
+
+
+#: A column whose cells are numbers but for fewer than this share is a number column with
+#: a few stray cells (a typo, "unknown"), not a category column.
+MOSTLY_NUMBERS = 0.9
+
+
+def check_mostly_numbers(table: Table, column: Column, fmt: NumberFormat) -> None:
+    """Raises :class:`TableError` when all but a few cells (less than 10%) of ``column`` are
+    numbers: the others are typos or unmarked missing values, and reading the column as
+    categories would silently turn every number into a category."""
+    bad = [i for i, c in enumerate(column.cells) if not column.missing[i] and fmt.parse(c) is None]
+    present = int((~column.missing).sum())
+    if bad and len(bad) < (1 - MOSTLY_NUMBERS) * present:
+        i = bad[0]
+        raise TableError(
+            f"{table.source}: column {column.name!r} holds numbers except {column.cells[i]!r} on line "
+            f"{table.lines[i]}{_more(np.isin(np.arange(len(column.cells)), bad))}; fix those cells (write a "
+            f"missing value as an empty cell or NA), or pass --categorical {column.name} to read the column as "
+            "categories"
+        )
+
+
+def _category_limit(rows: int) -> int:
+    """The most categories a column of ``rows`` rows may have: at most half as many
+    categories as rows (at least 10), and at most :data:`MAX_CATEGORIES`."""
+    return min(MAX_CATEGORIES, max(10, rows // 2))
+
+
+def feature_spec(
+    table: Table, names: Sequence[str], fmt: NumberFormat, *, categorical: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Decides the type of the feature columns ``names`` of ``table`` (the training table).
 
     Args:
       table: the training table.
       names: the feature columns, in order.
+      fmt: how numbers are written.
+      categorical: columns to read as categories whatever they hold.
 
     Returns:
       One dict per column, JSON-serialisable: ``{"name", "kind": "numeric"}`` or
-      ``{"name", "kind": "categorical", "categories": [...]}`` (sorted categories, one
+      ``{"name", "kind": "categorical", "categories": [...]}`` (sorted exact strings, one
       one-hot feature each).
 
     Raises:
-      TableError: for a missing value, or a text column with more than
-        :data:`MAX_CATEGORIES` categories.
+      TableError: for a missing value, a column that holds numbers in another convention
+        than ``fmt``, or a category column with too many categories.
     """
     spec = []
     for name in names:
         col = table.column(name, "feature column")
         check_complete(table, col)
-        if col.numeric:
-            spec.append({"name": name, "kind": "numeric"})
-            continue
-        categories = sorted(set(col.values.tolist()))
-        if len(categories) > MAX_CATEGORIES:
+        if name not in categorical:
+            if is_numeric(col, fmt):
+                numbers(table, col, fmt)  # range checks, with the line
+                spec.append({"name": name, "kind": "numeric"})
+                continue
+            check_convention(table, col, fmt)
+            check_mostly_numbers(table, col, fmt)
+        categories = sorted(set(col.cells.tolist()))
+        limit = _category_limit(table.rows)
+        if len(categories) > limit:
             example = ", ".join(repr(c) for c in categories[:3])
             raise TableError(
                 f"{table.source}: feature column {name!r} is not numeric and has {len(categories)} "
-                f"distinct values (e.g. {example}), too many to one-hot encode (at most "
-                f"{MAX_CATEGORIES}); drop the column (jaxnn train --drop {name!r}) or encode it as numbers"
+                f"distinct values in {table.rows} rows (e.g. {example}), too many to one-hot encode (at most "
+                f"{limit}: {MAX_CATEGORIES}, and at most half the rows); it looks like an identifier or free "
+                f"text: drop the column (jaxnn train --drop {name!r}) or encode it as numbers"
             )
         spec.append({"name": name, "kind": "categorical", "categories": categories})
     return spec
@@ -302,16 +552,22 @@ def encoded_names(spec: Sequence[dict[str, Any]]) -> list[str]:
     return out
 
 
-def encode_features(table: Table, spec: Sequence[dict[str, Any]], *, model: str | None = None) -> np.ndarray:
-    """Encodes ``table``'s feature columns as ``spec`` says (one-hot for text columns).
+def encode_features(
+    table: Table, spec: Sequence[dict[str, Any]], fmt: NumberFormat, *, model: str | None = None
+) -> np.ndarray:
+    """Encodes ``table``'s feature columns through the schema ``spec``.
+
+    Number columns are parsed under ``fmt``; category columns are compared as exact
+    (stripped) strings with the training categories and one-hot encoded.
 
     Args:
       table: a table holding every column of ``spec`` (other columns are ignored).
       spec: as returned by :func:`feature_spec`.
+      fmt: how numbers are written.
       model: when given (the model file's name), messages say the features do not match it.
 
     Returns:
-      ``float32 [rows, features]``.
+      ``float64 [rows, features]``.
 
     Raises:
       TableError: a column is absent (the closest name is suggested), has a missing or
@@ -336,36 +592,22 @@ def encode_features(table: Table, spec: Sequence[dict[str, Any]], *, model: str 
     blocks = []
     for s in spec:
         col = table.column(s["name"])
-        check_complete(table, col)
         if s["kind"] == "numeric":
-            if not col.numeric:
-                bad = [i for i, v in enumerate(col.values) if _parse_number(v) is None]
-                i = bad[0]
-                raise TableError(
-                    f"{table.source}: column {s['name']!r} must be numeric"
-                    f"{' (as in the training data)' if model else ''}, but line {table.lines[i]} "
-                    f"holds {col.values[i]!r}"
-                )
-            blocks.append(col.values[:, None])
+            blocks.append(numbers(table, col, fmt, model=model)[:, None])
             continue
-        values = col.values if not col.numeric else np.array([format_label(v) for v in col.values], dtype=object)
+        check_complete(table, col)
         categories = s["categories"]
         index = {c: k for k, c in enumerate(categories)}
-        unknown = [i for i, v in enumerate(values) if v not in index]
+        unknown = [i for i, v in enumerate(col.cells) if v not in index]
         if unknown:
             i = unknown[0]
             raise TableError(
-                f"{table.source}: column {s['name']!r} holds {values[i]!r} on line {table.lines[i]}, "
+                f"{table.source}: column {s['name']!r} holds {col.cells[i]!r} on line {table.lines[i]}, "
                 f"a category the training data did not have (known: "
                 f"{', '.join(repr(c) for c in categories[:8])}{' ...' if len(categories) > 8 else ''})"
             )
-        codes = np.array([index[v] for v in values], dtype=np.int64)
+        codes = np.array([index[v] for v in col.cells], dtype=np.int64)
         blocks.append(np.eye(len(categories), dtype=np.float64)[codes])
     if not blocks:
         raise TableError(f"{table.source}: there are no feature columns (only the target); add input columns")
-    return np.concatenate(blocks, axis=1).astype(np.float32)
-
-
-def format_label(v: float) -> str:
-    """A number as a label: ``1.0 -> "1"``, ``2.5 -> "2.5"``."""
-    return str(int(v)) if float(v).is_integer() else repr(float(v))
+    return np.concatenate(blocks, axis=1)

@@ -7,18 +7,27 @@
     jaxnn predict --model FILE --data FILE.csv [--out FILE.csv]
     jaxnn bench [ARGS ...]                    the benchmark suite (from a source checkout)
 
-``jaxnn train`` standardizes the features (the scaler is fitted on the training split and
-saved with the model), one-hot encodes text feature columns, infers the task from the target
-column unless ``--task`` says it, trains with :func:`jaxnn.train.fit`, and writes the model
-with :mod:`jaxnn.checkpoint` (the params plus a config that rebuilds the network and its
-preprocessing) and a metrics JSON. Bad input (a missing file, a misspelled column, missing
-values, a file that is not a jaxnn model, features that do not match the model) gets a
-one-line message on stderr and exit status 2, never a traceback.
+``jaxnn train`` decides each column's type once (number or category; see :mod:`jaxnn._csv`),
+standardizes the features (the scaler is fitted on the training split, in float64, and saved
+with the model), one-hot encodes category columns, infers the task from the target column
+unless ``--task`` says it, trains with :func:`jaxnn.train.fit`, and writes the model (params
+plus a config holding the network, the preprocessing and the table schema; see
+:mod:`jaxnn._model_file`) and a metrics JSON. ``jaxnn predict`` reads its file through the
+stored schema.
+
+The promise: bad input (a missing file, a misspelled column, missing values, numbers in an
+unexpected convention, a file that is not a jaxnn model, an output that would overwrite an
+input, a network too large for memory) gets one line on stderr and exit status 2, checked
+before anything is trained; an unexpected failure gets one line saying it is a bug and exit
+status 1; Ctrl-C gets one line and exit status 130. A traceback is printed only with
+``--debug``. Every file written (model, metrics, predictions) is written atomically.
 
 Task inference (``--task auto``, the default): several target columns are a multivariate
 regression; a text target is binary with 2 classes and multi-class otherwise; a numeric
 target of whole numbers with 2 to 20 distinct values (and at most half as many values as
-rows) is binary or multi-class the same way; any other numeric target is a regression.
+rows) is binary or multi-class the same way; any other numeric target is a regression. A
+text target with more than 20 classes and more classes than half the rows is an error
+(``--task multiclass`` insists).
 Class labels are sorted (numerically for numbers), and for a binary task the second one is
 the positive class.
 
@@ -28,26 +37,34 @@ Also runnable as ``python -m jaxnn``.
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib.util
 import json
 import math
 import os
 import pathlib
+import signal
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from jaxnn import _csv
+from jaxnn import _atomic, _csv, _memory
+from jaxnn._model_file import (
+    HIDDEN_ACTIVATIONS,
+    MODEL_KIND,
+    MODEL_VERSION,
+    Model,
+    ModelFileError,
+    load_model,
+)
 from jaxnn._version import __version__
 
-__all__ = ["main", "MODEL_KIND", "DATASETS", "OPTIMIZERS", "HIDDEN_ACTIVATIONS", "load_model", "Model"]
-
-#: ``config["kind"]`` of a model file written by ``jaxnn train``.
-MODEL_KIND = "jaxnn.cli.model"
-_MODEL_VERSION = 1
+__all__ = ["main", "MODEL_KIND", "DATASETS", "OPTIMIZERS", "HIDDEN_ACTIVATIONS", "MAX_EPOCHS", "MAX_SEED",
+           "load_model", "Model"]
 
 #: ``--dataset`` choices: the bundled real data sets and a few synthetic ones (500 samples
 #: drawn with ``--seed``).
@@ -64,19 +81,23 @@ OPTIMIZERS = {
     "adamw": 0.01,
 }
 
-#: ``--activation`` choices: the activations of :mod:`jaxnn.activations` that make sense for
-#: hidden layers trained by gradient descent (not ``sign``/``heaviside``, whose gradient is
-#: zero, nor the softmaxes).
-HIDDEN_ACTIVATIONS = (
-    "relu", "tanh", "sigmoid", "elu", "selu", "gelu", "gelu_tanh", "silu", "swish",
-    "leaky_relu", "softplus", "softsign", "hard_sigmoid", "identity",
-)  # fmt: skip
+#: The largest ``--epochs``: training keeps one loss per epoch (and the metrics JSON lists
+#: them), so the bound keeps that history to a few megabytes; 3e9 epochs would ask for 12 GB
+#: before the first step.
+MAX_EPOCHS = 1_000_000
+#: The largest ``--seed``: seeds are 32-bit, as ``jax.random.key`` takes them.
+MAX_SEED = 2**32 - 1
 
 _MAX_CLASSES_INFERRED = 20
+_BUG = "this is a bug in jaxnn, please report it (run again with --debug for the traceback)"
 
 
 class _UsageError(ValueError):
     """Bad input to the command line; its message is printed as one line."""
+
+
+# Errors about the user's input, options, files or machine: one line, exit status 2.
+_USER_ERRORS = (_UsageError, _csv.TableError, ModelFileError, _atomic.OutputError, _memory.TooLargeError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -102,20 +123,26 @@ def _hidden_sizes(text: str) -> list[int]:
     return sizes
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
+def _bounded_int(low: int, high: int, extra: str = "") -> Any:
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if not low <= v <= high:
+            raise argparse.ArgumentTypeError(f"must be in [{low}, {high:,}]{extra}, got {v}")
+        return v
+
+    return parse
+
+
+_positive_int = _bounded_int(1, 2**31 - 1)
 
 
 def _batch_size(text: str) -> int | None:
-    if text.strip().lower() in ("full", "0", "none"):
+    if text.strip().lower() == "full":
         return None
-    return _positive_int(text)
+    return _bounded_int(1, 2**31 - 1, " ('full' for full-batch)")(text)
 
 
 def _fraction(text: str) -> float:
@@ -138,14 +165,77 @@ def _positive_float(text: str) -> float:
     return v
 
 
+def _delimiter(text: str) -> str:
+    value = {"tab": "\t", "\\t": "\t"}.get(text, text)
+    if value not in (",", ";", "\t", "|"):
+        raise argparse.ArgumentTypeError(f"must be ',', ';', '|' or 'tab', got {text!r}")
+    return value
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+_TABLE_HELP = """\
+how CSV files are read:
+  The first row is the header (unique names). The delimiter (',', ';' or tab) is detected
+  unless --delimiter says it. Spaces around cells are ignored. Missing cells (empty, NA,
+  N/A, NaN, null, None, ?) are an error naming the column and line: impute or drop them.
+  A quote that is never closed is an error on the line that opens it.
+  Each column's type is decided once, by train, and stored in the model: a number column
+  when every cell is a number written with '.' as the decimal mark and no thousands
+  separator (or as --decimal/--thousands say), else a category column (or as --categorical
+  says). predict reads its file through that schema: categories are compared as the exact
+  strings of the training file ('01' is not '1'), numbers as numbers.
+  A column written as numbers in another convention (decimal comma, thousands separator,
+  currency or percent signs) is never silently read as categories: it is an error naming
+  the column, a value and the option to pass; so is a column of numbers with a few (under
+  10%) stray cells such as 'unknown' (--categorical COL reads a column as categories).
+  A category column may have at most 50 categories and at most half as many categories as
+  rows (more is an identifier or free text: --drop it). Numbers must be finite and at most
+  3.4e38 in size (float32).
+
+limits and behaviours:
+  --epochs is at most 1,000,000 and --seed in [0, 2**32 - 1]. --batch-size is >= 1 or
+  'full' (0 is an error). A network whose training would not fit in memory (estimated from
+  the layer widths, the batch and the optimizer) is refused before training, naming the
+  size; an out-of-memory failure during training is one line naming the size that did not
+  fit. A regression target with the same value in every training row is an error (there is
+  nothing to learn). No output may be an input or another output (compared after resolving
+  links); each output's folder must exist and be writable, checked before training. Every
+  output is written to a temporary file in the same folder and renamed into place, so a
+  failure never leaves a truncated file. --metrics-json defaults to the model file with the
+  suffix .metrics.json.
+
+exit status: 0 success; 2 bad input, options, files or too little memory (one line on
+  stderr); 1 an unexpected failure, which is a bug in jaxnn (one line; --debug prints the
+  traceback); 130 interrupted by Ctrl-C.
+"""
+
+
+def _add_table_options(group: argparse._ArgumentGroup, *, predict: bool = False) -> None:
+    default = "the model's" if predict else "'.'"
+    group.add_argument("--decimal", choices=(".", ","), default=None, metavar="{.|,}",
+                       help=f"the decimal mark of number cells: '.' or ',' (default {default})")
+    group.add_argument("--thousands", choices=(",", ".", " ", "'"), default=None, metavar="CHAR",
+                       help="the thousands separator of number cells, e.g. 1,000: ',', '.', ' ' or \"'\" "
+                       f"(default {'the model' + chr(39) + 's' if predict else 'none'})")
+    group.add_argument("--delimiter", type=_delimiter, default=None,
+                       help="the cell delimiter: ',', ';', '|' or 'tab' (default: detected)")
+
+
 def _parser() -> _Parser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="print the traceback of any error (for bug reports)")
     p = _Parser(
         prog="jaxnn",
         description="jaxnn: an introductory neural-networks course as pure, jit-compiled JAX functions.",
         epilog="Run 'jaxnn COMMAND --help' for the options of a command.",
+        parents=[common],
     )
     p.add_argument("--version", action="version", version=f"jaxnn {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     d = sub.add_parser(
         "demo",
@@ -153,6 +243,7 @@ def _parser() -> _Parser:
         description="Runs every section of the course at a small size, prints what was trained, on "
         "what and the metric reached, and writes figures (PNG) when matplotlib is installed "
         "(pip install 'jaxnn[plot]').",
+        parents=[common],
     )
     d.add_argument("--out", default="jaxnn-demo", metavar="DIR", help="folder for the figures (default: jaxnn-demo)")
     d.add_argument("--quick", action="store_true", help="smaller sizes and fewer epochs (a smoke test)")
@@ -163,9 +254,12 @@ def _parser() -> _Parser:
     t = sub.add_parser(
         "train",
         help="train a dense network on a CSV file or a built-in data set",
-        description="Trains an MLP on a CSV file (header row; text feature columns are one-hot "
+        description="Trains an MLP on a CSV file (header row; category columns are one-hot "
         "encoded; missing values are an error) or a built-in data set, and writes the model "
-        "(params + config, with the feature scaler) and a metrics JSON.",
+        "(params + config, with the feature scaler and the table schema) and a metrics JSON.",
+        epilog=_TABLE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
     )
     src = t.add_argument_group("data")
     src.add_argument("--data", metavar="CSV", help="a CSV file with a header row")
@@ -176,6 +270,9 @@ def _parser() -> _Parser:
     )
     src.add_argument("--drop", metavar="COL[,COL...]", default=None,
                      help="columns to ignore (identifiers, free text, leaks of the target)")
+    src.add_argument("--categorical", metavar="COL[,COL...]", default=None,
+                     help="columns to read as categories even when they hold numbers (codes such as 01, 02)")
+    _add_table_options(src)
     src.add_argument(
         "--task", choices=("auto", "regression", "binary", "multiclass"), default="auto",
         help="what to predict (default: auto, inferred from the target column)",
@@ -190,12 +287,14 @@ def _parser() -> _Parser:
                    help="optimizer from jaxnn.optim (default adam)")
     m.add_argument("--lr", type=_positive_float, default=None,
                    help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in OPTIMIZERS.items()) + ")")
-    m.add_argument("--epochs", type=_positive_int, default=100, help="epochs (default 100)")
+    m.add_argument("--epochs", type=_bounded_int(1, MAX_EPOCHS), default=100,
+                   help=f"epochs, 1 to {MAX_EPOCHS:,} (default 100)")
     m.add_argument("--batch-size", type=_batch_size, default=32, metavar="N",
-                   help="mini-batch size (default 32, capped at the training size; 'full' for full-batch GD)")
+                   help="mini-batch size >= 1 (default 32, capped at the training size), or 'full' for full-batch GD")
     m.add_argument("--patience", type=_positive_int, default=None, metavar="N",
                    help="early stopping: stop after N epochs without a better validation loss (keeps the best)")
-    m.add_argument("--seed", type=int, default=0, help="seed of the split, the initialization and the shuffles")
+    m.add_argument("--seed", type=_bounded_int(0, MAX_SEED), default=0,
+                   help="seed of the split, the initialization and the shuffles, 0 to 2**32 - 1 (default 0)")
     m.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="a progress bar (needs tqdm; default: on when stderr is a terminal and tqdm is installed)")
     o = t.add_argument_group("output")
@@ -207,13 +306,22 @@ def _parser() -> _Parser:
         "predict",
         help="predict with a model written by 'jaxnn train'",
         description="Reads a CSV file with the model's feature columns (by name; other columns are "
-        "ignored) and writes one prediction per row: the value(s) for a regression, the class and one "
-        "probability column per class for a classification. When the target column is present too, "
-        "the accuracy (or R^2) on it is printed on stderr.",
+        "ignored) through the schema stored in the model, and writes one prediction per row: the "
+        "value(s) for a regression, the class and one probability column per class for a "
+        "classification. When the target column is present too, the accuracy (or R^2) on it is "
+        "printed on stderr. The model file is validated before use; a damaged or edited one is "
+        "refused.",
+        epilog="exit status: 0 success (also when the reader of stdout goes away, as with '| head'); 2 bad "
+        "input, options or files (one line on stderr); 1 an unexpected failure, which is a bug in jaxnn (one "
+        "line; --debug prints the traceback); 130 interrupted by Ctrl-C. --out may not be --model or --data "
+        "(compared after resolving links).",
+        parents=[common],
     )
     pr.add_argument("--model", required=True, metavar="FILE", help="a model file written by 'jaxnn train'")
     pr.add_argument("--data", required=True, metavar="CSV", help="a CSV file with the model's feature columns")
-    pr.add_argument("--out", default=None, metavar="CSV", help="where to write the predictions (default: stdout)")
+    pr.add_argument("--out", default=None, metavar="CSV",
+                    help="where to write the predictions (default: stdout); written atomically")
+    _add_table_options(pr.add_argument_group("number format"), predict=True)
 
     sub.add_parser(
         "bench",
@@ -229,48 +337,99 @@ def _parser() -> _Parser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the ``jaxnn`` command line.
 
+    Every exception ends here: the user's errors (bad input, options, files, too little
+    memory) as one line and status 2; anything else as one line saying it is a bug and
+    status 1; the traceback only with ``--debug``.
+
     Args:
-      argv: the arguments without the program name (``None``: ``sys.argv[1:]``).
+      argv: the arguments without the program name (``None``: ``sys.argv[1:]``, and the
+        process is the ``jaxnn`` program: an interrupt then ends it at once).
 
     Returns:
-      The exit status: 0 on success, 2 for bad input (a one-line message on stderr),
-      the benchmark suite's own status for ``bench``, 130 when interrupted.
+      The exit status: 0 on success, 2 for bad input (a one-line message on stderr), 1 for
+      a bug, the benchmark suite's own status for ``bench``, 130 when interrupted.
     """
+    as_program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = argv[0] if argv and argv[0] in ("demo", "train", "predict", "bench") else None
-    if command == "bench":
+    # The command, for messages: the first word that is not an option ('jaxnn --debug train').
+    command = next((a for a in argv if not a.startswith("-")), None)
+    command = command if command in ("demo", "train", "predict", "bench") else None
+    debug = "--debug" in argv and command != "bench"
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        if as_program:
+            # A second Ctrl-C while we exit must not turn the exit into a death by signal.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        print(f"jaxnn{' ' + command if command else ''}: interrupted", file=sys.stderr)
+        if as_program:
+            # Leave at once: a computation still running on another thread would otherwise
+            # hold up the interpreter's shutdown.
+            _flush()
+            os._exit(130)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`jaxnn predict ... | head -1`): that is a normal end.
+        _silence_stdout()
+        return 0
+    except _USER_ERRORS as e:
+        if debug:
+            traceback.print_exc()
+        return _fail(command, str(e))
+    except Exception as e:  # noqa: BLE001 - the one place every other error is reported
+        if debug:
+            traceback.print_exc()
+        oom = _memory.out_of_memory_message(e)
+        if oom is not None:
+            return _fail(command, oom)
+        if isinstance(e, OSError) and getattr(e, "filename", None):
+            # The environment (a file vanished, a disk filled up), not a bug.
+            return _fail(command, f"{e.strerror or e}: {e.filename}")
+        message = " ".join(f"{type(e).__name__}: {e}".split())[:300]
+        print(f"jaxnn{' ' + command if command else ''}: error: {_BUG}: {message}", file=sys.stderr)
+        return 1
+
+
+def _run(argv: list[str]) -> int:
+    if argv[:1] == ["bench"]:  # its own options, parsed by the suite
         return _bench(argv[1:])
     try:
         args = _parser().parse_args(argv)
     except SystemExit as e:  # --help and --version
         return int(e.code or 0)
-    except _UsageError as e:
-        return _fail(command, str(e))
     if args.command is None:
         _parser().print_help()
         return 0
-    try:
-        if args.command == "demo":
-            return _demo(args)
-        if args.command == "train":
-            return _train(args)
-        return _predict(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except FileNotFoundError as e:
-        return _fail(args.command, f"no such file or folder: {e.filename or e}")
-    except OSError as e:
-        return _fail(args.command, f"{e.strerror or e}: {e.filename}" if e.filename else str(e))
-    except (ValueError, ImportError) as e:
-        # _UsageError, TableError, CheckpointError and the library's own ValueErrors.
-        return _fail(args.command, str(e))
+    if args.command == "demo":
+        return _demo(args)
+    if args.command == "train":
+        return _train(args)
+    return _predict(args)
 
 
 def _fail(command: str | None, message: str) -> int:
     message = " ".join(message.split())  # one line, whatever the message
     print(f"jaxnn{' ' + command if command else ''}: error: {message}", file=sys.stderr)
     return 2
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _silence_stdout() -> None:
+    """Points stdout at the null device, so that the interpreter's final flush does not
+    report the broken pipe again (the recipe of Python's signal documentation)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both
+        pass
 
 
 def _source_root() -> pathlib.Path:
@@ -304,6 +463,11 @@ def _demo(args: argparse.Namespace) -> int:
     from jaxnn import _demo
 
     only = None if args.only is None else [k.strip() for k in args.only.split(",") if k.strip()]
+    if only is not None:
+        known = list(_demo.sections())
+        unknown = [k for k in only if k not in known]
+        if unknown:
+            raise _UsageError(f"unknown demo section(s) {', '.join(unknown)}; choose from {', '.join(known)}")
     return _demo.run(args.out, quick=args.quick, only=only)
 
 
@@ -342,10 +506,15 @@ def _dataset_table(name: str, seed: int) -> _csv.Table:
     return _csv.from_arrays(source, [*names, "y" if name == "sine" else "label"], [*x.T, y])
 
 
+
+
+# ----------------------------------------------------------------------------- data
+
+
 def _targets(table: _csv.Table, target: str | None) -> list[str]:
     if target is None:
         return [table.names[-1]]
-    names = [t.strip() for t in target.split(",") if t.strip()]
+    names = _names(target)
     if not names:
         raise _UsageError("--target is empty; name the target column(s)")
     for n in names:
@@ -357,25 +526,39 @@ def _targets(table: _csv.Table, target: str | None) -> list[str]:
     return names
 
 
-def _encode_target(table: _csv.Table, names: list[str], task: str) -> tuple[np.ndarray, str, list[str] | None, str]:
-    """Returns ``(y, task, class_names, why)``: y is float32 [N, T] for a regression, int32 class
-    indices [N] for a classification."""
+def _encode_target(
+    table: _csv.Table,
+    names: list[str],
+    task: str,
+    fmt: _csv.NumberFormat | None = None,
+    categorical: Sequence[str] = (),
+) -> tuple[np.ndarray, str, list[str] | None, str | None, str]:
+    """Returns ``(y, task, class_names, label_kind, why)``: y is float64 [N, T] for a
+    regression, int32 class indices [N] for a classification; label_kind says whether the
+    class labels are numbers (compared by value) or text (compared as exact strings)."""
+    fmt = fmt or _csv.NumberFormat()
     cols = [table.column(n, "target column") for n in names]
     for c in cols:
         _csv.check_complete(table, c)
     if len(cols) > 1:
-        text = [c.name for c in cols if not c.numeric]
-        if text:
-            raise _UsageError(f"several target columns make a multivariate regression, but {text[0]!r} is not numeric")
         if task not in ("auto", "regression"):
             raise _UsageError(
                 f"--task {task} takes one target column, got {len(cols)}; several targets are a regression")
-        return np.stack([c.values for c in cols], axis=1).astype(np.float32), "regression", None, "several targets"
+        for c in cols:
+            if c.name in categorical or not _csv.is_numeric(c, fmt):
+                if c.name not in categorical:
+                    _csv.check_convention(table, c, fmt, "target column")
+                raise _UsageError(
+                    f"several target columns make a multivariate regression, but {c.name!r} is not numeric")
+        values = [_csv.numbers(table, c, fmt) for c in cols]
+        return np.stack(values, axis=1), "regression", None, None, "several targets"
     col = cols[0]
     n = table.rows
-    if col.numeric:
-        classes_num = np.unique(col.values)
-        whole = bool(np.all(col.values == np.round(col.values)))
+    numeric = col.name not in categorical and _csv.is_numeric(col, fmt)
+    if numeric:
+        values = _csv.numbers(table, col, fmt)
+        classes_num = np.unique(values)
+        whole = bool(np.all(values == np.round(values)))
         if task == "auto":
             few = 2 <= len(classes_num) <= min(_MAX_CLASSES_INFERRED, max(2, n // 2))
             if whole and few:
@@ -387,20 +570,29 @@ def _encode_target(table: _csv.Table, names: list[str], task: str) -> tuple[np.n
         else:
             why = "--task"
         if task == "regression":
-            return col.values[:, None].astype(np.float32), task, None, why
-        codes = np.searchsorted(classes_num, col.values)
+            return values[:, None], task, None, None, why
+        codes = np.searchsorted(classes_num, values)
         classes = [_csv.format_label(v) for v in classes_num]
+        label_kind = "number"
     else:
+        if col.name not in categorical:
+            _csv.check_convention(table, col, fmt, "target column")
+            _csv.check_mostly_numbers(table, col, fmt)
         if task == "regression":
-            example = ", ".join(repr(v) for v in sorted(set(col.values.tolist()))[:3])
+            example = ", ".join(repr(v) for v in sorted(set(col.cells.tolist()))[:3])
             raise _UsageError(
                 f"target column {col.name!r} holds text ({example}, ...), not numbers, so it cannot be "
                 "a regression target; use --task binary or --task multiclass"
             )
-        classes = sorted(set(col.values.tolist()))
+        classes = sorted(set(col.cells.tolist()))
         index = {c: i for i, c in enumerate(classes)}
-        codes = np.array([index[v] for v in col.values])
+        codes = np.array([index[v] for v in col.cells])
+        label_kind = "text"
         if task == "auto":
+            if len(classes) > max(_MAX_CLASSES_INFERRED, n // 2):
+                raise _UsageError(
+                    f"target column {col.name!r} has {len(classes)} distinct text values in {n} rows, too many "
+                    "classes to infer a classification; pass --task multiclass if that is what you want")
             task = "binary" if len(classes) == 2 else "multiclass"
             why = f"{len(classes)} text labels"
         else:
@@ -416,110 +608,27 @@ def _encode_target(table: _csv.Table, names: list[str], task: str) -> tuple[np.n
     if task == "multiclass" and len(classes) > 1000:
         raise _UsageError(
             f"target column {col.name!r} has {len(classes)} distinct values; did you mean --task regression?")
-    return codes.astype(np.int32), task, classes, why
+    return codes.astype(np.int32), task, classes, label_kind, why
 
 
-# ----------------------------------------------------------------------------- models
-
-
-class Model:
-    """A model written by ``jaxnn train``, loaded: the network, its params and its config.
-
-    Attributes:
-      path: the model file.
-      config: the config stored with it (JSON).
-      params: the MLP params (a list of ``{"w", "b"}`` dicts).
-      net: the :func:`jaxnn.nn.MLP` that ``params`` belong to.
-      head: the :class:`jaxnn.heads.Head` of its task.
-    """
-
-    def __init__(self, path: str, config: dict[str, Any], params: Any) -> None:
-        """Builds the network from ``config`` and checks ``params`` against it."""
-        from jaxnn import heads, nn
-
-        self.path, self.config, self.params = path, config, params
-        sizes = config["sizes"]
-        self.net = nn.MLP(sizes[1:-1], sizes[-1], activation=config["activation"])
-        self.head = heads.get(config["head"])
-        shapes = [(tuple(np.shape(p["w"])), tuple(np.shape(p["b"]))) for p in params]
-        want = [((a, b), (b,)) for a, b in zip(sizes[:-1], sizes[1:])]
-        if shapes != want:
-            raise _UsageError(f"{path} is damaged: its weights have shapes {shapes} but its config says {want}")
-
-    def features(self, table: _csv.Table) -> np.ndarray:
-        """The standardized inputs ``float32 [rows, features]`` of ``table`` for this model."""
-        x = _csv.encode_features(table, self.config["features"], model=self.path)
-        mean = np.asarray(self.config["x_mean"], np.float32)
-        std = np.asarray(self.config["x_std"], np.float32)
-        return (x - mean) / std
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Outputs for standardized inputs ``x``: values ``[N, T]`` (original units) for a
-        regression, class probabilities ``[N, C]`` for a classification."""
-        import jax
-
-        task = self.config["task"]
-
-        def forward(params: Any, x: Any) -> Any:
-            out = self.head.output_activation(self.net.apply(params, x))
-            return out[:, 0] if task == "binary" else out
-
-        out = np.asarray(jax.jit(forward)(self.params, np.asarray(x, np.float32)))
-        if task == "regression":
-            return out * np.asarray(self.config["y_std"], np.float32) + np.asarray(self.config["y_mean"], np.float32)
-        if task == "binary":
-            return np.stack([1.0 - out, out], axis=1)
-        return out
-
-
-def load_model(path: str) -> Model:
-    """Loads a model file written by ``jaxnn train``.
-
-    Args:
-      path: the model file.
-
-    Returns:
-      A :class:`Model`.
-
-    Raises:
-      ValueError: one-line messages for a missing file, a file that is not a jaxnn
-        checkpoint, or a checkpoint that is not a ``jaxnn train`` model.
-    """
-    from jaxnn import checkpoint
-
-    if not os.path.exists(path):
-        raise _UsageError(f"no such model file: {path}")
-    if os.path.isdir(path):
-        raise _UsageError(f"{path} is a folder, not a model file")
-    try:
-        meta = checkpoint.load_metadata(path)
-    except checkpoint.CheckpointError as e:
-        raise _UsageError(f"{path} is not a jaxnn model ({e})") from None
-    config = meta.config
-    if not isinstance(config, dict) or config.get("kind") != MODEL_KIND:
-        raise _UsageError(f"{path} is a jaxnn checkpoint but not a model written by 'jaxnn train' (its config has no "
-                          f"kind={MODEL_KIND!r})")
-    if config.get("model_version", 0) > _MODEL_VERSION:
-        raise _UsageError(
-            f"{path} was written by a newer jaxnn (model version {config['model_version']}); upgrade jaxnn")
-    try:
-        params = checkpoint.load(path)
-    except checkpoint.CheckpointError as e:
-        raise _UsageError(f"{path} is damaged: {e}") from None
-    return Model(path, config, params)
+def _scaler(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and std of ``a`` in float64, with the rule of
+    :class:`jaxnn.data.Standardizer` for constant columns (std 1). Computed on the host in
+    float64 because values up to float32's maximum would overflow float32 once squared."""
+    mean = a.mean(axis=0)
+    std = a.std(axis=0)
+    tol = 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))
+    return mean, np.where(std <= tol, 1.0, std)
 
 
 # ----------------------------------------------------------------------------- train
 
 
 def _train(args: argparse.Namespace) -> int:
-    import jax
-    import jax.numpy as jnp
-
-    from jaxnn import checkpoint, data, heads, metrics, nn, optim, train
-
     if (args.data is None) == (args.dataset is None):
         raise _UsageError("give the data with --data FILE.csv or --dataset NAME (one of them)")
+    if args.patience is not None and args.val_split == 0:
+        raise _UsageError("--patience needs a validation split (--val-split > 0)")
     progress = args.progress
     if progress is None or progress:
         if importlib.util.find_spec("tqdm") is None:
@@ -528,23 +637,43 @@ def _train(args: argparse.Namespace) -> int:
             progress = False
         if progress is None:
             progress = sys.stderr.isatty()
+    fmt = _csv.NumberFormat(args.decimal or ".", args.thousands)
+    out = args.out
+    metrics_path = args.metrics_json
+    if metrics_path is None:
+        p = pathlib.Path(out)
+        metrics_path = str(p.with_name(p.stem + ".metrics.json"))
+    # Before any work: nothing may overwrite an input or another output, and each output's
+    # folder must accept a new file.
+    _atomic.check_outputs({"--out": out, "--metrics-json": metrics_path},
+                          {"--data": args.data} if args.data is not None else {})
 
-    table = _csv.read_csv(args.data) if args.data is not None else _dataset_table(args.dataset, args.seed)
+    table = (_csv.read_csv(args.data, delimiter=args.delimiter) if args.data is not None
+             else _dataset_table(args.dataset, args.seed))
     target_names = _targets(table, args.target)
-    dropped = [] if args.drop is None else [d.strip() for d in args.drop.split(",") if d.strip()]
+    dropped = [] if args.drop is None else _names(args.drop)
     for d in dropped:
         table.column(d, "--drop column")
         if d in target_names:
             raise _UsageError(f"--drop {d!r} names a target column")
+    categorical = [] if args.categorical is None else _names(args.categorical)
+    for c in categorical:
+        table.column(c, "--categorical column")
+        if c in dropped:
+            raise _UsageError(f"--categorical {c!r} names a column that --drop removes")
     feature_names = [n for n in table.names if n not in target_names and n not in dropped]
     if not feature_names:
         raise _UsageError(f"no feature columns are left in {table.source} after the target and --drop")
-    spec = _csv.feature_spec(table, feature_names)
-    x = _csv.encode_features(table, spec)
-    y, task, class_names, why = _encode_target(table, target_names, args.task)
+    spec = _csv.feature_spec(table, feature_names, fmt, categorical=categorical)
+    x = _csv.encode_features(table, spec, fmt)
+    y, task, class_names, label_kind, why = _encode_target(table, target_names, args.task, fmt, categorical)
     n = table.rows
     if n < 2:
         raise _UsageError(f"{table.source} has {n} row; training needs at least 2")
+
+    import jax
+
+    from jaxnn import checkpoint, data, heads, nn, optim, train
 
     key = jax.random.key(args.seed)
     split_key, init_key, fit_key = jax.random.split(key, 3)
@@ -552,24 +681,26 @@ def _train(args: argparse.Namespace) -> int:
     if args.val_split > 0:
         if round(args.val_split * n) < 1 or n - round(args.val_split * n) < 1:
             raise _UsageError(f"--val-split {args.val_split} leaves an empty part of the {n} rows; change it or use 0")
-        (x_tr, y_tr), (x_va, y_va) = data.train_test_split(
-            split_key, x, y, test_fraction=args.val_split, stratify=bool(stratify)
-        )
+        # Split the row numbers, so that the float64 features never pass through float32.
+        (i_tr, _), (i_va, _) = data.train_test_split(
+            split_key, np.arange(n), y, test_fraction=args.val_split, stratify=bool(stratify))
+        i_tr, i_va = np.asarray(i_tr), np.asarray(i_va)
+        x_tr, y_tr, x_va, y_va = x[i_tr], y[i_tr], x[i_va], y[i_va]
     else:
         x_tr, y_tr, x_va, y_va = x, y, None, None
 
-    # Fitted on the training split only. (The data were checked for NaN/Inf when read, so the
-    # fit can run compiled, skipping Standardizer's own host-side check.)
-    scaler = jax.jit(data.Standardizer.fit)(x_tr)
-    x_mean, x_std = np.asarray(scaler.mean), np.asarray(scaler.std)
-    prep = lambda a: (a - x_mean) / x_std
+    x_mean, x_std = _scaler(x_tr)  # fitted on the training split only
+    prep = lambda a: ((a - x_mean) / x_std).astype(np.float32)
+    y_mean = y_std = None
     if task == "regression":
-        y_scaler = jax.jit(data.Standardizer.fit)(y_tr)
-        y_mean, y_std = np.asarray(y_scaler.mean), np.asarray(y_scaler.std)
-    else:
-        y_mean = y_std = None
-    if task == "regression":
-        scale_y = lambda a: (a - y_mean) / y_std
+        y_mean, y_std = _scaler(y_tr)
+        constant = np.ptp(y_tr, axis=0) == 0
+        if constant.any():
+            j = int(np.argmax(constant))
+            raise _UsageError(
+                f"target column {target_names[j]!r} has the same value ({_csv.format_label(y_tr[0, j])}) in every "
+                f"training row; there is nothing to learn (check the column, or --target)")
+        scale_y = lambda a: ((a - y_mean) / y_std).astype(np.float32)
     elif task == "binary":
         scale_y = lambda a: a.astype(np.float32)[:, None]  # the binary head trains on {0, 1} floats [N, 1]
     else:
@@ -583,23 +714,23 @@ def _train(args: argparse.Namespace) -> int:
     else:
         head, outputs = heads.multiclass(), len(class_names)
     sizes = [x.shape[1], *args.hidden, outputs]
+    batch = None if args.batch_size is None else min(args.batch_size, len(x_tr))
+    _memory.check_training_fits(sizes, len(x_tr) if batch is None else batch, n)
     net = nn.MLP(args.hidden, outputs, activation=args.activation)
-    # One compiled call instead of one small compilation per eager operation.
-    params = jax.jit(lambda k: net.init(k, (-1, x.shape[1]))[1])(init_key)
+    # One compiled call instead of one small compilation per eager operation; waited for,
+    # so that an allocation failure surfaces here and not inside training.
+    params = jax.block_until_ready(jax.jit(lambda k: net.init(k, (-1, x.shape[1]))[1])(init_key))
     lr = OPTIMIZERS[args.optimizer] if args.lr is None else args.lr
     optimizer = getattr(optim, args.optimizer)(lr)
-    batch = None if args.batch_size is None else min(args.batch_size, len(x_tr))
     loss_fn = train.Supervised(net.apply, head)
 
     fit_metrics = None
     if x_va is not None and task != "regression":
+        import jax.numpy as jnp
+
         fit_metrics = {"accuracy": lambda p, xv, yv: jnp.mean(
             (head.predict(net.apply(p, xv)) == yv.astype(jnp.int32)).astype(jnp.float32))}
-    early = None
-    if args.patience is not None:
-        if x_va is None:
-            raise _UsageError("--patience needs a validation split (--val-split > 0)")
-        early = train.EarlyStopping(monitor="val_loss", patience=args.patience)
+    early = None if args.patience is None else train.EarlyStopping(monitor="val_loss", patience=args.patience)
     print(
         f"training a {'-'.join(map(str, sizes))} {args.activation} MLP for {task}"
         f"{f' ({len(class_names)} classes)' if class_names else ''} on {table.source} "
@@ -623,7 +754,7 @@ def _train(args: argparse.Namespace) -> int:
 
     config = {
         "kind": MODEL_KIND,
-        "model_version": _MODEL_VERSION,
+        "model_version": MODEL_VERSION,
         "task": task,
         "head": head.name,
         "sizes": sizes,
@@ -632,6 +763,8 @@ def _train(args: argparse.Namespace) -> int:
         "encoded_features": _csv.encoded_names(spec),
         "targets": target_names,
         "class_names": class_names,
+        "label_kind": label_kind,
+        "number_format": fmt.to_config(),
         "x_mean": x_mean.tolist(),
         "x_std": x_std.tolist(),
         "y_mean": None if y_mean is None else y_mean.tolist(),
@@ -642,7 +775,7 @@ def _train(args: argparse.Namespace) -> int:
             "batch_size": batch, "val_split": args.val_split, "seed": args.seed, "patience": args.patience,
         },
     }
-    model = Model(args.out, config, result.params)
+    model = Model(out, config, jax.tree_util.tree_map(np.asarray, result.params))
     report: dict[str, Any] = {
         "task": task, "source": config["training"]["source"], "targets": target_names, "class_names": class_names,
         "sizes": sizes, "activation": args.activation, "optimizer": args.optimizer, "learning_rate": lr,
@@ -651,14 +784,14 @@ def _train(args: argparse.Namespace) -> int:
         "train_seconds": round(seconds, 3), "nonfinite_epoch": int(hist.nonfinite_epoch),
         "history": {"train_loss": _finite_list(hist.train_loss[:epochs_run]),
                     "val_loss": _finite_list(hist.val_loss[:epochs_run]) if x_va is not None else None},
-        "train": _evaluate(model, prep(x_tr), y_tr, metrics),
-        "validation": None if x_va is None else _evaluate(model, prep(x_va), y_va, metrics),
+        "train": _evaluate(model, prep(x_tr), y_tr),
+        "validation": None if x_va is None else _evaluate(model, prep(x_va), y_va),
     }
-
-    out = pathlib.Path(args.out)
-    metrics_path = pathlib.Path(args.metrics_json) if args.metrics_json else out.with_name(out.stem + ".metrics.json")
-    checkpoint.save(out, result.params, config=config)
-    metrics_path.write_text(json.dumps(report, indent=1) + "\n")
+    try:
+        checkpoint.save(out, model.params, config=config)
+    except OSError as e:
+        raise _atomic.OutputError(f"cannot write the model to {out}: {e.strerror or e}") from None
+    _atomic.write_text(metrics_path, json.dumps(report, indent=1, allow_nan=False) + "\n")
     part = report["validation"] or report["train"]
     where = "validation" if report["validation"] else "training"
     shown = ", ".join(f"{k} {v:.4g}" for k, v in part.items() if isinstance(v, float))
@@ -667,20 +800,34 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _finite(v: float) -> float | None:
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
 def _finite_list(a: Any) -> list[float | None]:
-    return [float(v) if math.isfinite(float(v)) else None for v in np.asarray(a)]
+    return [_finite(v) for v in np.asarray(a)]
 
 
-def _evaluate(model: Model, x: np.ndarray, y: np.ndarray, metrics: Any) -> dict[str, Any]:
+def _regression_scores(pred: np.ndarray, true: np.ndarray) -> dict[str, float | None]:
+    """MSE, MAE and R^2 (averaged over targets) in float64: in original units a squared
+    error can exceed float32's range."""
+    err = pred.astype(np.float64) - true.astype(np.float64)
+    ss_tot = ((true - true.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = float(np.mean(1.0 - (err**2).sum(axis=0) / ss_tot))
+    return {"mse": _finite(np.mean(err**2)), "mae": _finite(np.mean(np.abs(err))), "r2": _finite(r2)}
+
+
+def _evaluate(model: Model, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     """Metrics of ``model`` on standardized inputs ``x`` and encoded targets ``y`` (original units)."""
     import jax
 
+    from jaxnn import metrics
+
     out = model.predict(x)
-    task = model.config["task"]
-    if task == "regression":
-        fn = lambda p, t: (metrics.mean_squared_error(p, t), metrics.mean_absolute_error(p, t), metrics.r2_score(p, t))
-        mse, mae, r2 = jax.jit(fn)(out.astype(np.float32), y.astype(np.float32))
-        return {"mse": float(mse), "mae": float(mae), "r2": float(r2)}
+    if model.config["task"] == "regression":
+        return _regression_scores(out, y)
     k = len(model.config["class_names"])
     fn = lambda p, t: (metrics.accuracy(p, t), metrics.f1_score(p, t, k), metrics.confusion_matrix(p, t, k))
     acc, f1, cm = jax.jit(fn)(np.argmax(out, axis=1).astype(np.int32), y.reshape(-1).astype(np.int32))
@@ -691,15 +838,21 @@ def _evaluate(model: Model, x: np.ndarray, y: np.ndarray, metrics: Any) -> dict[
 
 
 def _predict(args: argparse.Namespace) -> int:
-    import csv
-
-    from jaxnn import metrics
-
-    if args.out is not None and not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
-        raise _UsageError(f"the folder of --out {args.out} does not exist; create it first")
+    if args.out is not None:
+        _atomic.check_outputs({"--out": args.out}, {"--model": args.model, "--data": args.data})
     model = load_model(args.model)
-    table = _csv.read_csv(args.data)
-    outputs = model.predict(model.features(table))
+    trained = model.number_format
+    fmt = _csv.NumberFormat(args.decimal or trained.decimal,
+                            args.thousands if args.thousands is not None else trained.thousands)
+    table = _csv.read_csv(args.data, delimiter=args.delimiter)
+    outputs = model.predict(model.features(table, fmt))
+    bad = ~np.isfinite(outputs).all(axis=1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise _csv.TableError(
+            f"{table.source}: the prediction for line {table.lines[i]}"
+            f"{f' (and {int(bad.sum()) - 1} more)' if bad.sum() > 1 else ''} is not finite: its inputs are too far "
+            "outside the training data")
     config = model.config
     targets = config["targets"]
     if config["task"] == "regression":
@@ -711,42 +864,45 @@ def _predict(args: argparse.Namespace) -> int:
         best = np.argmax(outputs, axis=1)
         rows = [[classes[b], *(f"{p:.6g}" for p in r)] for b, r in zip(best, outputs)]
     if args.out is not None:
-        f = open(args.out, "w", newline="")
+        with _atomic.atomic_open(args.out, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(header)
+            w.writerows(rows)
     else:
-        f = sys.stdout
-    try:
-        w = csv.writer(f, lineterminator="\n")
+        w = csv.writer(sys.stdout, lineterminator="\n")
         w.writerow(header)
         w.writerows(rows)
-    finally:
-        if f is not sys.stdout:
-            f.close()
-    score = _score_if_labelled(model, table, outputs, metrics)
+        sys.stdout.flush()  # a closed pipe shows here, inside main's handler
+    score = _score_if_labelled(model, table, outputs, fmt)
     where = f"wrote {len(rows)} predictions to {args.out}" if args.out else f"{len(rows)} predictions"
     print(where + (f"; {score}" if score else ""), file=sys.stderr)
     return 0
 
 
-def _score_if_labelled(model: Model, table: _csv.Table, outputs: np.ndarray, metrics: Any) -> str | None:
+def _score_if_labelled(model: Model, table: _csv.Table, outputs: np.ndarray, fmt: _csv.NumberFormat) -> str | None:
     """The accuracy (or R^2) against the target column(s) when the CSV has them, else None."""
     config = model.config
     if not all(t in table.names for t in config["targets"]):
         return None
     try:
         cols = [table.column(t) for t in config["targets"]]
-        for c in cols:
-            _csv.check_complete(table, c)
         if config["task"] == "regression":
-            true = np.stack([c.values for c in cols], axis=1).astype(np.float32)
-            return f"R^2 on the {', '.join(config['targets'])} column(s): {float(metrics.r2_score(outputs, true)):.4f}"
+            true = np.stack([_csv.numbers(table, c, fmt) for c in cols], axis=1)
+            r2 = _regression_scores(outputs, true)["r2"]
+            return None if r2 is None else f"R^2 on the {', '.join(config['targets'])} column(s): {r2:.4f}"
         col = cols[0]
-        labels = [_csv.format_label(v) for v in col.values] if col.numeric else list(col.values)
+        _csv.check_complete(table, col)
+        if config.get("label_kind", "text") == "number" or (
+                "label_kind" not in config and _csv.is_numeric(col, fmt)):
+            labels = [_csv.format_label(v) for v in _csv.numbers(table, col, fmt)]
+        else:
+            labels = list(col.cells)
         classes = config["class_names"]
         index = {c: i for i, c in enumerate(classes)}
         if any(v not in index for v in labels):
             return None
-        true = np.array([index[v] for v in labels], np.int32)
-        pred = np.argmax(outputs, axis=1).astype(np.int32)
-        return f"accuracy on the {config['targets'][0]!r} column: {float(metrics.accuracy(pred, true)):.4f}"
+        true = np.array([index[v] for v in labels])
+        pred = np.argmax(outputs, axis=1)
+        return f"accuracy on the {config['targets'][0]!r} column: {float(np.mean(pred == true)):.4f}"
     except ValueError:
         return None

@@ -179,7 +179,8 @@ def _table(values, name="t"):
     ],
 )
 def test_task_inference(values, task, classes):
-    y, got_task, got_classes, _ = cli._encode_target(_table(values), ["t"], "auto")
+    y, got_task, got_classes, label_kind, _ = cli._encode_target(_table(values), ["t"], "auto")
+    assert label_kind == (None if task == "regression" else "text" if isinstance(values[0], str) else "number")
     assert got_task == task and got_classes == classes
     if task != "regression":
         assert y.shape == (len(values),) and y.dtype == np.int32
@@ -194,8 +195,9 @@ def test_csv_reader_detects_columns(tmp_path):
     path.write_text("a;b;name\n1;2.5;x\n\n3;-4e-1;y\n")
     t = _csv.read_csv(path)
     assert t.names == ["a", "b", "name"] and t.rows == 2
-    assert t.column("a").numeric and not t.column("name").numeric
-    np.testing.assert_array_equal(t.column("b").values, [2.5, -0.4])
+    fmt = _csv.NumberFormat()
+    assert _csv.is_numeric(t.column("a"), fmt) and not _csv.is_numeric(t.column("name"), fmt)
+    np.testing.assert_array_equal(_csv.numbers(t, t.column("b"), fmt), [2.5, -0.4])
     np.testing.assert_array_equal(t.lines, [2, 4])  # the blank line is skipped, lines stay true
 
 
@@ -302,7 +304,7 @@ def test_predict_features_that_do_not_match(tmp_path, capsys, cli_model):
     line = _fail_on(tmp_path, capsys, "predict", "x1,x_2,color\n1,2,red\n", ["--model", cli_model])
     assert "'x2'" in line and "trained on" in line and "did you mean 'x_2'" in line
     line = _fail_on(tmp_path, capsys, "predict", "x1,x2,color\n1,2,red\n3,four,blue\n", ["--model", cli_model])
-    assert "'x2' must be numeric" in line and "line 3" in line and "'four'" in line
+    assert "'x2' must hold numbers" in line and "line 3" in line and "'four'" in line
     line = _fail_on(tmp_path, capsys, "predict", "x1,x2,color\n1,2,purple\n", ["--model", cli_model])
     assert "'purple'" in line and "did not have" in line
 
