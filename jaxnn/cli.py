@@ -228,6 +228,10 @@ def _parser() -> _Parser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="print the traceback of any error (for bug reports)")
+    common.add_argument("--no-cache", action="store_true", default=argparse.SUPPRESS,
+                        help="do not use the persistent compilation cache (by default compiled programs are "
+                             "kept in $XDG_CACHE_HOME/jaxnn, else ~/.cache/jaxnn, so the next run starts "
+                             "faster; JAXNN_NO_COMPILATION_CACHE=1 also turns it off)")
     p = _Parser(
         prog="jaxnn",
         description="jaxnn: an introductory neural-networks course as pure, jit-compiled JAX functions.",
@@ -400,6 +404,12 @@ def _run(argv: list[str]) -> int:
     if args.command is None:
         _parser().print_help()
         return 0
+    if not getattr(args, "no_cache", False):
+        # A fresh process would compile every program again; the cache keeps them on disk.
+        # An unwritable cache folder is one warning line, never an error.
+        from jaxnn._cache import enable_compilation_cache
+
+        enable_compilation_cache()
     if args.command == "demo":
         return _demo(args)
     if args.command == "train":

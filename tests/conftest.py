@@ -1,7 +1,15 @@
 """Shared test configuration: float32 by default, seeded keys only."""
 
+import os
+
 import jax
 import pytest
+
+# The command line turns on JAX's persistent compilation cache, process-wide. Tests run it
+# in this process and in subprocesses: they must not write to the user's cache, nor let a
+# cache hit hide a compilation that a test counts. The cache's own tests set the variable
+# explicitly for the processes they start.
+os.environ.setdefault("JAXNN_NO_COMPILATION_CACHE", "1")
 
 
 @pytest.fixture

@@ -395,3 +395,25 @@ def test_subprocess_exit_codes_and_no_traceback(tmp_path, good_csv):
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
         for w in words:
             assert w in err
+
+
+def test_train_keeps_compiled_programs_in_the_user_cache_unless_told_not_to(tmp_path, good_csv):
+    # The first process writes its compiled programs under $XDG_CACHE_HOME/jaxnn; a second,
+    # identical one finds them all there and adds none; --no-cache and
+    # JAXNN_NO_COMPILATION_CACHE=1 leave the folder untouched.
+    base = {k: v for k, v in os.environ.items() if k != "JAXNN_NO_COMPILATION_CACHE"}
+    command = [sys.executable, "-m", "jaxnn", "train", "--data", good_csv, "--target", "label", "--epochs", "2",
+               "--hidden", "4"]
+
+    def run(home, *extra, **env):
+        out = subprocess.run(command + ["--out", str(tmp_path / f"{home}.jaxnn"), *extra], capture_output=True,
+                             text=True, timeout=300, env={**base, "XDG_CACHE_HOME": str(tmp_path / home), **env})
+        assert out.returncode == 0, out.stderr
+        folder = tmp_path / home / "jaxnn"
+        return sorted(p.name for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+    cached = run("default")
+    assert any(name.endswith("-cache") for name in cached)
+    assert run("default") == cached  # the second process compiled nothing new
+    assert run("flag", "--no-cache") == []
+    assert run("env", JAXNN_NO_COMPILATION_CACHE="1") == []
