@@ -350,10 +350,23 @@ class Standardizer(NamedTuple):
         if not _is_traced(x) and not bool(jnp.all(jnp.isfinite(x))):
             raise ValueError("Standardizer.fit: x contains NaN or Inf; clean or impute it first")
         mean = jnp.mean(x, axis=0)
-        std = jnp.std(x, axis=0)
+        # The spread is taken on values scaled by their largest magnitude: squares of
+        # values past about 1.8e19 overflow float32, and those of values below about 1e-19
+        # underflow to zero, although the std itself is representable. So is the mean where
+        # the plain sum overflowed.
+        magnitude = jnp.max(jnp.abs(x), axis=0, keepdims=True)
+        scale = jnp.where(magnitude > 0, magnitude, jnp.ones_like(magnitude))
+        scaled_mean = scale * jnp.mean(x / scale, axis=0, keepdims=True)
+        spread = jnp.max(jnp.abs(x - scaled_mean), axis=0, keepdims=True)
+        spread = jnp.where(spread > 0, spread, jnp.ones_like(spread))
+        scaled_std = spread * jnp.sqrt(jnp.mean(((x - scaled_mean) / spread) ** 2, axis=0, keepdims=True))
+        mean = jnp.where(jnp.isfinite(mean), mean, scaled_mean[0])
+        std = scaled_std[0]
         # A constant column has std 0 in exact arithmetic but may come out as round-off
-        # (~eps * |mean|) in floating point; dividing by that would blow noise up to O(1).
-        tol = 10 * jnp.finfo(x.dtype).eps * jnp.maximum(1.0, jnp.abs(mean))
+        # (~eps * its magnitude) in floating point; dividing by that would blow noise up to
+        # O(1). (Relative to the column's own magnitude, so that a column of tiny values is
+        # not taken for a constant.)
+        tol = 10 * jnp.finfo(x.dtype).eps * jnp.abs(magnitude[0])
         std = jnp.where(std <= tol, jnp.ones_like(std), std)
         return cls(mean=mean, std=std)
 

@@ -376,3 +376,17 @@ def test_iterate_batches_bad_input_raises_at_creation():
         iterate_batches(KEY, [x], 2.0)
     with pytest.raises(TypeError, match="arrays\\[1\\]"):
         iterate_batches(KEY, [x, [1, 2]], 2)
+
+
+def test_standardizer_handles_values_whose_squares_overflow_float32():
+    # Columns near 1e20 and 1e-20: their squares leave float32's range, their mean and std do not.
+    rng = np.random.default_rng(0)
+    big = rng.normal(5.0, 2.0, size=(50, 1)) * 1e20
+    small = rng.normal(-3.0, 0.5, size=(50, 1)) * 1e-20
+    x = np.concatenate([big, small], axis=1)
+    s = Standardizer.fit(jnp.asarray(x, jnp.float32))
+    np.testing.assert_allclose(s.mean, x.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(s.std, x.std(axis=0), rtol=1e-4)
+    z = np.asarray(s.transform(jnp.asarray(x, jnp.float32)))
+    assert np.all(np.isfinite(z))
+    np.testing.assert_allclose(z.std(axis=0), [1.0, 1.0], rtol=1e-4)
