@@ -190,7 +190,7 @@ def _check_data(X: ArrayLike, y: ArrayLike, eta: ArrayLike, where: str) -> tuple
             f"{where}: X and y must have the same number of samples, got X.shape={X.shape} and "
             f"y.shape={np.shape(y)}; pair every row of X with one label"
         )
-    if isinstance(eta, bool) or getattr(eta, "dtype", None) == bool:
+    if isinstance(eta, bool) or np.issubdtype(getattr(eta, "dtype", np.float32), np.bool_):
         raise TypeError(f"{where}: eta must be a number > 0, got {eta!r}")
     if np.ndim(eta) != 0:
         raise ValueError(

@@ -4,7 +4,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import pytest
 
 from jaxnn import data, datasets, heads, metrics, nn
 from jaxnn.train import Supervised, fit, sweep
