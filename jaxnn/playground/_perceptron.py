@@ -90,6 +90,22 @@ class PerceptronJob:
                 self._visit()
         return self.frame(self.mistakes[start_epochs:])
 
+    def step(self) -> dict[str, Any]:
+        """The step button: one update (or the end of an epoch without one), or one epoch."""
+        if self.done:
+            return self.frame()
+        start_epochs = len(self.mistakes)
+        self.last_update = None
+        if self.cfg.perceptron_step == "update":
+            epoch_before = self.epoch
+            while not self.done and not self._visit() and self.epoch == epoch_before:
+                pass
+        else:
+            target = self.epoch + 1
+            while self.epoch < target and not self.done:
+                self._visit()
+        return self.frame(self.mistakes[start_epochs:])
+
     def novikoff(self) -> dict[str, Any] | None:
         """Novikoff's bound ``(R / gamma)^2`` on the number of updates, when a separator is known.
 
