@@ -64,6 +64,14 @@ class Session:
         self.wake = asyncio.Event()
         self.credits = asyncio.Semaphore(2)
         self.closed = False
+        self.job_id = 0  # counts the jobs of this tab; frames carry it, so the page drops stale ones
+
+    def install(self, job: Any) -> int:
+        self.job_id += 1
+        self.job, self.playing, self.pending = job, False, ["start"]
+        job.playground_id = self.job_id
+        self.poke()
+        return self.job_id
 
     def poke(self) -> None:
         self.wake.set()
@@ -167,10 +175,8 @@ def create_app(allowed_hosts: list[str] | None = None) -> Starlette:
             return d, JOBS[cfg.mode](cfg, d)
 
         d, job = await anyio.to_thread.run_sync(build)
-        s.cfg, s.data, s.job, s.playing = cfg, d, job, False
-        s.pending = ["start"]
-        s.poke()
-        return JSONResponse({"setup": _setup(cfg, d, job)})
+        s.cfg, s.data = cfg, d
+        return JSONResponse({"setup": _setup(cfg, d, job), "job": s.install(job)})
 
     async def upload(request: Request) -> Response:
         s = session_of(request)
@@ -188,6 +194,8 @@ def create_app(allowed_hosts: list[str] | None = None) -> Starlette:
     async def control(request: Request) -> Response:
         s = session_of(request)
         action = request.path_params["action"]
+        if action not in ("play", "pause", "step", "reset"):
+            raise RequestError(f"unknown action {action!r}; use play, pause, step or reset", 404)
         job = needs_job(s)
         if action == "play":
             s.playing = not job.done
@@ -198,16 +206,15 @@ def create_app(allowed_hosts: list[str] | None = None) -> Starlette:
             s.pending.append("step")
         elif action == "reset":
             cfg, d = s.cfg, s.data
-            s.job = await anyio.to_thread.run_sync(lambda: JOBS[cfg.mode](cfg, d))
-            s.playing, s.pending = False, ["start"]
-        else:
-            raise RequestError(f"unknown action {action!r}; use play, pause, step or reset", 404)
+            s.install(await anyio.to_thread.run_sync(lambda: JOBS[cfg.mode](cfg, d)))
         s.poke()
-        return JSONResponse({"playing": s.playing})
+        return JSONResponse({"playing": s.playing, "job": s.job_id})
 
     async def download(request: Request) -> Response:
         s = session_of(request)
         what = request.path_params["what"]
+        if what not in ("model", "script", "data.csv"):
+            raise RequestError(f"unknown download {what!r}; use model, script or data.csv", 404)
         job = needs_job(s)
 
         def make() -> Response:
@@ -218,10 +225,8 @@ def create_app(allowed_hosts: list[str] | None = None) -> Starlette:
                 if what == "script":
                     return Response(_export.script(job, s.upload), media_type="text/x-python",
                                     headers={"Content-Disposition": 'attachment; filename="playground_run.py"'})
-                if what == "data.csv":
-                    return Response(_export.data_csv(job.cfg, job.data, s.upload), media_type="text/csv",
+                return Response(_export.data_csv(job.cfg, job.data, s.upload), media_type="text/csv",
                                     headers={"Content-Disposition": 'attachment; filename="playground_data.csv"'})
-            raise RequestError(f"unknown download {what!r}; use model, script or data.csv", 404)
 
         return await anyio.to_thread.run_sync(make)
 
@@ -287,11 +292,17 @@ def create_app(allowed_hosts: list[str] | None = None) -> Starlette:
                 s.playing = False
             frame["playing"] = s.playing
             frame["action"] = action
+            frame["job"] = job.playground_id
             await ws.send_text(json.dumps(frame, separators=(",", ":")))
 
     async def on_request_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestError)
         return _error(str(exc), exc.status)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 404)
+        text = "no such page" if status == 404 else "method not allowed" if status == 405 else "bad request"
+        return _error(f"{text}: {request.method} {request.url.path}", status)
 
     async def on_server_error(request: Request, exc: Exception) -> Response:
         print(f"playground: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -309,6 +320,6 @@ def create_app(allowed_hosts: list[str] | None = None) -> Starlette:
     ]
     hosts = list(LOCAL_HOSTS) + ["testserver"] if allowed_hosts is None else allowed_hosts
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers={RequestError: on_request_error, Exception: on_server_error})
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={RequestError: on_request_error, 404: on_http_error, 405: on_http_error, Exception: on_server_error})
     app.state.sessions = sessions
     return app

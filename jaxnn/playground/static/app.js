@@ -18,6 +18,8 @@ let lastFrame = null;
 let frameTimes = [];
 let configTimer = null;
 let configSeq = 0;
+let jobId = 0;           // the job whose frames are drawn; frames of a later one wait in early
+let early = [];
 
 // ----------------------------------------------------------------------------- status
 
@@ -163,20 +165,31 @@ function changed(now) {
   configTimer = setTimeout(sendConfig, now ? 0 : 200);
 }
 
+function ready(yes) {
+  // The run buttons work once the server has built the job and sent its first frame.
+  for (const id of ["play", "step", "reset"]) $(id).disabled = !yes;
+  document.body.dataset.ready = yes ? "1" : "0";
+}
+
 async function sendConfig() {
   if (!sid) return;
   const seq = ++configSeq;
+  ready(false);
   try {
     const r = await api("config", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(cfg) });
     const body = await r.json();
     if (seq !== configSeq) return;
     setup = body.setup;
+    jobId = body.job;
     hist = { train: [], test: [], mistakes: [] };
     lastFrame = null;
     setPlaying(false);
     $("nonfinite").textContent = "";
     say("");
     if (cfg.mode === "grid") buildGrid();
+    const waiting = early.filter((f) => f.job === jobId);
+    early = [];
+    waiting.forEach(onFrame);
   } catch (e) {
     if (seq === configSeq) { setup = null; say(e.message); }
   }
@@ -187,7 +200,13 @@ async function control(action) {
     const r = await api(action, { method: "POST" });
     const body = await r.json();
     setPlaying(body.playing);
-    if (action === "reset") { hist = { train: [], test: [], mistakes: [] }; $("nonfinite").textContent = ""; }
+    if (action === "reset") {
+      $("nonfinite").textContent = "";
+      jobId = body.job;
+      const waiting = early.filter((f) => f.job === jobId);
+      early = [];
+      waiting.forEach(onFrame);
+    }
     say("");
   } catch (e) { say(e.message); }
 }
@@ -236,8 +255,9 @@ function connect() {
 }
 
 function onFrame(f) {
-  if (!setup || f.kind !== cfg.mode) return;
-  if (f.action === "start") hist = { train: [], test: [], mistakes: [] };
+  if (f.job > jobId) { early.push(f); return; } // its set-up's answer has not arrived yet
+  if (!setup || f.job !== jobId) return;
+  if (f.action === "start") { hist = { train: [], test: [], mistakes: [] }; ready(true); }
   const now = performance.now();
   frameTimes.push(now);
   while (frameTimes.length && frameTimes[0] < now - 2000) frameTimes.shift();
@@ -279,14 +299,17 @@ function paintMap(ctx, n, color, x, y, w, h) {
   ctx.drawImage(off, x, y, w, h);
 }
 
+// Maps are drawn lighter than the points, so that the points stand out on them.
+function light(rgb) { return mix(rgb, WHITE, 0.35); }
+
 function outputColor(out) {
-  if (out.p) { const p = bytes(out.p); return (i) => diverging(p[i]); }
+  if (out.p) { const p = bytes(out.p); return (i) => light(diverging(p[i])); }
   if (out.cls) {
     const c = bytes(out.cls), conf = bytes(out.conf), k = setup.classes;
     return (i) => mix(WHITE, PALETTE[c[i] % PALETTE.length], Math.max(0, (conf[i] / 255 - 1 / k) / (1 - 1 / k)) * 0.75);
   }
   const v = out.values, lo = setup.box[2], hi = setup.box[3];
-  return (i) => diverging(255 * Math.min(1, Math.max(0, (v[i] - lo) / (hi - lo))));
+  return (i) => light(diverging(255 * Math.min(1, Math.max(0, (v[i] - lo) / (hi - lo)))));
 }
 
 function pointColor(label) {
@@ -449,6 +472,7 @@ function drawDiagram(f) {
     });
   });
   const outX = colX(cols - 1);
+  if (setup.dim === 2 && sizes[cols - 1] === 1) paintMap(ctx, setup.grid, outputColor(f.output), outX, unitY(cols - 1, 0), box, box);
   for (let i = 0; i < sizes[cols - 1]; i++) {
     ctx.strokeStyle = "#333"; ctx.strokeRect(outX, unitY(cols - 1, i), box, box);
   }
