@@ -117,24 +117,27 @@ def _programs(sizes: tuple[int, ...], act_names: tuple[str, ...], task: str, opt
         grad_fn = jax.value_and_grad(batch_loss)
 
         def step(carry, batch):
-            p, s = carry
+            p, s, bad = carry
             xb, yb, mb = batch
             value, grads = grad_fn(p, xb, yb, mb)
             updates, s = opt.update(grads, s, p)
-            return (optax.apply_updates(p, updates), s), value * jnp.sum(mb)
+            # As fit's guard: a step whose loss is not finite fails the epoch (the epoch's sum
+            # may overflow without that, and then it is recorded as Inf, not a failure).
+            return (optax.apply_updates(p, updates), s, bad | ~jnp.isfinite(value)), value * jnp.sum(mb)
 
         def one_epoch(carry, _):
             p0, s0, e, stop, fail = carry
+            ok = jnp.asarray(False)
             if full_batch:
-                (p, s), total = step((p0, s0), (x, y, jnp.ones((n,), jnp.float32)))
+                (p, s, bad_step), total = step((p0, s0, ok), (x, y, jnp.ones((n,), jnp.float32)))
             else:
                 idx, mask = train.epoch_batches(jax.random.fold_in(key, e), n, batch)
                 xs = jnp.take(x, idx, axis=0)
                 ys = jnp.take(y, idx, axis=0)
-                (p, s), totals = jax.lax.scan(step, (p0, s0), (xs, ys, mask))
+                (p, s, bad_step), totals = jax.lax.scan(step, (p0, s0, ok), (xs, ys, mask))
                 total = jnp.sum(totals)
             train_loss = total / n
-            finite = jnp.isfinite(train_loss) & jnp.all(
+            finite = ~bad_step & jnp.all(
                 jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(p)]))
             bad = ~stop & ~finite
             undo = stop | bad  # a diverging member keeps its params from the epoch's start

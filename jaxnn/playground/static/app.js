@@ -103,6 +103,7 @@ function buildControls() {
       const k = el.dataset.key, d = OPTIONS.defaults[k];
       if (k === "widths") cfg[k] = el.value.split(",").filter((s) => s.trim() !== "").map(Number);
       else cfg[k] = typeof d === "number" ? Number(el.value) : el.value;
+      if (k === "dataset") fitFeatures();
       changed();
     });
   });
@@ -127,6 +128,17 @@ function buildControls() {
   });
 }
 
+// The 1-D regression has no x2: keep the features it has; back in 2-D, offer x1 and x2 again.
+function fitFeatures() {
+  const oneD = ["x1", "x1sq", "sinx1"];
+  if (cfg.dataset === "regression") {
+    cfg.features = cfg.features.filter((f) => oneD.includes(f));
+    if (!cfg.features.length) cfg.features = ["x1"];
+  } else if (cfg.features.every((f) => oneD.includes(f)) && !cfg.features.includes("x2")) {
+    cfg.features = Array.from(new Set([...cfg.features, "x2"]));
+  }
+}
+
 function showControls() {
   document.body.className = `mode-${cfg.mode} axes-${cfg.grid_axes}`;
   document.querySelectorAll("#modes button").forEach((b) => b.classList.toggle("active", b.dataset.mode === cfg.mode));
@@ -136,7 +148,10 @@ function showControls() {
     const out = document.querySelector(`output[for=${el.id}]`);
     if (out) out.textContent = v;
   });
-  for (const f of Object.keys(OPTIONS.features)) $(`feature-${f}`).checked = cfg.features.includes(f);
+  for (const f of Object.keys(OPTIONS.features)) {
+    $(`feature-${f}`).checked = cfg.features.includes(f);
+    $(`feature-${f}`).disabled = cfg.dataset === "regression" && !["x1", "x1sq", "sinx1"].includes(f);
+  }
   for (const a of OPTIONS.activations) $(`gridact-${a}`).checked = cfg.activations.includes(a);
   $("classes-row").style.display = ["spirals", "blobs"].includes(cfg.dataset) ? "" : "none";
   $("layer-count").textContent = cfg.hidden.length;
