@@ -10,6 +10,7 @@ not the steps in between.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -75,6 +76,7 @@ class PerceptronJob:
         if self.done:
             return self.frame()
         start_epochs = len(self.mistakes)
+        start, visits = time.perf_counter(), self.epoch * len(self.y) + self.position
         self.last_update = None
         if epochs is None and self.cfg.perceptron_step == "update":
             for _ in range(self.cfg.epochs_per_frame):
@@ -88,7 +90,8 @@ class PerceptronJob:
             target = self.epoch + (self.cfg.epochs_per_frame if epochs is None else epochs)
             while self.epoch < target and not self.done:
                 self._visit()
-        return self.frame(self.mistakes[start_epochs:])
+        visited = self.epoch * len(self.y) + self.position - visits
+        return self.frame(self.mistakes[start_epochs:], visited / max(time.perf_counter() - start, 1e-9))
 
     def step(self) -> dict[str, Any]:
         """The step button: one update (or the end of an epoch without one), or one epoch."""
@@ -127,7 +130,7 @@ class PerceptronJob:
             return None
         return {"R": round(R, 4), "gamma": round(gamma, 5), "bound": round((R / gamma) ** 2, 1), "from": source}
 
-    def frame(self, new_mistakes: Any = ()) -> dict[str, Any]:
+    def frame(self, new_mistakes: Any = (), steps_per_s: float = 0.0) -> dict[str, Any]:
         scores = self.grid_aug @ self.w
         return {
             "type": "frame",
@@ -143,7 +146,7 @@ class PerceptronJob:
             "novikoff": self.novikoff(),
             "output": {"p": encode_u8((scores >= 0).astype(np.float32))},
             "done": self.done,
-            "steps_per_s": 0.0,
+            "steps_per_s": round(steps_per_s, 1),  # samples visited per second
         }
 
     def start_frame(self) -> dict[str, Any]:

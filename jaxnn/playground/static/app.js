@@ -281,6 +281,7 @@ function onFrame(f) {
   $("speed").textContent = Math.round(f.steps_per_s);
   setPlaying(f.playing);
   lastFrame = f;
+  if (f.kind !== "grid") $("output-caption").textContent = "";
   if (f.kind === "network") drawNetworkFrame(f);
   else if (f.kind === "perceptron") drawPerceptronFrame(f);
   else drawGridFrame(f);
@@ -538,7 +539,7 @@ function buildGrid() {
   const g = $("grid");
   g.innerHTML = "";
   const rows = setup.rows, cols = setup.cols;
-  g.style.gridTemplateColumns = `70px repeat(${cols}, 1fr)`;
+  g.style.gridTemplateColumns = `70px repeat(${cols.length}, 88px)`;
   g.appendChild(document.createElement("div"));
   cols.forEach((c) => { const d = document.createElement("div"); d.className = "head"; d.textContent = c; g.appendChild(d); });
   rows.forEach((r, i) => {
@@ -572,6 +573,7 @@ function drawGridFrame(f) {
     if (v != null && (best == null || v < best[0])) best = [v, k];
   });
   if (best) drawOutput(f.maps[best[1]]);
+  $("output-caption").textContent = best ? `(the lowest test loss: ${setup.rows[Math.floor(best[1] / cols)]}, ${setup.cols[best[1] % cols]})` : "";
   drawCurves($("loss"), hist.grid.flat(), ["#222", "#f59322", "#3a3", "#b33", "#83c", "#0877bd", "#888", "#c80"], { width: 1, max: 2 });
   $("test-loss").textContent = best ? best[0].toFixed(4) : "–";
   $("train-loss").textContent = "–";
