@@ -50,6 +50,7 @@ class Tab:
         self.ws = ws
         self.id = json.loads(self.ws.recv())["id"]
         self.bytes = 0
+        self.compiled = 0  # the last job whose chunk program the server has compiled
 
     def post(self, what: str, **kw):
         r = self.http.post(f"/api/session/{self.id}/{what}", **kw)
@@ -57,19 +58,24 @@ class Tab:
         return r.json()
 
     def frame(self) -> dict:
-        text = self.ws.recv()
-        frame = json.loads(text)
+        while (frame := json.loads(text := self.ws.recv()))["type"] == "compiled":
+            self.compiled = frame["job"]
         self.ws.send("ack")
         self.bytes = len(text)
         return frame
 
-    def setup(self, cfg: dict) -> float:
-        """Sends a set-up and waits for its first frame; returns the seconds it took."""
+    def setup(self, cfg: dict) -> tuple[float, float]:
+        """Sends a set-up; returns the seconds to its first frame and to its compiled chunk."""
         start = time.perf_counter()
         job = self.post("config", json=cfg)["job"]
         while (f := self.frame())["job"] != job or f["action"] != "start":
             pass
-        return time.perf_counter() - start
+        first = time.perf_counter() - start
+        while self.compiled != job:
+            frame = json.loads(self.ws.recv())
+            if frame["type"] == "compiled":
+                self.compiled = frame["job"]
+        return first, time.perf_counter() - start
 
     def play(self, seconds: float, warmup: int = 3) -> dict:
         start = time.perf_counter()
@@ -110,24 +116,28 @@ def main(argv: list[str] | None = None) -> dict:
         with connect(f"ws://127.0.0.1:{port}/api/stream", max_size=None) as ws:
             tab = Tab(port, ws)
             for name, cfg in (("one network", NETWORK), ("8 x 8 grid", GRID)):
-                cold_setup = tab.setup(cfg)
-                cold = tab.play(0.5, warmup=0)  # the first play of a shape compiles fit's (or the grid's) program
-                tab.setup({**cfg, "seed": 1})  # a new sample: same shapes, a new job
+                # A new shape: its first frame, then the server compiles its chunk before play.
+                first_s, compiled_s = tab.setup(cfg)
+                cold = tab.play(0.5, warmup=0)
+                tab.setup({**cfg, "seed": 1})  # a new sample: the same shapes, a new job
                 warm = tab.play(args.seconds)
-                results[name] = {"setup_s": cold_setup, "compile_first_frame_s": cold["first_frame_s"], **warm}
+                results[name] = {"setup_s": first_s, "compiled_s": compiled_s,
+                                 "new_shape_first_frame_s": cold["first_frame_s"], **warm}
     finally:
         server.should_exit = True
         thread.join(timeout=10)
     targets = {"one network": 10.0, "8 x 8 grid": 4.0}
-    print(f"{'workload':<12} {'set-up s':>9} {'1st play s':>10} {'play->frame s':>13} {'frames/s':>9} "
-          f"{'target':>7} {'kB/frame':>9}")
+    print(f"{'workload':<12} {'set-up s':>9} {'compiled s':>10} {'play->frame s':>13} {'(new shape)':>11} "
+          f"{'frames/s':>9} {'target':>7} {'kB/frame':>9}")
     for name, r in results.items():
         ok = "ok" if r["fps_median"] >= targets[name] and r["first_frame_s"] <= 2.0 else "MISS"
-        print(f"{name:<12} {r['setup_s']:9.2f} {r['compile_first_frame_s']:10.2f} {r['first_frame_s']:13.3f} "
-              f"{r['fps_median']:9.1f} {targets[name]:>6.0f}+ {r['frame_kb']:9.1f}  {ok}")
-    print("set-up: config to its first frame (data, init, maps); 1st play: play to the first frame of a new shape "
-          "(compiles); play->frame: the same once compiled (target <= 2 s); frames/s: median over "
-          f"{args.seconds:g} s of play")
+        print(f"{name:<12} {r['setup_s']:9.2f} {r['compiled_s']:10.2f} {r['first_frame_s']:13.3f} "
+              f"{r['new_shape_first_frame_s']:11.3f} {r['fps_median']:9.1f} {targets[name]:>6.0f}+ "
+              f"{r['frame_kb']:9.1f}  {ok}")
+    print("set-up: config to its first frame (data, init, maps); compiled: config until the server has compiled "
+          "the chunk (it does so while the page shows the first frame); play->frame: play to the first frame for a "
+          "new job of a compiled shape (target <= 2 s), and (new shape) for the first job of its shape once "
+          f"compiled; frames/s: median over {args.seconds:g} s of play")
     return results
 
 

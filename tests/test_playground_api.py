@@ -27,7 +27,8 @@ SMALL = {"samples": 60, "hidden": [3], "epochs_per_frame": 2, "batch": 0}
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app()) as c:
+    # Without compiling each job ahead of play: most set-ups here are never played.
+    with TestClient(create_app(precompile=False)) as c:
         yield c
 
 
@@ -47,7 +48,9 @@ class Tab:
         return self.client.get(f"/api/session/{self.id}/{what}")
 
     def frame(self):
-        msg = self.ws.receive_json()
+        """The next frame (acknowledged, as the page does after drawing it)."""
+        while (msg := self.ws.receive_json())["type"] == "compiled":
+            pass
         self.ws.send_text("ack")
         return msg
 
@@ -201,6 +204,15 @@ def test_downloads(tab):
     tab.configure(mode="perceptron")
     assert "409" not in one_line_error(tab.get("model"), 409)
     assert tab.get("script").status_code == 200
+
+
+def test_a_new_job_is_compiled_before_play():
+    with TestClient(create_app()) as client, client.websocket_connect("/api/stream") as ws:
+        tab = Tab(client, ws)
+        job = tab.post("config", json=SMALL).json()["job"]
+        assert ws.receive_json()["action"] == "start"
+        ws.send_text("ack")
+        assert ws.receive_json() == {"type": "compiled", "job": job}
 
 
 def test_tabs_are_separate_and_closing_one_ends_its_session(client):

@@ -28,11 +28,11 @@ __all__ = ["main", "create_app"]
 DEFAULT_PORT = 8765
 
 
-def create_app(allowed_hosts: list[str] | None = None):  # noqa: ANN201 - Starlette is optional
-    """The Starlette app (see :mod:`jaxnn.playground._server`); needs the ``playground`` extra."""
+def create_app(allowed_hosts: list[str] | None = None, *, precompile: bool = True):  # noqa: ANN201
+    """The Starlette app (see :func:`jaxnn.playground._server.create_app`); needs the ``playground`` extra."""
     from jaxnn.playground._server import create_app as make
 
-    return make(allowed_hosts)
+    return make(allowed_hosts, precompile=precompile)
 
 
 def _parser() -> argparse.ArgumentParser:

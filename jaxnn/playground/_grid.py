@@ -210,6 +210,12 @@ class GridJob:
     def done(self) -> bool:
         return bool(jnp.all(self.stopped))
 
+    def warm(self) -> None:
+        """Compiles the chunk ahead of play (one chunk from the initial state, thrown away)."""
+        jax.block_until_ready(self.run_chunk(
+            self.params, self.opt_state, self.epoch, self.stopped, self.failed, self.keys, self.lrs,
+            self.act_index, self.masks, *self.xy))
+
     def advance(self, epochs: int | None = None) -> dict[str, Any]:
         # Always whole chunks of epochs_per_frame: one compiled program per grid shape.
         start = time.perf_counter()

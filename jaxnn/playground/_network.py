@@ -172,6 +172,16 @@ class NetworkJob:
             self.nonfinite = {"epoch": first + int(h.nonfinite_epoch), "step": int(h.nonfinite_step)}
         return self.frame(h.train_loss[:ran], h.val_loss[:ran], ran * self.steps_per_epoch / seconds)
 
+    def warm(self) -> None:
+        """Compiles the chunk's program ahead of play: one chunk on the initial state, thrown away.
+
+        Runs right after the first frame, while the student looks at it, so that pressing play
+        shows a frame within milliseconds even for a network of a new shape.
+        """
+        x, y, xv, yv = self.xy
+        train.fit(self.params, self.loss, x, y, optimizer=self.optimizer, key=self.train_key,
+                  epochs=self.cfg.epochs_per_frame, batch_size=self.batch, validation_data=(xv, yv))
+
     def initial_losses(self) -> tuple[float, float]:
         x, y, xv, yv = self.xy
         f = mean_loss(self.loss)

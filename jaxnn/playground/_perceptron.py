@@ -93,6 +93,9 @@ class PerceptronJob:
         visited = self.epoch * len(self.y) + self.position - visits
         return self.frame(self.mistakes[start_epochs:], visited / max(time.perf_counter() - start, 1e-9))
 
+    def warm(self) -> None:
+        """Nothing to compile: the perceptron runs in NumPy."""
+
     def step(self) -> dict[str, Any]:
         """The step button: one update (or the end of an epoch without one), or one epoch."""
         if self.done:

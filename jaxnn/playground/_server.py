@@ -60,15 +60,17 @@ class Session:
         self.job: Any = None
         self.lock = threading.Lock()  # held while the job computes; exports take it too
         self.playing = False
-        self.pending: list[str] = []  # one-shot actions: "start" (the first frame), "step"
+        self.pending: list[str] = []  # one-shot actions: "start" (the first frame), "warm", "step"
         self.wake = asyncio.Event()
         self.credits = asyncio.Semaphore(2)
         self.closed = False
+        self.precompile = True
         self.job_id = 0  # counts the jobs of this tab; frames carry it, so the page drops stale ones
 
     def install(self, job: Any) -> int:
         self.job_id += 1
-        self.job, self.playing, self.pending = job, False, ["start"]
+        # The first frame, then compiling the job's chunk while the page shows it.
+        self.job, self.playing, self.pending = job, False, ["start", "warm"] if self.precompile else ["start"]
         job.playground_id = self.job_id
         self.poke()
         return self.job_id
@@ -116,8 +118,11 @@ def _setup(cfg: Config, d: Data, job: Any) -> dict[str, Any]:
     return out
 
 
-def _act(job: Any, action: str) -> dict[str, Any]:
-    """Runs one action of a job in the worker thread and returns its frame."""
+def _act(job: Any, action: str) -> dict[str, Any] | None:
+    """Runs one action of a job in the worker thread and returns its frame (``None``: no frame)."""
+    if action == "warm":
+        job.warm()
+        return None
     if action == "start":
         return job.start_frame()
     if action == "step":
@@ -131,7 +136,7 @@ def _act(job: Any, action: str) -> dict[str, Any]:
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
-def create_app(allowed_hosts: list[str] | None = None) -> Starlette:
+def create_app(allowed_hosts: list[str] | None = None, *, precompile: bool = True) -> Starlette:
     """The playground app (``uvicorn.run(create_app())``); sessions live in the app's state.
 
     Args:
@@ -141,6 +146,11 @@ def create_app(allowed_hosts: list[str] | None = None) -> Starlette:
     sessions: dict[str, Session] = {}
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     assets = {name: (STATIC / name).read_text(encoding="utf-8") for name in STATIC_FILES}
+
+    def new_session() -> Session:
+        s = Session()
+        s.precompile = precompile
+        return s
 
     def session_of(request: Request) -> Session:
         s = sessions.get(request.path_params["sid"])
@@ -242,7 +252,7 @@ def create_app(allowed_hosts: list[str] | None = None) -> Starlette:
             await ws.close(code=1013)
             return
         await ws.accept()
-        s = Session()
+        s = new_session()
         sessions[s.id] = s
         await ws.send_json({"type": "session", "id": s.id})
         try:
@@ -285,8 +295,10 @@ def create_app(allowed_hosts: list[str] | None = None) -> Starlette:
                 s.credits.release()
                 await ws.send_json({"type": "error", "message": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"})
                 continue
-            if job is not s.job:  # replaced by a new set-up or a reset meanwhile
+            if frame is None or job is not s.job:  # no frame, or replaced by a new set-up or reset meanwhile
                 s.credits.release()
+                if action == "warm" and job is s.job:  # not acknowledged: it only says play is compiled
+                    await ws.send_json({"type": "compiled", "job": job.playground_id})
                 continue
             if job.done:
                 s.playing = False

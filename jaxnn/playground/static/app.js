@@ -262,6 +262,7 @@ function connect() {
     const msg = JSON.parse(event.data);
     if (msg.type === "session") { sid = msg.id; sendConfig(); return; }
     if (msg.type === "error") { say(msg.message); setPlaying(false); return; }
+    if (msg.type === "compiled") { if (msg.job === jobId) $("compiling").textContent = ""; return; }
     if (msg.type === "frame") {
       try { onFrame(msg); } finally { requestAnimationFrame(() => ws.readyState === 1 && ws.send("ack")); }
     }
@@ -272,7 +273,11 @@ function connect() {
 function onFrame(f) {
   if (f.job > jobId) { early.push(f); return; } // its set-up's answer has not arrived yet
   if (!setup || f.job !== jobId) return;
-  if (f.action === "start") { hist = { train: [], test: [], mistakes: [] }; ready(true); }
+  if (f.action === "start") {
+    hist = { train: [], test: [], mistakes: [] };
+    ready(true);
+    if (f.kind !== "perceptron") $("compiling").textContent = "compiling…";
+  }
   const now = performance.now();
   frameTimes.push(now);
   while (frameTimes.length && frameTimes[0] < now - 2000) frameTimes.shift();
