@@ -70,6 +70,7 @@ def wait_for(predicate, timeout, what):
 
 
 def open_page(browser, server, setup):
+    browser.get("about:blank")  # a new page, not just a new #: the set-up comes from the link
     browser.get(server + "#" + setup)
     wait_for(lambda: browser.find_element("tag name", "body").get_attribute("data-ready") == "1", 120,
              "the first frame")
@@ -77,7 +78,9 @@ def open_page(browser, server, setup):
 
 
 def text(browser, element_id):
-    return browser.find_element("id", element_id).text
+    # Read in one script call: the perceptron's text is rebuilt every frame.
+    return browser.execute_script("const e = document.getElementById(arguments[0]); return e ? e.textContent : ''",
+                                  element_id)
 
 
 def distinct_colors(browser, canvas_id):
