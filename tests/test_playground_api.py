@@ -7,6 +7,12 @@ validation error: a bad request gets a 4xx with a one-line JSON message, never a
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import warnings
 
 import numpy as np
@@ -312,3 +318,53 @@ def test_config_echo_is_canonical(tab):
     setup, _ = tab.configure(features=["x2", "x1"])
     assert setup["config"]["features"] == ["x1", "x2"]
     assert json.loads(json.dumps(setup["config"])) == setup["config"]
+
+
+# ----------------------------------------------------------------------------- the command
+
+
+def test_main_rejects_bad_arguments(capsys):
+    from jaxnn.playground import main
+
+    assert main(["--port", "70000"]) == 2
+    assert "--port must be in [0, 65535]" in capsys.readouterr().err
+    assert main(["--port", "x"]) == 2
+    assert main(["--colour"]) == 2
+    assert main(["--help"]) == 0
+    assert "--no-browser" in capsys.readouterr().out
+
+
+def test_main_reports_a_busy_port(capsys):
+    from jaxnn.playground import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        assert main(["--port", str(busy.getsockname()[1]), "--no-browser"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot listen on 127.0.0.1:" in err and "Traceback" not in err
+
+
+def test_a_public_host_warns_and_ctrl_c_stops_cleanly():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "jaxnn.playground", "--host", "0.0.0.0", "--port", "0",
+                             "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("jaxnn playground at http://127.0.0.1:")
+        port = int(line.split(":")[2].split("/")[0])
+        for _ in range(100):  # until it answers, as a user would see the page first
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert "warning: binding 0.0.0.0" in err and "Traceback" not in err
+    assert "stopped" in out
