@@ -577,8 +577,10 @@ function drawGridFrame(f) {
     $(`cell-loss-${i}-${j}`).className = f.nonfinite[k] != null ? "bad" : "";
     if (v != null && (best == null || v < best[0])) best = [v, k];
   });
-  if (best) drawOutput(f.maps[best[1]]);
-  $("output-caption").textContent = best ? `(the lowest test loss: ${setup.rows[Math.floor(best[1] / cols)]}, ${setup.cols[best[1] % cols]})` : "";
+  const shown = best ? best[1] : 0;
+  drawOutput(f.maps[shown]);
+  $("output-caption").textContent = `(${best ? "the lowest test loss" : "the first network"}: ` +
+    `${setup.rows[Math.floor(shown / cols)]}, ${setup.cols[shown % cols]})`;
   drawCurves($("loss"), hist.grid.flat(), ["#222", "#f59322", "#3a3", "#b33", "#83c", "#0877bd", "#888", "#c80"], { width: 1, max: 2 });
   $("test-loss").textContent = best ? best[0].toFixed(4) : "–";
   $("train-loss").textContent = "–";
