@@ -349,7 +349,8 @@ def test_a_public_host_warns_and_ctrl_c_stops_cleanly():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen([sys.executable, "-m", "jaxnn.playground", "--host", "0.0.0.0", "--port", "0",
-                             "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                             "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
     try:
         line = proc.stdout.readline()
         assert line.startswith("jaxnn playground at http://127.0.0.1:")
