@@ -31,7 +31,8 @@ def server():
     """``python -m jaxnn.playground --port 0 --no-browser`` in a subprocess; yields its URL."""
     env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen([sys.executable, "-m", "jaxnn.playground", "--port", "0", "--no-browser"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
     line = proc.stdout.readline()
     assert "jaxnn playground at http://127.0.0.1:" in line, line + proc.stderr.read()
     url = line.split(" at ")[1].split()[0]
