@@ -23,10 +23,10 @@ pytest.importorskip("httpx")
 
 with warnings.catch_warnings():  # newer Starlette asks for httpx2; httpx works the same here
     warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient  # noqa: E402
+    from starlette.testclient import TestClient
 
-from jaxnn.playground import _config, create_app  # noqa: E402
-from jaxnn.playground._data import MAX_UPLOAD_BYTES  # noqa: E402
+from jaxnn.playground import _config, create_app
+from jaxnn.playground._data import MAX_UPLOAD_BYTES
 
 SMALL = {"samples": 60, "hidden": [3], "epochs_per_frame": 2, "batch": 0}
 

@@ -44,7 +44,7 @@ def test_chunks_of_fit_equal_hand_written_gradient_descent():
                  epochs_per_frame=4, train_seed=7)
     net = nn.MLP([3], 1, activation="tanh")
     _, params = net.init(jax.random.split(jax.random.key(7))[0], (-1, 2))
-    for a, b in zip(leaves(job.params), leaves(params)):  # the page starts from the seed's init
+    for a, b in zip(leaves(job.params), leaves(params), strict=True):  # the page starts from the seed's init
         np.testing.assert_array_equal(a, b)
     for _ in range(3):
         job.advance()
@@ -58,7 +58,7 @@ def test_chunks_of_fit_equal_hand_written_gradient_descent():
     for _ in range(12):
         params = jax.tree.map(lambda p, g: p - 0.5 * g, params, grad(params))
     assert job.epoch == 12
-    for a, b in zip(leaves(job.params), leaves(params)):
+    for a, b in zip(leaves(job.params), leaves(params), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
@@ -72,7 +72,7 @@ def test_full_batch_chunks_equal_one_long_fit():
     d = job.data
     once = train.fit(params, train.Supervised(net.apply, heads.binary()), d.x_train, d.y_train,
                      optimizer=optim.adam(0.03), key=jax.random.key(99), epochs=21)
-    for a, b in zip(leaves(job.params), leaves(once.params)):
+    for a, b in zip(leaves(job.params), leaves(once.params), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
@@ -86,7 +86,7 @@ def test_learning_rate_by_seed_grid_equals_sweep():
                       d.x_train, d.y_train, make_optimizer=lambda learning_rate: optim.sgd(learning_rate),
                       keys=jnp.stack([jax.random.key(s) for s in m.seeds]), hyperparams={"learning_rate": m.lrs},
                       epochs=9, batch_size=8, validation_data=(d.x_test, d.y_test))
-    for a, b in zip(leaves(job.params), leaves(ref.params)):
+    for a, b in zip(leaves(job.params), leaves(ref.params), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     test_loss = np.concatenate([np.array(f["test_loss"], dtype=float) for f in frames], axis=1)
     want = np.asarray(ref.history.val_loss, float)
@@ -113,7 +113,7 @@ def test_width_by_activation_cells_equal_fit_on_each_narrow_network():
                         optimizer=optim.adam(0.05), key=shuffle_key, epochs=8, batch_size=16)
         member = [{"w": np.asarray(layer["w"][k]), "b": np.asarray(layer["b"][k])} for layer in job.params]
         sizes = [2, width, width, 1]
-        for got, want, (i, o) in zip(member, ref.params, zip(sizes[:-1], sizes[1:])):
+        for got, want, (i, o) in zip(member, ref.params, zip(sizes[:-1], sizes[1:]), strict=True):
             np.testing.assert_allclose(got["w"][:i, :o], want["w"], rtol=1e-5, atol=1e-6)
             np.testing.assert_allclose(got["b"][:o], want["b"], rtol=1e-5, atol=1e-6)
             assert not np.any(got["w"][i:, :]) and not np.any(got["w"][:, o:])  # the masked units stay 0
@@ -171,7 +171,7 @@ def test_the_downloaded_script_reproduces_the_final_params(tmp_path):
     job.advance()
     params, stdout = run_script(job, tmp_path)
     assert f"{job.epoch} epochs" in stdout
-    for a, b in zip(leaves(params), leaves(job.params)):
+    for a, b in zip(leaves(params), leaves(job.params), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -186,7 +186,7 @@ def test_scripts_of_the_other_modes_reproduce_them(tmp_path, kind, cfg):
         job.advance()
     params, _ = run_script(job, tmp_path)
     mine = {"weights": job.w} if kind == "perceptron" else job.params
-    for a, b in zip(leaves(params), leaves(mine)):
+    for a, b in zip(leaves(params), leaves(mine), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
@@ -200,7 +200,7 @@ def test_script_data_equal_the_page_data(dataset):
     job = NetworkJob(c, d)
     namespace: dict = {"__name__": "playground_run"}
     exec(compile(_export.script(job, upload), "playground_run.py", "exec"), namespace)
-    for got, want in zip(namespace["load_data"](), (d.x_train, d.y_train, d.x_test, d.y_test)):
+    for got, want in zip(namespace["load_data"](), (d.x_train, d.y_train, d.x_test, d.y_test), strict=True):
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
 

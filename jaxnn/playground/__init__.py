@@ -28,7 +28,7 @@ __all__ = ["main", "create_app"]
 DEFAULT_PORT = 8765
 
 
-def create_app(allowed_hosts: list[str] | None = None, *, precompile: bool = True):  # noqa: ANN201
+def create_app(allowed_hosts: list[str] | None = None, *, precompile: bool = True):
     """The Starlette app (see :func:`jaxnn.playground._server.create_app`); needs the ``playground`` extra."""
     from jaxnn.playground._server import create_app as make
 

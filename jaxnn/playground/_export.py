@@ -104,7 +104,7 @@ def data_csv(cfg: Config, d: Data, upload: Upload | None) -> str:
 def _data_code(cfg: Config, upload: Upload | None) -> str:
     """The lines that rebuild ``make_data``'s arrays with the public API (see ``_data``)."""
     n, noise = cfg.samples, cfg.noise
-    lines = [f"    key = jax.random.fold_in(jax.random.key(DATA_SEED), 0)"]
+    lines = ["    key = jax.random.fold_in(jax.random.key(DATA_SEED), 0)"]
     if cfg.dataset == "upload":
         assert upload is not None
         lines = [f"    x = np.array({upload.x.tolist()!r}, np.float32)",

@@ -31,7 +31,13 @@ import optax
 from jaxnn import activations, optim, train
 from jaxnn.playground._config import Config, RequestError
 from jaxnn.playground._data import Data, to_list
-from jaxnn.playground._network import encode_u8, finite_list, head_of, network, outputs_of
+from jaxnn.playground._network import (
+    encode_u8,
+    finite_list,
+    head_of,
+    network,
+    outputs_of,
+)
 
 __all__ = ["GridJob", "grid_members"]
 

@@ -35,7 +35,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from jaxnn.playground import _export
 from jaxnn.playground._config import Config, RequestError, options, parse_config
-from jaxnn.playground._data import MAX_UPLOAD_BYTES, Data, Upload, make_data, parse_upload, to_list
+from jaxnn.playground._data import (
+    MAX_UPLOAD_BYTES,
+    Data,
+    Upload,
+    make_data,
+    parse_upload,
+    to_list,
+)
 from jaxnn.playground._grid import GridJob
 from jaxnn.playground._network import NetworkJob
 from jaxnn.playground._perceptron import PerceptronJob
@@ -283,7 +290,7 @@ def create_app(allowed_hosts: list[str] | None = None, *, precompile: bool = Tru
             action = s.pending.pop(0) if s.pending else "advance"
             await s.credits.acquire()
 
-            def run() -> dict[str, Any]:
+            def run(job: Any = job, action: str = action) -> dict[str, Any] | None:
                 with s.lock:
                     return _act(job, action)
 
