@@ -135,8 +135,10 @@ def test_a_four_by_four_grid_trains(browser, server):
     browser.find_element("id", "play").click()
     wait_for(lambda: int(text(browser, "epoch")) >= 50, 120, "50 epochs of the grid")
     browser.find_element("id", "play").click()
-    cells = browser.find_elements("css selector", "#grid canvas")
+    cells = browser.find_elements("css selector", "#grid canvas:not(.spark)")
     assert len(cells) == 16
     assert all(distinct_colors(browser, c.get_attribute("id")) > 5 for c in cells)
+    sparks = browser.find_elements("css selector", "#grid canvas.spark")  # each member's test loss curve
+    assert len(sparks) == 16 and all(distinct_colors(browser, c.get_attribute("id")) > 1 for c in sparks)
     screenshot(browser, "grid")
     no_console_errors(browser)

@@ -551,12 +551,31 @@ function buildGrid() {
     const h = document.createElement("div"); h.className = "head"; h.textContent = r; g.appendChild(h);
     cols.forEach((c, j) => {
       const d = document.createElement("div"); d.className = "cell";
-      d.innerHTML = `<canvas width="84" height="84" id="cell-${i}-${j}"></canvas><span id="cell-loss-${i}-${j}">–</span>`;
+      d.innerHTML = `<canvas width="84" height="84" id="cell-${i}-${j}"></canvas>` +
+        `<canvas width="84" height="22" id="spark-${i}-${j}" class="spark"></canvas><span id="cell-loss-${i}-${j}">–</span>`;
       g.appendChild(d);
     });
   });
   $("grid-caption").textContent = `${rows.length} × ${cols.length} networks trained at once`;
   hist.grid = rows.map(() => cols.map(() => []));
+}
+
+// A member's test loss over its epochs, scaled to its own range (0 at the bottom).
+function sparkline(c, s) {
+  const ctx = c.getContext("2d"), W = c.width, H = c.height;
+  ctx.clearRect(0, 0, W, H);
+  const finite = s.filter((v) => v != null && isFinite(v));
+  if (finite.length < 2) return;
+  const hi = Math.max(...finite) || 1;
+  ctx.beginPath();
+  let pen = false;
+  s.forEach((v, i) => {
+    if (v == null || !isFinite(v)) { pen = false; return; }
+    const x = W * i / (s.length - 1), y = H - 2 - (H - 4) * v / hi;
+    pen ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
+    pen = true;
+  });
+  ctx.strokeStyle = "#f59322"; ctx.lineWidth = 1.2; ctx.stroke();
 }
 
 function drawGridFrame(f) {
@@ -573,6 +592,7 @@ function drawGridFrame(f) {
     } else { ctx.clearRect(0, 0, c.width, c.height); drawUnitCurve(ctx, m.values.map((v) => 255 * (v - setup.box[2]) / (setup.box[3] - setup.box[2])), 0, 0, c.width); }
     hist.grid[i][j].push(...f.test_loss[k]);
     const s = hist.grid[i][j], v = s.length ? s[s.length - 1] : null;
+    sparkline($(`spark-${i}-${j}`), s);
     $(`cell-loss-${i}-${j}`).textContent = f.nonfinite[k] != null ? `NaN at epoch ${f.nonfinite[k]}` : v == null ? "–" : v.toFixed(3);
     $(`cell-loss-${i}-${j}`).className = f.nonfinite[k] != null ? "bad" : "";
     if (v != null && (best == null || v < best[0])) best = [v, k];
