@@ -120,6 +120,8 @@ def _setup(cfg: Config, d: Data, job: Any) -> dict[str, Any]:
         "features": list(cfg.features),
         "sizes": [len(cfg.features), *cfg.hidden, d.classes if d.task == "multiclass" else 1],
     }
+    if d.task == "regression":  # the colour scale of a 2-D regression's output map
+        out["y_range"] = [float(d.y_train.min()), float(d.y_train.max())]
     if job.kind == "grid":
         out["rows"], out["cols"] = job.members.rows, job.members.cols
     return out

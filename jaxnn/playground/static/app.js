@@ -329,7 +329,7 @@ function outputColor(out) {
     const c = bytes(out.cls), conf = bytes(out.conf), k = setup.classes;
     return (i) => mix(WHITE, PALETTE[c[i] % PALETTE.length], Math.max(0, (conf[i] / 255 - 1 / k) / (1 - 1 / k)) * 0.75);
   }
-  const v = out.values, lo = setup.box[2], hi = setup.box[3];
+  const v = out.values, [lo, hi] = setup.y_range[1] > setup.y_range[0] ? setup.y_range : [0, 1];
   return (i) => light(diverging(255 * Math.min(1, Math.max(0, (v[i] - lo) / (hi - lo)))));
 }
 
