@@ -7,11 +7,13 @@ validation error: a bad request gets a 4xx with a one-line JSON message, never a
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import warnings
 
@@ -19,7 +21,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("starlette")
-pytest.importorskip("httpx")
+httpx = pytest.importorskip("httpx")
 
 with warnings.catch_warnings():  # newer Starlette asks for httpx2; httpx works the same here
     warnings.simplefilter("ignore")
@@ -210,6 +212,42 @@ def test_downloads(tab):
     tab.configure(mode="perceptron")
     assert "409" not in one_line_error(tab.get("model"), 409)
     assert tab.get("script").status_code == 200
+
+
+def test_a_tab_that_vanishes_mid_stream_leaves_no_server_error(caplog):
+    # A real server: the test client cannot drop a connection while a frame is being sent.
+    uvicorn = pytest.importorskip("uvicorn")
+    from websockets.sync.client import connect
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    app = create_app(precompile=False)
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None))  # log records reach caplog
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    port = sock.getsockname()[1]
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+            for _ in range(3):
+                with connect(f"ws://127.0.0.1:{port}/api/stream", max_size=None) as ws:
+                    sid = json.loads(ws.recv())["id"]
+                    http.post(f"/api/session/{sid}/config", json={**SMALL, "epochs_per_frame": 1})
+                    http.post(f"/api/session/{sid}/play")
+                    for _ in range(10):  # acknowledged at once, so the server is always sending
+                        ws.recv()
+                        ws.send("ack")
+                    ws.socket.shutdown(socket.SHUT_RDWR)  # gone without a closing handshake
+                    ws.socket.close()
+        end = time.monotonic() + 30
+        while app.state.sessions and time.monotonic() < end:
+            time.sleep(0.05)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+    assert app.state.sessions == {}
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_a_new_job_is_compiled_before_play():

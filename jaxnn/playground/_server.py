@@ -276,8 +276,15 @@ def create_app(allowed_hosts: list[str] | None = None, *, precompile: bool = Tru
                         pass
                     tg.cancel_scope.cancel()
 
+                async def send() -> None:
+                    try:
+                        await _frames(ws, s)
+                    except (WebSocketDisconnect, OSError):
+                        pass  # the tab went away while a frame was being sent
+                    tg.cancel_scope.cancel()
+
                 tg.start_soon(receive)
-                tg.start_soon(_frames, ws, s)
+                tg.start_soon(send)
         finally:
             s.closed, s.playing, s.job = True, False, None
             sessions.pop(s.id, None)
