@@ -72,10 +72,11 @@ def wait_for(predicate, timeout, what):
 
 def open_page(browser, server, setup):
     browser.get("about:blank")  # a new page, not just a new #: the set-up comes from the link
+    browser.get_log("browser")  # drop what the last page logged while it was being left
     browser.get(server + "#" + setup)
     wait_for(lambda: browser.find_element("tag name", "body").get_attribute("data-ready") == "1", 120,
              "the first frame")
-    assert browser.find_element("id", "status").text == ""
+    assert text(browser, "status") == "", text(browser, "status")
 
 
 def text(browser, element_id):
@@ -95,8 +96,8 @@ def distinct_colors(browser, canvas_id):
 
 
 def no_console_errors(browser):
-    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
-    assert errors == []
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [], errors
 
 
 def screenshot(browser, name):
