@@ -1,10 +1,11 @@
-"""The ``jaxnn`` command line: ``demo``, ``train``, ``predict`` and ``bench``.
+"""The ``jaxnn`` command line: ``demo``, ``train``, ``predict``, ``playground`` and ``bench``.
 
 .. code-block:: text
 
     jaxnn demo [--out DIR] [--quick]          the course end to end: a summary table and figures
     jaxnn train --data FILE.csv --target COL  train a dense network on a CSV file (or --dataset)
     jaxnn predict --model FILE --data FILE.csv [--out FILE.csv]
+    jaxnn playground [--port N] [--no-browser]  the course in the browser (pip install "jaxnn[playground]")
     jaxnn bench [ARGS ...]                    the benchmark suite (from a source checkout)
 
 ``jaxnn train`` decides each column's type once (number or category; see :mod:`jaxnn._csv`),
@@ -328,6 +329,12 @@ def _parser() -> _Parser:
     _add_table_options(pr.add_argument_group("number format"), predict=True)
 
     sub.add_parser(
+        "playground",
+        help="the course in the browser: a local web page on this library "
+             "('jaxnn playground --help' lists its options)",
+        add_help=False,
+    )
+    sub.add_parser(
         "bench",
         help="the benchmark suite (from a source checkout; 'jaxnn bench --help' lists its options)",
         add_help=False,
@@ -357,8 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # The command, for messages: the first word that is not an option ('jaxnn --debug train').
     command = next((a for a in argv if not a.startswith("-")), None)
-    command = command if command in ("demo", "train", "predict", "bench") else None
-    debug = "--debug" in argv and command != "bench"
+    command = command if command in ("demo", "train", "predict", "playground", "bench") else None
+    debug = "--debug" in argv and command not in ("bench", "playground")
     try:
         return _run(argv)
     except KeyboardInterrupt:
@@ -397,6 +404,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(argv: list[str]) -> int:
     if argv[:1] == ["bench"]:  # its own options, parsed by the suite
         return _bench(argv[1:])
+    if argv[:1] == ["playground"]:  # its own options, parsed by the server's entry point
+        from jaxnn import playground
+
+        return playground.main(argv[1:])
     try:
         args = _parser().parse_args(argv)
     except SystemExit as e:  # --help and --version

@@ -47,6 +47,10 @@ class Optimizer(optax.GradientTransformationExtraArgs):
     ``adam(1e-3) == adam(1e-3)``, while ``adam(1e-3) != adam(3e-3)``. (Optax's own
     optimizers compare by the identity of their functions.) :func:`jaxnn.train.fit` goes
     further and reuses one compiled program for every learning rate, beta and epsilon.
+
+    Attributes:
+      init: ``init(params) -> state``, as in Optax.
+      update: ``update(updates, state, params=None, **extra_args) -> (updates, state)``.
     """
 
     __slots__ = ()

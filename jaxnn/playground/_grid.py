@@ -1,0 +1,267 @@
+"""Grid mode: up to 8 x 8 networks trained side by side, as one vmapped program.
+
+:func:`jaxnn.train.sweep` trains such a grid in one call, but it always starts from
+freshly initialized params and cannot resume, and the page needs a frame between chunks.
+So the grid runs its own chunk: ``jax.vmap`` over members of the epoch that ``fit`` and
+``sweep`` run (the batches of :func:`jaxnn.train.epoch_batches`, the masked mean loss, the
+optimizer update, and the non-finite guard that keeps a diverging member's params from the
+start of its failing epoch). Member ``i`` splits ``keys[i]`` into ``(init_key,
+shuffle_key)`` as ``sweep`` does, and epoch ``e`` shuffles with ``fold_in(shuffle_key,
+e)``, so a learning-rate x seed grid equals ``sweep`` and a width x activation cell equals
+``fit`` on that network (both tested, to float32 rounding).
+
+Widths x activations: every member has the widest layers; a member's extra units are
+zero-initialized and masked out of the forward pass (their outputs are multiplied by 0),
+so they neither contribute nor receive gradient; its activation is picked per member with
+``lax.switch``.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import time
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxnn import activations, optim, train
+from jaxnn.playground._config import Config, RequestError
+from jaxnn.playground._data import Data, to_list
+from jaxnn.playground._network import (
+    encode_u8,
+    finite_list,
+    head_of,
+    network,
+    outputs_of,
+)
+
+__all__ = ["GridJob", "grid_members"]
+
+
+class Members(NamedTuple):
+    """What varies across the grid, one entry per member (row-major)."""
+
+    rows: list[str]
+    cols: list[str]
+    lrs: np.ndarray  # [M] float32
+    seeds: list[int]  # [M]
+    widths: list[int]  # [M]
+    acts: list[str]  # [M]
+
+
+def grid_members(cfg: Config) -> Members:
+    """The members of a grid set-up: learning rates x seeds, or widths x activations."""
+    if cfg.grid_axes == "lr_seed":
+        r, c = cfg.grid_rows, cfg.grid_cols
+        lrs = np.geomspace(cfg.lr_min, cfg.lr_max, r).astype(np.float32) if r > 1 else np.array([cfg.lr_min], np.float32)
+        seeds = [cfg.train_seed + j for j in range(c)]
+        width = cfg.hidden[0] if cfg.hidden else 0
+        return Members([f"lr {v:.3g}" for v in lrs], [f"seed {s}" for s in seeds], np.repeat(lrs, c),
+                       seeds * r, [width] * (r * c), [cfg.activation] * (r * c))
+    if not cfg.hidden:
+        raise RequestError("a widths x activations grid needs at least one hidden layer (hidden = [4], say)")
+    r, c = len(cfg.widths), len(cfg.activations)
+    return Members([f"width {w}" for w in cfg.widths], list(cfg.activations),
+                   np.full(r * c, cfg.lr, np.float32), [cfg.train_seed] * (r * c),
+                   [w for w in cfg.widths for _ in range(c)], list(cfg.activations) * r)
+
+
+def _layer_sizes(cfg: Config, members: Members) -> tuple[int, ...]:
+    if cfg.grid_axes == "lr_seed":
+        return cfg.hidden
+    return (max(members.widths),) * len(cfg.hidden)
+
+
+def _pad(params: list[dict], sizes: list[int]) -> list[dict]:
+    """Zero-pads an MLP's params to the layer sizes ``sizes`` (inputs first)."""
+    out = []
+    for layer, (fan_in, fan_out) in zip(params, zip(sizes[:-1], sizes[1:])):
+        w, b = np.asarray(layer["w"]), np.asarray(layer["b"])
+        pw = np.zeros((fan_in, fan_out), np.float32)
+        pw[: w.shape[0], : w.shape[1]] = w
+        pb = np.zeros((fan_out,), np.float32)
+        pb[: b.shape[0]] = b
+        out.append({"w": pw, "b": pb})
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _programs(sizes: tuple[int, ...], act_names: tuple[str, ...], task: str, opt_name: str,
+              hyperparams: tuple, l1: float, l2: float, n: int, batch: int, chunk: int) -> Any:
+    """The compiled chunk and map programs of a grid shape, cached (equal shapes do not recompile)."""
+    fns = [activations.get(a) for a in act_names]
+    head = head_of(task)
+    full_batch = batch == n
+    hp = dict(hyperparams)
+
+    def apply(params, x, act, masks):
+        h = x
+        for layer, m in zip(params[:-1], masks):
+            z = h @ layer["w"] + layer["b"]
+            h = (jax.lax.switch(act, fns, z) if len(fns) > 1 else fns[0](z)) * m
+        return h @ params[-1]["w"] + params[-1]["b"]
+
+    def loss(params, x, y, act, masks):
+        per_example = head.loss(apply(params, x, act, masks), y)
+        if l1 == 0 and l2 == 0:
+            return per_example
+        weights = [layer["w"] for layer in params]
+        return per_example + l1 * sum(jnp.sum(jnp.abs(w)) for w in weights) + l2 * sum(
+            jnp.sum(w * w) for w in weights)
+
+    def member_chunk(params, opt_state, epoch, stopped, failed, key, lr, act, masks, x, y, xv, yv):
+        opt = getattr(optim, opt_name)(lr, **hp)
+
+        def batch_loss(p, xb, yb, mb):
+            per = loss(p, xb, yb, act, masks)
+            return jnp.sum(per * mb) / jnp.sum(mb)  # the masked mean of fit's step
+
+        grad_fn = jax.value_and_grad(batch_loss)
+
+        def step(carry, batch):
+            p, s, bad = carry
+            xb, yb, mb = batch
+            value, grads = grad_fn(p, xb, yb, mb)
+            updates, s = opt.update(grads, s, p)
+            # As fit's guard: a step whose loss is not finite fails the epoch (the epoch's sum
+            # may overflow without that, and then it is recorded as Inf, not a failure).
+            return (optax.apply_updates(p, updates), s, bad | ~jnp.isfinite(value)), value * jnp.sum(mb)
+
+        def one_epoch(carry, _):
+            p0, s0, e, stop, fail = carry
+            ok = jnp.asarray(False)
+            if full_batch:
+                (p, s, bad_step), total = step((p0, s0, ok), (x, y, jnp.ones((n,), jnp.float32)))
+            else:
+                idx, mask = train.epoch_batches(jax.random.fold_in(key, e), n, batch)
+                xs = jnp.take(x, idx, axis=0)
+                ys = jnp.take(y, idx, axis=0)
+                (p, s, bad_step), totals = jax.lax.scan(step, (p0, s0, ok), (xs, ys, mask))
+                total = jnp.sum(totals)
+            train_loss = total / n
+            finite = ~bad_step & jnp.all(
+                jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(p)]))
+            bad = ~stop & ~finite
+            undo = stop | bad  # a diverging member keeps its params from the epoch's start
+            p = jax.tree.map(lambda old, new: jnp.where(undo, old, new), p0, p)
+            s = jax.tree.map(lambda old, new: jnp.where(undo, old, new), s0, s)
+            test_loss = jnp.mean(loss(p, xv, yv, act, masks))
+            record = (jnp.where(undo, jnp.nan, train_loss), jnp.where(undo, jnp.nan, test_loss))
+            fail = jnp.where(bad, e, fail)
+            return (p, s, jnp.where(undo, e, e + 1), stop | bad, fail), record
+
+        carry, records = jax.lax.scan(one_epoch, (params, opt_state, epoch, stopped, failed), None, length=chunk)
+        return carry, records
+
+    shared = (None, None, None, None)
+    run_chunk = jax.jit(jax.vmap(member_chunk, in_axes=(0, 0, 0, 0, 0, 0, 0, 0, 0, *shared)))
+
+    def member_map(params, act, masks, grid):
+        return head.output_activation(apply(params, grid, act, masks))
+
+    run_map = jax.jit(jax.vmap(member_map, in_axes=(0, 0, 0, None)))
+
+    def member_init_state(params, lr):
+        return getattr(optim, opt_name)(lr, **hp).init(params)
+
+    init_state = jax.jit(jax.vmap(member_init_state))
+    return run_chunk, run_map, init_state
+
+
+class GridJob:
+    kind = "grid"
+
+    def __init__(self, cfg: Config, d: Data) -> None:
+        self.cfg, self.data = cfg, d
+        self.members = m = grid_members(cfg)
+        count = len(m.lrs)
+        sizes = [d.x_train.shape[1], *_layer_sizes(cfg, m), outputs_of(d)]
+        params, masks = [], []
+        self.keys = []
+        for seed, width, act in zip(m.seeds, m.widths, m.acts):
+            init_key, shuffle_key = jax.random.split(jax.random.key(seed))
+            hidden = cfg.hidden if cfg.grid_axes == "lr_seed" else (width,) * len(cfg.hidden)
+            _, p = network(hidden, outputs_of(d), act).init(init_key, (-1, sizes[0]))
+            params.append(_pad(jax.device_get(p), sizes))
+            masks.append([(np.arange(h) < width).astype(np.float32) if cfg.grid_axes == "width_activation"
+                          else np.ones(h, np.float32) for h in sizes[1:-1]])
+            self.keys.append(shuffle_key)
+        stack = lambda *a: jnp.asarray(np.stack(a))
+        self.params = jax.tree.map(stack, *params)
+        self.masks = [jnp.asarray(np.stack([mk[i] for mk in masks])) for i in range(len(sizes) - 2)]
+        self.keys = jnp.stack(self.keys)
+        names = tuple(dict.fromkeys(m.acts))
+        self.act_index = jnp.asarray([names.index(a) for a in m.acts], jnp.int32)
+        self.lrs = jnp.asarray(m.lrs)
+        n = d.x_train.shape[0]
+        self.batch = n if cfg.batch == 0 else cfg.batch
+        self.steps_per_epoch = -(-n // self.batch)
+        self.run_chunk, self.run_map, init_state = _programs(
+            tuple(sizes), names, d.task, cfg.optimizer, tuple(cfg.optimizer_hyperparams().items()),
+            cfg.l1, cfg.l2, n, self.batch, cfg.epochs_per_frame,
+        )
+        self.opt_state = init_state(self.params, self.lrs)
+        self.epoch = jnp.zeros(count, jnp.int32)
+        self.stopped = jnp.zeros(count, bool)
+        self.failed = jnp.full(count, -1, jnp.int32)
+        self.xy = tuple(jnp.asarray(a) for a in (d.x_train, d.y_train, d.x_test, d.y_test))
+        self.grid = jnp.asarray(d.grid_x)
+        self.chunks = 0
+
+    @property
+    def done(self) -> bool:
+        return bool(jnp.all(self.stopped))
+
+    def warm(self) -> None:
+        """Compiles the chunk ahead of play (one chunk from the initial state, thrown away)."""
+        jax.block_until_ready(self.run_chunk(
+            self.params, self.opt_state, self.epoch, self.stopped, self.failed, self.keys, self.lrs,
+            self.act_index, self.masks, *self.xy))
+
+    def advance(self, epochs: int | None = None) -> dict[str, Any]:
+        # Always whole chunks of epochs_per_frame: one compiled program per grid shape.
+        start = time.perf_counter()
+        carry, (train_loss, test_loss) = self.run_chunk(
+            self.params, self.opt_state, self.epoch, self.stopped, self.failed, self.keys, self.lrs,
+            self.act_index, self.masks, *self.xy)
+        self.params, self.opt_state, self.epoch, self.stopped, self.failed = carry
+        train_loss, test_loss = jax.device_get((train_loss, test_loss))
+        self.chunks += 1
+        seconds = time.perf_counter() - start
+        steps = self.cfg.epochs_per_frame * self.steps_per_epoch * len(self.members.lrs)
+        return self.frame(train_loss, test_loss, steps / seconds)
+
+    def frame(self, train_loss: Any = None, test_loss: Any = None, steps_per_s: float = 0.0) -> dict[str, Any]:
+        out = np.asarray(self.run_map(self.params, self.act_index, self.masks, self.grid))
+        task = self.data.task
+        maps = []
+        for o in out:
+            if task == "binary":
+                maps.append({"p": encode_u8(o[:, 0])})
+            elif task == "multiclass":
+                maps.append({"cls": base64.b64encode(np.argmax(o, 1).astype(np.uint8).tobytes()).decode("ascii"),
+                             "conf": encode_u8(np.max(o, 1))})
+            else:
+                maps.append({"values": to_list(o[:, 0])})
+        count = len(self.members.lrs)
+        failed = jax.device_get(self.failed)
+        return {
+            "type": "frame",
+            "kind": self.kind,
+            "epoch": self.chunks * self.cfg.epochs_per_frame,
+            "rows": self.members.rows,
+            "cols": self.members.cols,
+            "maps": maps,
+            "train_loss": [finite_list(train_loss[i]) if train_loss is not None else [] for i in range(count)],
+            "test_loss": [finite_list(test_loss[i]) if test_loss is not None else [] for i in range(count)],
+            "nonfinite": [int(f) if f >= 0 else None for f in failed],
+            "steps_per_s": round(steps_per_s, 1),
+            "done": self.done,
+        }
+
+    def start_frame(self) -> dict[str, Any]:
+        return self.frame()

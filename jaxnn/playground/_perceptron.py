@@ -1,0 +1,156 @@
+"""Perceptron mode: Rosenblatt's algorithm, one update (or one epoch) per frame.
+
+The page must show every update, so the loop runs on the host in NumPy, exactly as
+:func:`jaxnn.perceptron.perceptron_numpy` does (``w`` starts at 0; samples in order; on
+``y <w, x> <= 0``, ``w <- w + (eta y) x`` on the augmented input ``(1, x)``), and stops
+between updates. After whole epochs its weights equal ``perceptron_numpy``'s bit for bit
+(tested); the compiled :func:`jaxnn.perceptron.perceptron` would give the same line but
+not the steps in between.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from jaxnn.playground._config import Config
+from jaxnn.playground._data import Data, to_list
+from jaxnn.playground._network import encode_u8
+
+__all__ = ["PerceptronJob", "MAX_EPOCHS"]
+
+#: A run that has not converged after this many epochs stops (the page says it never will
+#: on data that are not linearly separable, such as XOR).
+MAX_EPOCHS = 10_000
+
+
+class PerceptronJob:
+    kind = "perceptron"
+
+    def __init__(self, cfg: Config, d: Data) -> None:
+        self.cfg, self.data = cfg, d
+        x = d.x_train
+        self.X = np.concatenate([np.ones((x.shape[0], 1), np.float32), x], axis=1)
+        # Binary targets are {0, 1}; the perceptron's labels are {-1, +1}.
+        self.y = (2.0 * d.y_train[:, 0] - 1.0).astype(np.float32)
+        self.eta = np.float32(cfg.eta)
+        self.w = np.zeros(self.X.shape[1], np.float32)
+        self.epoch, self.position, self.updates = 0, 0, 0
+        self.mistakes: list[int] = []  # per completed epoch
+        self.current = 0  # mistakes so far in the running epoch
+        self.last_update: int | None = None
+        self.converged = False
+        self.grid_aug = np.concatenate([np.ones((d.grid_x.shape[0], 1), np.float32), d.grid_x], axis=1)
+
+    @property
+    def done(self) -> bool:
+        return self.converged or self.epoch >= MAX_EPOCHS
+
+    def _visit(self) -> bool:
+        """Visits the next sample; returns whether it triggered an update."""
+        i = self.position
+        x, yi = self.X[i], self.y[i]
+        mistake = bool(yi * np.dot(self.w, x) <= 0)
+        if mistake:
+            self.w = self.w + (self.eta * yi) * x
+            self.current += 1
+            self.updates += 1
+            self.last_update = i
+        self.position += 1
+        if self.position == len(self.y):
+            self.mistakes.append(self.current)
+            self.converged = self.current == 0
+            self.epoch += 1
+            self.position, self.current = 0, 0
+        return mistake
+
+    def advance(self, epochs: int | None = None) -> dict[str, Any]:
+        """One update (to the next mistake, or the end of an epoch without one), or whole epochs.
+
+        ``epochs`` (the "one epoch" button) runs to the end of the current epoch and then
+        ``epochs - 1`` more; ``None`` follows the set-up's step (``update`` or ``epoch``)
+        ``epochs_per_frame`` times.
+        """
+        if self.done:
+            return self.frame()
+        start_epochs = len(self.mistakes)
+        start, visits = time.perf_counter(), self.epoch * len(self.y) + self.position
+        self.last_update = None
+        if epochs is None and self.cfg.perceptron_step == "update":
+            for _ in range(self.cfg.epochs_per_frame):
+                while not self.done:
+                    epoch_before = self.epoch
+                    if self._visit() or self.epoch != epoch_before:
+                        break
+                if self.done:
+                    break
+        else:
+            target = self.epoch + (self.cfg.epochs_per_frame if epochs is None else epochs)
+            while self.epoch < target and not self.done:
+                self._visit()
+        visited = self.epoch * len(self.y) + self.position - visits
+        return self.frame(self.mistakes[start_epochs:], visited / max(time.perf_counter() - start, 1e-9))
+
+    def warm(self) -> None:
+        """Nothing to compile: the perceptron runs in NumPy."""
+
+    def step(self) -> dict[str, Any]:
+        """The step button: one update (or the end of an epoch without one), or one epoch."""
+        if self.done:
+            return self.frame()
+        start_epochs = len(self.mistakes)
+        self.last_update = None
+        if self.cfg.perceptron_step == "update":
+            epoch_before = self.epoch
+            while not self.done and not self._visit() and self.epoch == epoch_before:
+                pass
+        else:
+            target = self.epoch + 1
+            while self.epoch < target and not self.done:
+                self._visit()
+        return self.frame(self.mistakes[start_epochs:])
+
+    def novikoff(self) -> dict[str, Any] | None:
+        """Novikoff's bound ``(R / gamma)^2`` on the number of updates, when a separator is known.
+
+        ``R`` is the largest norm of an augmented input. ``gamma`` is the margin of a unit
+        augmented separator: the generator's (separable data) or, once the run has converged,
+        the one found.
+        """
+        R = float(np.max(np.linalg.norm(self.X, axis=1)))
+        if self.data.separator is not None and self.cfg.features == ("x1", "x2"):
+            u = np.concatenate([[0.0], self.data.separator]).astype(np.float64)
+            source = "the generator's separator"
+        elif self.converged:
+            u, source = self.w.astype(np.float64), "the separator found"
+        else:
+            return None
+        u = u / np.linalg.norm(u)
+        gamma = float(np.min(self.y * (self.X.astype(np.float64) @ u)))
+        if gamma <= 0:
+            return None
+        return {"R": round(R, 4), "gamma": round(gamma, 5), "bound": round((R / gamma) ** 2, 1), "from": source}
+
+    def frame(self, new_mistakes: Any = (), steps_per_s: float = 0.0) -> dict[str, Any]:
+        scores = self.grid_aug @ self.w
+        return {
+            "type": "frame",
+            "kind": self.kind,
+            "epoch": self.epoch,
+            "position": self.position,
+            "updates": self.updates,
+            "weights": to_list(self.w),
+            "last_update": self.last_update,
+            "mistakes": list(new_mistakes),
+            "current_mistakes": self.current,
+            "converged": self.converged,
+            "novikoff": self.novikoff(),
+            "output": {"p": encode_u8((scores >= 0).astype(np.float32))},
+            "done": self.done,
+            "steps_per_s": round(steps_per_s, 1),  # samples visited per second
+        }
+
+    def start_frame(self) -> dict[str, Any]:
+        return self.frame()
