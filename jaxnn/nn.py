@@ -16,6 +16,7 @@ the bias in column 0) is :func:`forward_matrix_form`, with :func:`to_augmented` 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -176,6 +177,30 @@ def _init_in_sequence(layers: Sequence[Layer], key: jax.Array, input_shape: Shap
     return input_shape, params
 
 
+_OUTPUT_SHAPES: dict = {}
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2))
+def _init_compiled(layers: tuple[Layer, ...], key: jax.Array, input_shape: Shape) -> list:
+    output_shape, params = _init_in_sequence(layers, key, input_shape)
+    _OUTPUT_SHAPES[layers, input_shape] = output_shape  # known once traced
+    return params
+
+
+def _init_network(layers: Sequence[Layer], key: jax.Array, input_shape: Shape) -> tuple[Shape, list]:
+    """:func:`_init_in_sequence` as one compiled program.
+
+    Run eagerly, a network's initialization is a dozen small operations (key splits, draws,
+    scalings), each compiled on its first use: about a second before the first step of a
+    fresh process. As one program it compiles once, and layers equal in configuration
+    (``MLP([32], 3)`` built anew) reuse it.
+    """
+    _check_key(key)
+    layers, input_shape = tuple(layers), tuple(input_shape)
+    params = _init_compiled(layers, key, input_shape)
+    return _OUTPUT_SHAPES[layers, input_shape], params
+
+
 def serial(*layers: Layer) -> Layer:
     """Composes layers in order; params are a tuple with one entry per layer.
 
@@ -188,7 +213,7 @@ def serial(*layers: Layer) -> Layer:
         raise ValueError("serial needs one or more Layer arguments, e.g. serial(Dense(4), Activation('tanh'))")
 
     def init(key: jax.Array, input_shape: Shape) -> tuple[Shape, Params]:
-        output_shape, params = _init_in_sequence(layers, key, input_shape)
+        output_shape, params = _init_network(layers, key, input_shape)
         return output_shape, tuple(params)
 
     def apply(params: Params, x: ArrayLike) -> jax.Array:
@@ -250,7 +275,7 @@ def MLP(
     layers = [Dense(n, w_init=w_init, b_init=b_init, dtype=dtype) for n in sizes]
 
     def init(key: jax.Array, input_shape: Shape) -> tuple[Shape, Params]:
-        return _init_in_sequence(layers, key, input_shape)
+        return _init_network(layers, key, input_shape)
 
     def apply(params: Params, x: ArrayLike) -> jax.Array:
         if not isinstance(params, (list, tuple)) or len(params) != len(layers):
