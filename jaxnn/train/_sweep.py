@@ -130,11 +130,16 @@ def _sweep_start_program(init: _structure.Lifted, factory: _structure.Lifted) ->
     return jax.jit(start)
 
 
+_BLOCK = 16  # epochs per scan inside a sweep chunk: the most a sweep computes past its epochs
+
+
 def _sweep_program(engine: _Engine, parts: _Parts) -> Callable:
     """``chunk(states, keys, hp, x, y, xv, yv, base, limit, values) -> (states, records)``, compiled.
 
-    Runs epochs ``base .. base + _CHUNK`` of every member (those past ``limit`` are skipped,
-    by a condition all members share), returning ``[members, _CHUNK]`` history entries.
+    Runs epochs ``base .. base + _CHUNK`` of every member, returning ``[members, _CHUNK]``
+    history entries. The epochs run in blocks of ``_BLOCK`` (a scan), as many blocks as the
+    epochs below ``limit`` need (a while loop): a member's epochs past ``limit`` in the last
+    block are computed and discarded (``freeze``), at most ``_BLOCK - 1`` of them.
     """
     metric_names = tuple(parts.metrics)
 
@@ -146,13 +151,19 @@ def _sweep_program(engine: _Engine, parts: _Parts) -> Callable:
                 one = _epoch_fn(engine._replace(guard=guard), loss_fn, make_optimizer(**hp), metrics, 0, 0.0, freeze=True)
                 return one(state, key, x, y, xv, yv, limit)
 
-            def body(s, i):
-                skipped = lambda s: (s, _nan_records(metric_names, engine.has_val, keys.shape[0]))
-                return jax.lax.cond(base + i < limit, lambda s: jax.vmap(member)(s, keys, hyperparams), skipped, s)
+            def block(carry):
+                s, records, b = carry
+                s, entries = jax.lax.scan(lambda s, _: jax.vmap(member)(s, keys, hyperparams), s, None, length=_BLOCK)
+                # [epochs, members] -> [members, epochs], written at the block's place.
+                put = lambda r, e: jax.lax.dynamic_update_slice(r, e.T, (0, b * _BLOCK))
+                return s, jax.tree.map(put, records, entries), b + 1
 
             def run(s):
-                s, records = jax.lax.scan(body, s, jnp.arange(_CHUNK))
-                return s, jax.tree.map(lambda r: r.T, records)  # [epochs, members] -> [members, epochs]
+                blocks = (jnp.clip(limit - base, 0, _CHUNK) + _BLOCK - 1) // _BLOCK
+                records = jax.tree.map(lambda r: jnp.broadcast_to(r, (keys.shape[0], _CHUNK)),
+                                       _nan_records(metric_names, engine.has_val, _CHUNK))
+                s, records, _ = jax.lax.while_loop(lambda c: c[2] < blocks, block, (s, records, 0))
+                return s, records
 
             return run
 
