@@ -11,7 +11,7 @@ from jax.typing import ArrayLike
 
 from jaxnn import _structure
 from jaxnn.train._epoch import _CHUNK, _epoch_fn, _nan_records
-from jaxnn.train._fit import _Dispatches, _result
+from jaxnn.train._fit import _DISPATCH_MAX, _Dispatches, _result
 from jaxnn.train._programs import _call, _Engine, _one_update, _Parts, _probe, _program
 from jaxnn.train._state import _all_finite, _initial_state
 from jaxnn.train._types import FitResult, LossFn, MetricFn, Params
@@ -80,7 +80,8 @@ def sweep(
     x, y = _as_data(x, "x"), _as_data(y, "y")
     if validation_data is not None and isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
         validation_data = (_as_data(validation_data[0], "x_val"), _as_data(validation_data[1], "y_val"))
-    init, params0 = _probe(init_fn, _call, _spec(keys[0]))
+    one_key = jax.ShapeDtypeStruct(keys.shape[1:], keys.dtype)  # (indexing would dispatch a computation)
+    init, params0 = _probe(init_fn, _call, _spec(one_key))
     probe = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), params0)
     n, batch_size, has_val, loss, lifted_metrics = _validate(
         loss_fn, probe, x, y, validation_data, batch_size, epochs, metrics, None
@@ -88,10 +89,10 @@ def sweep(
     epochs = int(epochs)
     # Validate the optimizer factory and hyperparameter names once, concretely.
     try:
-        make_optimizer(**{k: v[0] for k, v in hyperparams.items()})
+        make_optimizer(**{k: float(v) for k, v in jax.device_get({k: v[0] for k, v in hyperparams.items()}).items()})
     except TypeError as err:
         raise ValueError(f"make_optimizer does not accept hyperparams {sorted(hyperparams)}: {err}") from None
-    factory, _ = _probe(make_optimizer, _build_and_update, _spec({k: v[0] for k, v in hyperparams.items()}), _spec(params0))
+    factory, _ = _probe(make_optimizer, _build_and_update, _spec({k: jax.ShapeDtypeStruct((), v.dtype) for k, v in hyperparams.items()}), _spec(params0))
     parts = _Parts(loss, factory, lifted_metrics)
     engine = _Engine(loss.key, factory.key, tuple((k, m.key) for k, m in lifted_metrics.items()), n, batch_size,
                      bool(shuffle), has_val, None, "min", True)
@@ -103,9 +104,9 @@ def sweep(
     states, shuffle_keys = start(keys, hyperparams, values["init"], values["optimizer"])
     plan = _Dispatches(0, epochs, None)
     xv, yv = validation_data if has_val else (None, None)
-    for base in range(0, epochs, _CHUNK):
+    for base in range(0, epochs, _DISPATCH_MAX):
         states, records = chunk(states, shuffle_keys, hyperparams, x, y, xv, yv, base, epochs, values)
-        plan.sizes.append(min(_CHUNK, epochs - base))
+        plan.sizes.append(min(_DISPATCH_MAX, epochs - base))
         plan.records.append(records)
     return _result(states, plan, engine, False, tuple(lifted_metrics), members)
 
@@ -136,17 +137,19 @@ _BLOCK = 16  # epochs per scan inside a sweep chunk: the most a sweep computes p
 def _sweep_program(engine: _Engine, parts: _Parts) -> Callable:
     """``chunk(states, keys, hp, x, y, xv, yv, base, limit, values) -> (states, records)``, compiled.
 
-    Runs epochs ``base .. base + _CHUNK`` of every member, returning ``[members, _CHUNK]``
-    history entries. The epochs run in blocks of ``_BLOCK`` (a scan), as many blocks as the
-    epochs below ``limit`` need (a while loop): a member's epochs past ``limit`` in the last
-    block are computed and discarded (``freeze``), at most ``_BLOCK - 1`` of them.
+    Runs epochs ``base .. base + _DISPATCH_MAX`` of every member (stopping at ``limit``),
+    returning ``[members, _DISPATCH_MAX]`` history entries. They run in chunks of ``_CHUNK``
+    epochs (each checked as described below), and a chunk in blocks of ``_BLOCK`` (a scan),
+    as many blocks as the epochs below ``limit`` need (a while loop): a member's epochs past
+    ``limit`` in the last block are computed and discarded (``freeze``), at most
+    ``_BLOCK - 1`` of them.
     """
     metric_names = tuple(parts.metrics)
 
     def chunk(states, keys, hyperparams, x, y, xv, yv, base, limit, values):
         loss_fn, make_optimizer, metrics = parts.rebuild(values)
 
-        def all_members(guard: bool):
+        def all_members(guard: bool, base):
             def member(state, key, hp):
                 one = _epoch_fn(engine._replace(guard=guard), loss_fn, make_optimizer(**hp), metrics, 0, 0.0, freeze=True)
                 return one(state, key, x, y, xv, yv, limit)
@@ -175,11 +178,24 @@ def _sweep_program(engine: _Engine, parts: _Parts) -> Callable:
         # the cond's predicate is not batched, so just one branch runs. (An epoch whose
         # summed loss overflows float32 without any step's loss doing so also triggers the
         # replay, which then changes nothing.)
-        fast = all_members(False)(states)
-        params_finite = jax.vmap(_all_finite)(fast[0].params)
-        in_range = base + jnp.arange(_CHUNK) < limit  # epochs past the limit record NaN
-        losses_finite = jnp.all(jnp.isfinite(fast[1]["train_loss"]) | ~in_range, axis=1)
-        failed = ~states.stopped & ~(params_finite & losses_finite)
-        return jax.lax.cond(jnp.any(failed), lambda: all_members(True)(states), lambda: fast)
+        def guarded(states, base):
+            fast = all_members(False, base)(states)
+            params_finite = jax.vmap(_all_finite)(fast[0].params)
+            in_range = base + jnp.arange(_CHUNK) < limit  # epochs past the limit record NaN
+            losses_finite = jnp.all(jnp.isfinite(fast[1]["train_loss"]) | ~in_range, axis=1)
+            failed = ~states.stopped & ~(params_finite & losses_finite)
+            return jax.lax.cond(jnp.any(failed), lambda: all_members(True, base)(states), lambda: fast)
 
-    return jax.jit(chunk)
+        def one_chunk(carry):
+            s, records, c = carry
+            s, entries = guarded(s, base + c * _CHUNK)
+            put = lambda r, e: jax.lax.dynamic_update_slice(r, e, (0, c * _CHUNK))
+            return s, jax.tree.map(put, records, entries), c + 1
+
+        chunks = (jnp.clip(limit - base, 0, _DISPATCH_MAX) + _CHUNK - 1) // _CHUNK
+        records = jax.tree.map(lambda r: jnp.broadcast_to(r, (keys.shape[0], _DISPATCH_MAX)),
+                               _nan_records(metric_names, engine.has_val, _DISPATCH_MAX))
+        states, records, _ = jax.lax.while_loop(lambda c: c[2] < chunks, one_chunk, (states, records, 0))
+        return states, records
+
+    return jax.jit(chunk, donate_argnums=0)
