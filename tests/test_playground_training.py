@@ -113,11 +113,9 @@ def test_width_by_activation_cells_equal_fit_on_each_narrow_network():
                         optimizer=optim.adam(0.05), key=shuffle_key, epochs=8, batch_size=16)
         member = [{"w": np.asarray(layer["w"][k]), "b": np.asarray(layer["b"][k])} for layer in job.params]
         sizes = [2, width, width, 1]
-        # fit passes Adam's betas and eps to its program as runtime values, which round a
-        # little differently (1 - b1 in float32) from the constants of the grid's program.
         for got, want, (i, o) in zip(member, ref.params, zip(sizes[:-1], sizes[1:]), strict=True):
-            np.testing.assert_allclose(got["w"][:i, :o], want["w"], rtol=1e-4, atol=1e-5)
-            np.testing.assert_allclose(got["b"][:o], want["b"], rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(got["w"][:i, :o], want["w"], rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(got["b"][:o], want["b"], rtol=1e-5, atol=1e-6)
             assert not np.any(got["w"][i:, :]) and not np.any(got["w"][:, o:])  # the masked units stay 0
 
 

@@ -59,6 +59,11 @@ def scale_by_adadelta(rho: ArrayLike = 0.9, eps: ArrayLike = 1e-6) -> optax.Grad
     check_in_unit_interval(rho, "rho")
     check_positive(eps, "eps")
 
+    # The complements are computed here, once: for Python floats in float64, as constant folding
+    # did, so that a compiled program given them as runtime values (jaxnn.train.fit) rounds
+    # exactly as it did with constants.
+    one_minus_rho = 1 - rho
+
     def init(params: optax.Params) -> ScaleByAdaDeltaState:
         zeros = jax.tree.map(jnp.zeros_like, params)
         return ScaleByAdaDeltaState(e_g=zeros, e_x=zeros)
@@ -68,7 +73,7 @@ def scale_by_adadelta(rho: ArrayLike = 0.9, eps: ArrayLike = 1e-6) -> optax.Grad
         # rho, 1 - rho and eps in each leaf's dtype: traced float32 ones must not promote
         # bfloat16 updates and state.
         def average(x, e):
-            return cast_to_leaf(1 - rho, x) * (x * x) + cast_to_leaf(rho, e) * e
+            return cast_to_leaf(one_minus_rho, x) * (x * x) + cast_to_leaf(rho, e) * e
 
         def rescale(g, eg, ex):
             eps_ = cast_to_leaf(eps, g)

@@ -81,6 +81,11 @@ def scale_by_adam(
     check_positive(eps, "eps")
     check_nonnegative(eps_root, "eps_root")
 
+    # The complements are computed here, once: for Python floats in float64, as constant folding
+    # did, so that a compiled program given them as runtime values (jaxnn.train.fit) rounds
+    # exactly as it did with constants.
+    one_minus_b1, one_minus_b2 = 1 - b1, 1 - b2
+
     def init(params: optax.Params) -> ScaleByAdamState:
         return ScaleByAdamState(
             count=jnp.zeros([], jnp.int32),
@@ -93,10 +98,10 @@ def scale_by_adam(
         # Scalars are cast to each leaf's dtype (cast_to_leaf) so that a traced float32
         # hyperparameter or a count-dependent scalar never promotes the updates or state.
         mu = jax.tree.map(
-            lambda g, m: cast_to_leaf(1 - b1, g) * g + cast_to_leaf(b1, m) * m, updates, state.mu
+            lambda g, m: cast_to_leaf(one_minus_b1, g) * g + cast_to_leaf(b1, m) * m, updates, state.mu
         )
         nu = jax.tree.map(
-            lambda g, v: cast_to_leaf(1 - b2, g) * (g * g) + cast_to_leaf(b2, v) * v,
+            lambda g, v: cast_to_leaf(one_minus_b2, g) * (g * g) + cast_to_leaf(b2, v) * v,
             updates,
             state.nu,
         )

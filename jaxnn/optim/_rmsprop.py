@@ -71,6 +71,11 @@ def scale_by_rms(
     check_positive(eps, "eps")
     check_nonnegative(initial_scale, "initial_scale")
 
+    # The complements are computed here, once: for Python floats in float64, as constant folding
+    # did, so that a compiled program given them as runtime values (jaxnn.train.fit) rounds
+    # exactly as it did with constants.
+    one_minus_decay = 1 - decay
+
     def init(params: optax.Params) -> ScaleByRmsState:
         return ScaleByRmsState(
             mu=jax.tree.map(jnp.zeros_like, params) if centered else None,
@@ -82,13 +87,13 @@ def scale_by_rms(
         # Scalars in each leaf's dtype: a traced float32 decay or eps must not promote
         # bfloat16 updates and state.
         nu = jax.tree.map(
-            lambda g, v: cast_to_leaf(1 - decay, g) * (g * g) + cast_to_leaf(decay, v) * v,
+            lambda g, v: cast_to_leaf(one_minus_decay, g) * (g * g) + cast_to_leaf(decay, v) * v,
             updates,
             state.nu,
         )
         if centered:
             mu = jax.tree.map(
-                lambda g, m: cast_to_leaf(1 - decay, g) * g + cast_to_leaf(decay, m) * m,
+                lambda g, m: cast_to_leaf(one_minus_decay, g) * g + cast_to_leaf(decay, m) * m,
                 updates,
                 state.mu,
             )
