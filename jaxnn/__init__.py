@@ -18,6 +18,8 @@ Submodules (each with its own ``__all__``):
 * :mod:`jaxnn.metrics` - accuracy, precision/recall/F1, confusion matrix, MSE, MAE, R^2 (jit-able).
 * :mod:`jaxnn.train` - the fused, jitted training engine (``fit``, ``sweep``, early stopping).
 * :mod:`jaxnn.checkpoint` - safe, atomic checkpoints of any pytree (safetensors or ``.npz``).
+* :mod:`jaxnn.playground` - ``jaxnn playground``: the course in the browser (imported on demand;
+  needs ``pip install "jaxnn[playground]"``).
 
 And one function: :func:`enable_compilation_cache`, JAX's persistent compilation cache in the
 user's cache directory, for scripts and notebooks that are re-run in fresh processes.

@@ -5,7 +5,6 @@ promise that rebuilding an equal model and its loss compiles nothing new is coun
 ``jax.monitoring``. Skipped when Equinox or Flax is not installed (``pip install -e ".[bench]"``).
 """
 
-import contextlib
 import importlib.util
 import pathlib
 
@@ -14,25 +13,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from jax import monitoring
 
 from jaxnn import optim, train
 
 EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "bring_your_own_model.py"
-_COMPILES: list[str] = []
-monitoring.register_event_duration_secs_listener(
-    lambda event, duration, **kw: _COMPILES.append(kw.get("fun_name", "?"))
-    if event == "/jax/core/compile/backend_compile_duration"
-    else None
-)
-
-
-@contextlib.contextmanager
-def count_compiles():
-    seen: list[str] = []
-    start = len(_COMPILES)
-    yield seen
-    seen.extend(_COMPILES[start:])
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +42,7 @@ def close(a, b):
 
 
 @pytest.mark.parametrize("library", ["equinox", "flax"])
-def test_fit_equals_hand_written_descent_and_an_equal_model_compiles_nothing(example, library):
+def test_fit_equals_hand_written_descent_and_an_equal_model_compiles_nothing(example, library, count_compiles):
     x, y = example.moons(0, 64)
     if library == "equinox":
         build = lambda key: example.equinox_model(key, width=8)

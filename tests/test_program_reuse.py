@@ -2,37 +2,20 @@
 
 The compilations are counted with ``jax.monitoring`` (XLA's backend-compile event), never
 timed. Each reuse test also checks that the reused program computes what a freshly
-compiled one computes, so a reuse can never mean a stale program.
+compiled one computes, so a reuse can never mean a stale program. The counter is the
+``count_compiles`` fixture of ``conftest.py``.
 """
-
-import contextlib
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from jax import monitoring
 
 from jaxnn import heads, losses, nn, optim, train
 from jaxnn._structure import config_key, lift
 from jaxnn.train._fit import _Bar
 from jaxnn.train._programs import _PROGRAMS
-
-_COMPILES: list[str] = []
-monitoring.register_event_duration_secs_listener(
-    lambda event, duration, **kw: _COMPILES.append(kw.get("fun_name", "?"))
-    if event == "/jax/core/compile/backend_compile_duration"
-    else None
-)
-
-
-@contextlib.contextmanager
-def count_compiles():
-    seen: list[str] = []
-    start = len(_COMPILES)
-    yield seen
-    seen.extend(_COMPILES[start:])
 
 
 def blobs(seed=0, n=60):
@@ -98,7 +81,7 @@ def test_program_keys_ignore_floats_but_not_structure():
     assert lift(optim.adam(1e-3)).key != lift(optim.rmsprop(1e-3)).key
 
 
-def test_second_fit_with_new_equal_objects_compiles_nothing():
+def test_second_fit_with_new_equal_objects_compiles_nothing(count_compiles):
     readme_run(0, 1e-2, 20)
     with count_compiles() as compiles:
         second = readme_run(5, 3e-3, 35, early_stopping=None)
@@ -127,7 +110,7 @@ def test_reused_program_uses_the_new_learning_rate_and_betas():
         jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5), r.params, p)
 
 
-def test_early_stopping_patience_and_min_delta_are_data():
+def test_early_stopping_patience_and_min_delta_are_data(count_compiles):
     xv, yv = blobs(1, 30)
     es = train.EarlyStopping(patience=3, min_delta=1e-3)
     readme_run(0, 1e-2, 40, validation_data=(xv, yv), early_stopping=es)
@@ -141,7 +124,7 @@ def test_early_stopping_patience_and_min_delta_are_data():
     assert best == int(np.nanargmin(vl))
 
 
-def test_raw_optax_optimizer_and_user_closure_are_reused():
+def test_raw_optax_optimizer_and_user_closure_are_reused(count_compiles):
     net = nn.MLP([4], 1)
     _, p0 = net.init(jax.random.key(0), (-1, 4))
     x, y = X, (Y == 1).astype(jnp.float32)[:, None]
@@ -201,7 +184,7 @@ def test_code_that_branches_on_a_float_falls_back_to_compiling_per_value():
     assert float(sq_fit.params) == pytest.approx(0.8)  # d p^2/dp = 2
 
 
-def test_captured_arrays_are_arguments_too():
+def test_captured_arrays_are_arguments_too(count_compiles):
     x = jnp.ones((4, 2))
     y = jnp.zeros(4)
 
@@ -217,7 +200,7 @@ def test_captured_arrays_are_arguments_too():
     np.testing.assert_allclose(r.params, [1.0, 1.0 - 0.8], rtol=1e-6)
 
 
-def test_second_sweep_with_new_equal_objects_compiles_nothing():
+def test_second_sweep_with_new_equal_objects_compiles_nothing(count_compiles):
     def run(seed, lrs, epochs):
         net = nn.MLP([8], 3, activation="tanh")
         return train.sweep(
@@ -236,7 +219,7 @@ def test_second_sweep_with_new_equal_objects_compiles_nothing():
     assert_trees_equal(r.params, run(3, [3e-3, 1e-1], 150).params)
 
 
-def test_first_fit_compiles_at_most_three_programs():
+def test_first_fit_compiles_at_most_three_programs(count_compiles):
     # The training loop, its set-up, and at most one small eager helper: nothing per epoch,
     # chunk or dispatch.
     net = nn.MLP([7], 3, activation="tanh")
