@@ -25,7 +25,7 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
         "coldstart": {"impls": ("jaxnn", "reference"), "workloads": ("mlp", "xor"), "modes": ("off", "cold", "warm")},
         "time_to_result": {"hidden": (32, 32), "epochs": 100, "batch": 32, "seeds": (0, 1, 2, 3), "lrs": (1e-3, 3e-3),
                            "impls": ("jaxnn", "sklearn", "torch", "keras"), "min_accuracy": 0.95,
-                           "cli_repeats": 3, "cli_modes": ("off", "cold", "warm")},
+                           "cli_repeats": 3, "cli_modes": ("off", "cold", "warm"), "warm_loop": True},
     },
     "small": {
         "matmul": {"n": 2048},
@@ -39,7 +39,7 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
         "coldstart": {"impls": ("jaxnn", "reference"), "workloads": ("mlp", "xor"), "modes": ("off", "cold", "warm")},
         "time_to_result": {"hidden": (32, 32), "epochs": 100, "batch": 32, "seeds": (0, 1, 2, 3), "lrs": (1e-3, 3e-3),
                            "impls": ("jaxnn", "sklearn", "torch", "keras"), "min_accuracy": 0.95,
-                           "cli_repeats": 3, "cli_modes": ("off", "cold", "warm")},
+                           "cli_repeats": 3, "cli_modes": ("off", "cold", "warm"), "warm_loop": True},
     },
     "tiny": {
         "matmul": {"n": 256},
@@ -57,6 +57,6 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
         # PyTorch and Keras (seconds of importing each) only at the larger sizes.
         "time_to_result": {"hidden": (32, 32), "epochs": 10, "batch": 32, "seeds": (0, 1), "lrs": (1e-3, 3e-3),
                            "impls": ("jaxnn", "sklearn"), "min_accuracy": 0.8,
-                           "cli_repeats": 1, "cli_modes": ("cold", "warm")},
+                           "cli_repeats": 1, "cli_modes": ("cold", "warm"), "warm_loop": False},
     },
 }

@@ -117,7 +117,7 @@ def _loop(ctx: Context, c: dict[str, Any], x: np.ndarray, y: np.ndarray, tmp: st
             continue
         results[impl] = {**json.loads(done.stdout.strip().splitlines()[-1]), "process_s": done.seconds}
         _add_loop(ctx, impl, results[impl], c)
-    if "jaxnn" in results:
+    if "jaxnn" in results and c.get("warm_loop", True):  # two more processes: not in the smoke test
         results["jaxnn-cache"] = _loop_warm_cache(ctx, c, data, spec, tmp)
     _loop_targets(ctx, results, len(c["seeds"]) * len(c["lrs"]))
 
