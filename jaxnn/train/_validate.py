@@ -36,46 +36,9 @@ def _spec(tree: Any) -> tuple:
 
 
 def _check_targets(loss_fn: Supervised, params: Params, x: Any, y: Any, what: str) -> None:
-    """Host-side checks of the targets against a Supervised loss's head (before compiling)."""
+    """Host-side checks of the targets by the loss's head, with the network's output shape (before compiling)."""
     _, out = _probe(loss_fn.apply, _call, _spec(params), _spec(x))
-    width = out.shape[-1] if out.ndim > 1 else 1
-    name = loss_fn.head.name
-    y_host = np.asarray(y)
-    if name == "multiclass":
-        if np.issubdtype(y_host.dtype, np.integer):
-            if y_host.ndim != 1:
-                raise ValueError(f"{what} y must be class indices of shape [N], got {y_host.shape}")
-            lo, hi = int(y_host.min()), int(y_host.max())
-            if lo < 0:
-                raise ValueError(
-                    f"{what} y has class labels in [{lo}, {hi}]: multi-class labels are class indices "
-                    f"0..{width - 1} for the network's {width} outputs, never negative; map them first, "
-                    "e.g. classes, y = np.unique(labels, return_inverse=True)"
-                )
-            if hi >= width:
-                raise ValueError(
-                    f"{what} y has class labels in [{lo}, {hi}] but the network has {width} outputs "
-                    f"(classes 0..{width - 1}); give the output layer {hi + 1} units"
-                )
-        elif y_host.shape != (x.shape[0], width):
-            raise ValueError(
-                f"{what} one-hot y must have shape {(x.shape[0], width)} for {width} outputs, got {y_host.shape}"
-            )
-    else:
-        expected = (x.shape[0], width) if out.ndim > 1 else (x.shape[0],)
-        if y_host.shape != expected:
-            raise ValueError(
-                f"{what} y has shape {y_host.shape} but the network outputs {out.shape[1:] or 'scalars'} "
-                f"per sample; y must have shape {expected}"
-                + (" (reshape with y[:, None])" if y_host.shape == expected[:1] else "")
-            )
-        if name == "binary":
-            bad = np.setdiff1d(np.unique(y_host), [0, 1])
-            if bad.size:
-                raise ValueError(
-                    f"{what} y must be in {{0, 1}} for the binary head, found {bad[:5].tolist()}; "
-                    "convert {-1, +1} labels with jaxnn.data.labels_to_01"
-                )
+    loss_fn.head.check_targets(np.asarray(y), tuple(out.shape), what)
 
 
 def _check_batch_size(batch_size: int | None, n: int) -> int:
