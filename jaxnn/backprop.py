@@ -48,6 +48,7 @@ from jax.typing import ArrayLike
 from jaxnn import activations as _act
 from jaxnn import losses as _losses
 from jaxnn._checks import check_float, check_same_shape
+from jaxnn._typing import Params
 
 __all__ = [
     "CourseWeights",
@@ -61,7 +62,6 @@ __all__ = [
     "BACKPROP_LOSSES",
 ]
 
-Params = Any
 
 #: The losses :func:`backprop` differentiates (each the batch mean, as ``jax.grad`` of
 #: :func:`jaxnn.losses` with ``reduction="mean"`` would see it).

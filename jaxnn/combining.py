@@ -43,7 +43,8 @@ from jax.typing import ArrayLike
 
 from jaxnn import datasets as _datasets
 from jaxnn import nn as _nn
-from jaxnn._checks import check_float
+from jaxnn._checks import check_float, check_int
+from jaxnn._typing import Params
 
 __all__ = [
     "collapse_linear",
@@ -52,7 +53,6 @@ __all__ = [
     "train_xor_tanh",
 ]
 
-Params = Any
 
 
 def _dense(p: Any, i: int) -> tuple[jax.Array, jax.Array]:
@@ -200,8 +200,7 @@ def train_xor_tanh(
       ``(params, losses)``: the trained params (a list of ``{"w", "b"}`` dicts) and the loss
       before each step, ``[steps]``.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    check_int(steps, "steps")
     if not (isinstance(learning_rate, (int, float)) and np.isfinite(learning_rate) and learning_rate > 0):
         raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
     net = _nn.MLP([hidden_size], 1, activation="tanh")

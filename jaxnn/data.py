@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxnn._checks import check_class_range, check_float
+from jaxnn._checks import check_class_range, check_float, check_fraction, check_int, check_key, check_xy
 
 __all__ = [
     "train_test_split",
@@ -61,17 +61,6 @@ def _as_array(x: Any, name: str) -> np.ndarray | jax.Array:
     return np.asarray(x)
 
 
-def _check_key(key: Any) -> None:
-    if isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
-        return
-    if isinstance(key, (jax.Array, np.ndarray)) and key.shape == (2,) and key.dtype == np.uint32:
-        return  # a raw key from jax.random.PRNGKey
-    raise TypeError(
-        f"key must be a JAX PRNG key, got {type(key).__name__}"
-        f"{getattr(key, 'shape', '')}; create one with jax.random.key(seed)"
-    )
-
-
 def _host_rng(key: Any) -> np.random.Generator:
     """A NumPy generator seeded by the key's bits (checked to be a PRNG key).
 
@@ -79,36 +68,10 @@ def _host_rng(key: Any) -> np.random.Generator:
     (through ``SeedSequence``) is deterministic per key, gives independent streams for
     split keys, and avoids compiling a ``jax.random.permutation`` for every data size.
     """
-    _check_key(key)
+    check_key(key)
     typed = jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
     bits = jax.random.key_data(key) if typed else key
     return np.random.default_rng(np.asarray(bits, dtype=np.uint32).ravel().tolist())
-
-
-def _check_xy(x: Any, y: Any) -> tuple[Any, Any, int]:
-    x = _as_array(x, "x")
-    y = _as_array(y, "y")
-    if x.ndim == 0 or y.ndim == 0:
-        raise ValueError(
-            f"x and y need a leading sample axis, got x.shape={x.shape} and y.shape={y.shape}"
-        )
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"x and y must have the same number of samples (first axis), got "
-            f"x.shape={x.shape} and y.shape={y.shape}; pair every sample with one label"
-        )
-    n = int(x.shape[0])
-    if n == 0:
-        raise ValueError(f"the data set is empty (x.shape={x.shape}); there is nothing to split")
-    return x, y, n
-
-
-def _check_fraction(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a float in (0, 1), got {value!r}")
-    if not 0.0 < float(value) < 1.0:
-        raise ValueError(f"{name} must be strictly between 0 and 1, got {value!r}")
-    return float(value)
 
 
 def _class_ids(y: Any) -> np.ndarray:
@@ -239,9 +202,10 @@ def train_test_split(
     >>> len(x_tr), len(x_te)
     (7, 3)
     """
-    x, y, n = _check_xy(x, y)
-    f_test = _check_fraction(test_fraction, "test_fraction")
-    _check_key(key)
+    x, y = _as_array(x, "x"), _as_array(y, "y")
+    n = check_xy(x, y)
+    f_test = check_fraction(test_fraction, "test_fraction")
+    check_key(key)
     ids = _class_ids(y) if stratify else None
     train, test = _split_indices(key, n, [f_test], ["test_fraction"], ids)
     return (_take(x, train), _take(y, train)), (_take(x, test), _take(y, test))
@@ -279,10 +243,11 @@ def train_val_test_split(
         would be empty (including ``val_fraction + test_fraction`` leaving no training
         data), or (with ``stratify``) a class has fewer than 3 samples.
     """
-    x, y, n = _check_xy(x, y)
-    f_val = _check_fraction(val_fraction, "val_fraction")
-    f_test = _check_fraction(test_fraction, "test_fraction")
-    _check_key(key)
+    x, y = _as_array(x, "x"), _as_array(y, "y")
+    n = check_xy(x, y)
+    f_val = check_fraction(val_fraction, "val_fraction")
+    f_test = check_fraction(test_fraction, "test_fraction")
+    check_key(key)
     ids = _class_ids(y) if stratify else None
     train, val, test = _split_indices(
         key, n, [f_val, f_test], ["val_fraction", "test_fraction"], ids
@@ -446,10 +411,7 @@ def one_hot(labels: ArrayLike, num_classes: int, *, dtype: Any = jnp.float32) ->
     Array([[1., 0., 0.],
            [0., 0., 1.]], dtype=float32)
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
-        raise TypeError(f"num_classes must be a Python int, got {num_classes!r}")
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    check_int(num_classes, "num_classes")
     labels = jnp.asarray(labels) if not isinstance(labels, jax.Array) else labels
     _check_integer_labels(labels, "labels")
     check_class_range(labels, "labels", int(num_classes))
@@ -595,13 +557,7 @@ def iterate_batches(
         )
     if n == 0:
         raise ValueError(f"the data set is empty (shapes {shapes}); there is nothing to batch")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise TypeError(f"batch_size must be an int, got {batch_size!r}")
-    if not 1 <= batch_size <= n:
-        raise ValueError(
-            f"batch_size must be between 1 and the number of samples n={n}, got {batch_size}; "
-            f"use batch_size={n} for full-batch training"
-        )
+    check_int(batch_size, "batch_size", maximum=n, why=f"use batch_size={n} for full-batch training")
     if key is None:
         order = np.arange(n)
     else:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -30,9 +30,10 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike
 
-__all__ = ["MinimizeResult", "minimize", "sweep_learning_rates"]
+from jaxnn._checks import check_int
+from jaxnn._typing import PyTree
 
-PyTree = Any
+__all__ = ["MinimizeResult", "minimize", "sweep_learning_rates"]
 
 
 class MinimizeResult(NamedTuple):
@@ -56,14 +57,6 @@ class MinimizeResult(NamedTuple):
     values: jax.Array
     diverged: jax.Array
     diverged_at: jax.Array
-
-
-def _check_steps(steps: object) -> int:
-    if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, (int, np.integer)):
-        raise ValueError(f"steps must be a Python int >= 1, got {steps!r}")
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
-    return int(steps)
 
 
 def _check_x0(x0: PyTree) -> PyTree:
@@ -212,7 +205,7 @@ def minimize(
         >>> round(float(r.x), 4), r.values.shape, bool(r.diverged)
         (3.0, (21,), False)
     """
-    steps = _check_steps(steps)
+    steps = check_int(steps, "steps")
     has = lambda attr: callable(getattr(optimizer, attr, None))
     if not (has("init") and has("update")):
         raise TypeError(

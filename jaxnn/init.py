@@ -30,6 +30,8 @@ import jax
 import jax.numpy as jnp
 from jax.typing import DTypeLike
 
+from jaxnn._checks import check_key
+
 __all__ = [
     "Initializer",
     "zeros",
@@ -54,8 +56,7 @@ _NORMALS = ("normal", "truncated_normal")
 
 
 def _check_call(key: jax.Array, shape, dtype) -> tuple[int, ...]:
-    if not isinstance(key, jax.Array):
-        raise TypeError(f"key must be a jax.random key, got {type(key).__name__}; use jax.random.key(seed)")
+    check_key(key)
     if not jnp.issubdtype(dtype, jnp.floating):
         raise TypeError(f"dtype must be a floating dtype, got {dtype}")
     shape = tuple(int(s) for s in shape)

@@ -28,10 +28,9 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.typing import ArrayLike
 
-from jaxnn._checks import check_class_range, check_float, check_same_shape
+from jaxnn._checks import check_class_range, check_float, check_int, check_same_shape
 
 __all__ = [
     "accuracy",
@@ -69,14 +68,8 @@ def _label_pair(predictions: ArrayLike, labels: ArrayLike) -> tuple[jax.Array, j
 
 
 def _check_num_classes(num_classes: Any) -> int:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
-        raise TypeError(
-            f"num_classes must be a Python int (static under jit), got {num_classes!r}; "
-            "use jax.jit(f, static_argnames='num_classes')"
-        )
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
-    return int(num_classes)
+    return check_int(num_classes, "num_classes",
+                     why="static under jit: use jax.jit(f, static_argnames='num_classes')")
 
 
 def _float_pair(predictions: ArrayLike, targets: ArrayLike) -> tuple[jax.Array, jax.Array]:

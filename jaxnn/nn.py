@@ -27,7 +27,8 @@ from jax.typing import ArrayLike
 from jaxnn import _structure
 from jaxnn import activations as _act
 from jaxnn import init as _init
-from jaxnn._checks import check_float
+from jaxnn._checks import check_float, check_int, check_key
+from jaxnn._typing import Params
 
 __all__ = [
     "Layer",
@@ -40,7 +41,6 @@ __all__ = [
     "forward_matrix_form",
 ]
 
-Params = Any
 Shape = tuple[int, ...]
 
 
@@ -91,17 +91,6 @@ def _check_dense_params(params: Params, where: str) -> tuple[jax.Array, jax.Arra
     return w, b
 
 
-def _check_features(n: int, name: str) -> int:
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"{name} must be a positive int, got {n!r}")
-    return n
-
-
-def _check_key(key: Any) -> None:
-    if not isinstance(key, jax.Array):
-        raise TypeError(f"key must be a jax.random key, got {type(key).__name__}; use jax.random.key(seed)")
-
-
 def Dense(
     features: int,
     *,
@@ -128,14 +117,14 @@ def Dense(
     >>> out_shape, params["w"].shape
     ((-1, 3), (2, 3))
     """
-    features = _check_features(features, "features")
+    features = check_int(features, "features")
     w_init, b_init = _init.get(w_init), _init.get(b_init)
     if not jnp.issubdtype(dtype, jnp.floating):
         raise TypeError(f"dtype must be a floating dtype, got {dtype}")
 
     def init(key: jax.Array, input_shape: Shape) -> tuple[Shape, Params]:
-        _check_key(key)
-        fan_in = _check_features(input_shape[-1], "input_shape[-1]")
+        check_key(key)
+        fan_in = check_int(input_shape[-1], "input_shape[-1]")
         w_key, b_key = jax.random.split(key)
         params = {"w": w_init(w_key, (fan_in, features), dtype), "b": b_init(b_key, (features,), dtype)}
         return (*input_shape[:-1], features), params
@@ -169,7 +158,7 @@ def Activation(fn: str | Callable[[jax.Array], jax.Array]) -> Layer:
 
 def _init_in_sequence(layers: Sequence[Layer], key: jax.Array, input_shape: Shape) -> tuple[Shape, list]:
     """Initializes layers one after another, each with its own subkey; returns the list of params."""
-    _check_key(key)
+    check_key(key)
     params = []
     for layer, k in zip(layers, jax.random.split(key, len(layers))):
         input_shape, p = layer.init(k, input_shape)
@@ -195,7 +184,7 @@ def _init_network(layers: Sequence[Layer], key: jax.Array, input_shape: Shape) -
     fresh process. As one program it compiles once, and layers equal in configuration
     (``MLP([32], 3)`` built anew) reuse it.
     """
-    _check_key(key)
+    check_key(key)
     layers, input_shape = tuple(layers), tuple(input_shape)
     params = _init_compiled(layers, key, input_shape)
     return _OUTPUT_SHAPES[layers, input_shape], params
@@ -260,8 +249,8 @@ def MLP(
     >>> [p["w"].shape for p in params]
     [(2, 8), (8, 1)]
     """
-    sizes = [_check_features(h, "hidden size") for h in hidden_sizes]
-    sizes.append(_check_features(output_size, "output_size"))
+    sizes = [check_int(h, "hidden size") for h in hidden_sizes]
+    sizes.append(check_int(output_size, "output_size"))
     if isinstance(activation, (str, type(None))) or callable(activation):
         hidden_fns = [_act.get(activation)] * (len(sizes) - 1)
     else:

@@ -54,7 +54,7 @@ from jax.typing import ArrayLike
 
 from jaxnn import activations as _act
 from jaxnn import losses as _losses
-from jaxnn._checks import check_finite_host, check_float
+from jaxnn._checks import check_finite_host, check_float, check_int
 
 __all__ = [
     "PerceptronResult",
@@ -126,14 +126,7 @@ def _is_concrete(*arrays: Any) -> bool:
 
 
 def _check_max_epochs(max_epochs: Any) -> int:
-    if isinstance(max_epochs, bool) or not isinstance(max_epochs, (int, np.integer)):
-        raise ValueError(
-            f"max_epochs must be a Python int >= 1 (it is static: it sizes the `mistakes` "
-            f"array), got {max_epochs!r}"
-        )
-    if max_epochs < 1:
-        raise ValueError(f"max_epochs must be >= 1, got {max_epochs}")
-    return int(max_epochs)
+    return check_int(max_epochs, "max_epochs", why="static: it sizes the `mistakes` array")
 
 
 def _host_view(a: Any, dtype: Any) -> np.ndarray:

@@ -362,9 +362,9 @@ def test_iterate_batches_bad_input_raises_at_creation():
     # Errors come from the call itself, before the first next().
     with pytest.raises(ValueError, match=r"same number of samples.*\(10, 2\).*\(9,\)"):
         iterate_batches(KEY, [x, y[:9]], 2)
-    with pytest.raises(ValueError, match="between 1 and the number of samples n=10"):
+    with pytest.raises(ValueError, match=r"batch_size must be an int in \[1, 10\]"):
         iterate_batches(KEY, [x, y], 0)
-    with pytest.raises(ValueError, match="between 1 and the number of samples n=10"):
+    with pytest.raises(ValueError, match=r"batch_size must be an int in \[1, 10\]"):
         iterate_batches(KEY, [x, y], 11)
     with pytest.raises(ValueError, match="empty"):
         iterate_batches(KEY, [x[:0]], 1)

@@ -260,7 +260,7 @@ def test_regression_multi():
 
 
 def test_generators_validate_arguments():
-    with pytest.raises(ValueError, match="n must be >= 1"):
+    with pytest.raises(ValueError, match="n must be an int >= 1"):
         datasets.two_moons(KEY, 0)
     with pytest.raises(TypeError, match="n must be an int"):
         datasets.blobs(KEY, 10.0)

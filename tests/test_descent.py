@@ -217,8 +217,6 @@ def test_python_float_x0_and_adamw_gets_params():
     [
         (dict(steps=0), "steps"),
         (dict(steps=-5), "steps"),
-        (dict(steps=2.0), "steps"),
-        (dict(steps=True), "steps"),
         (dict(x0=1), "x0"),
         (dict(x0=jnp.array([1, 2])), "x0"),
         (dict(x0={"a": jnp.ones(2), "b": np.array([1, 2])}), r"x0\['b'\]"),
@@ -235,6 +233,12 @@ def test_bad_input_raises_value_error(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         minimize(**args)
+
+
+@pytest.mark.parametrize("steps", [2.0, True, "10"])
+def test_steps_of_the_wrong_kind_raise_type_error(steps):
+    with pytest.raises(TypeError, match=r"steps must be an int >= 1"):
+        minimize(lambda x: jnp.sum(x**2), jnp.ones(2), optimizer=optim.sgd(0.1), steps=steps)
 
 
 def test_bad_types_raise_type_error():

@@ -183,7 +183,7 @@ def test_non_float_input_and_bad_config(key):
         nn.Dense(3, w_init="xavier")
     with pytest.raises(ValueError, match="2 activations for 1 hidden layers"):
         nn.MLP([4], 1, activation=["relu", "tanh"])
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="hidden size must be an int >= 1, got 0"):
         nn.MLP([0], 1)
     with pytest.raises(ValueError, match="unknown head"):
         heads.get("ordinal")

@@ -271,8 +271,7 @@ FUNCS = [P.perceptron, P.pocket_perceptron, P.perceptron_surrogate_sgd]
         (np.where(XOR_X == 1, np.nan, XOR_X), XOR_Y, 1.0, 5, "NaN or Inf"),
         (np.where(XOR_X == 1, np.inf, XOR_X), XOR_Y, 1.0, 5, "NaN or Inf"),
         (XOR_X, np.array([-1.0, np.nan, 1.0, -1.0]), 1.0, 5, "NaN or Inf"),
-        (XOR_X, XOR_Y, 1.0, 0, "max_epochs must be >= 1"),
-        (XOR_X, XOR_Y, 1.0, 2.5, "max_epochs must be a Python int"),
+        (XOR_X, XOR_Y, 1.0, 0, "max_epochs must be an int >= 1"),
         (XOR_X, XOR_Y, 0.0, 5, "eta must be a finite number > 0"),
         (XOR_X, XOR_Y, -1.0, 5, "eta must be a finite number > 0"),
         (XOR_X, XOR_Y, float("nan"), 5, "eta must be a finite number > 0"),
@@ -312,3 +311,5 @@ def test_wrong_dtypes_raise_type_error(fn):
         fn(XOR_X, XOR_Y > 0, max_epochs=3)
     with pytest.raises(TypeError, match="eta must be a number"):
         fn(XOR_X, XOR_Y, True, max_epochs=3)
+    with pytest.raises(TypeError, match=r"max_epochs must be an int >= 1 \(static"):
+        fn(XOR_X, XOR_Y, 1.0, max_epochs=2.5)

@@ -273,12 +273,12 @@ def test_early_stopping_with_a_float64_model():
 @pytest.mark.parametrize(
     "change,match",
     [
-        (dict(x=jnp.ones((9, 3))), "different numbers of samples"),
+        (dict(x=jnp.ones((9, 3))), "must have the same number of samples"),
         (dict(x=jnp.ones((0, 3)), y=jnp.ones((0, 1))), "empty"),
         (dict(x=jnp.ones((10, 3)).at[2, 1].set(jnp.nan)), "NaN or Inf"),
         (dict(y=jnp.ones((10, 1)).at[0, 0].set(jnp.inf)), "NaN or Inf"),
-        (dict(batch_size=0), "batch_size must be >= 1"),
-        (dict(batch_size=11), "larger than the 10 training samples"),
+        (dict(batch_size=0), r"batch_size must be an int in \[1, 10\]"),
+        (dict(batch_size=11), "at most the 10 training samples"),
         (dict(epochs=0), "epochs"),
         (dict(validation_data=(jnp.ones((4, 2)), jnp.ones((4, 1)))), "do not match"),
         (dict(metrics={"m": lambda p, a, b: 0.0}), "validation_data"),

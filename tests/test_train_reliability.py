@@ -227,11 +227,11 @@ def test_sweep_freezes_a_diverging_member_and_leaves_the_others():
 @pytest.mark.parametrize(
     "change, error, match",
     [
-        ({"epochs": True}, ValueError, "epochs must be an int"),
-        ({"epochs": 2.0}, ValueError, "epochs must be an int"),
+        ({"epochs": True}, TypeError, "epochs must be an int"),
+        ({"epochs": 2.0}, TypeError, "epochs must be an int"),
         ({"epochs": 2**31}, ValueError, r"epochs must be an int in \[1, 10_000_000\]"),
-        ({"early_stopping": "patience=2.5"}, ValueError, "patience must be a whole number"),
-        ({"early_stopping": "patience=True"}, ValueError, "patience must be a whole number"),
+        ({"early_stopping": "patience=2.5"}, TypeError, r"patience must be an int >= 1 \(a whole number of epochs\)"),
+        ({"early_stopping": "patience=True"}, TypeError, r"patience must be an int >= 1 \(a whole number of epochs\)"),
         ({"early_stopping": "min_delta=nan"}, ValueError, "min_delta must be a finite number"),
         ({"progress_chunk": 0}, ValueError, "progress_chunk"),
     ],

@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.typing import ArrayLike
 
-from jaxnn.data import _check_key
+from jaxnn._checks import check_int, check_key, check_nonnegative
 
 __all__ = [
     "linearly_separable",
@@ -39,22 +37,6 @@ __all__ = [
     "regression_1d",
     "regression_multi",
 ]
-
-
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_nonneg(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a float, got {value!r}")
-    if not (value >= 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return float(value)
 
 
 # Each generator validates its arguments in Python, then runs one jitted core: one
@@ -100,10 +82,10 @@ def linearly_separable(
       ``(x, y, w)``: points float32 ``[n, dim]``, labels int32 ``[n]`` in {-1, +1}, and the
       separating unit normal float32 ``[dim]``.
     """
-    _check_key(key)
-    n = _check_int(n, "n", 1)
-    dim = _check_int(dim, "dim", 1)
-    margin = _check_nonneg(margin, "margin")
+    check_key(key)
+    n = check_int(n, "n")
+    dim = check_int(dim, "dim")
+    margin = check_nonnegative(margin, "margin")
     return _linearly_separable(key, margin, n=n, dim=dim)
 
 
@@ -156,9 +138,9 @@ def noisy_xor(key: ArrayLike, n: int, *, noise: float = 0.2) -> tuple[jax.Array,
     Returns:
       ``(x, y)``: float32 ``[n, 2]`` and int32 ``[n]`` in {-1, +1}.
     """
-    _check_key(key)
-    n = _check_int(n, "n", 1)
-    noise = _check_nonneg(noise, "noise")
+    check_key(key)
+    n = check_int(n, "n")
+    noise = check_nonnegative(noise, "noise")
     return _noisy_xor(key, noise, n=n)
 
 
@@ -196,12 +178,12 @@ def blobs(
     Returns:
       ``(x, y)``: float32 ``[n, dim]`` and int32 ``[n]`` in ``0..num_classes-1``.
     """
-    _check_key(key)
-    n = _check_int(n, "n", 1)
-    num_classes = _check_int(num_classes, "num_classes", 1)
-    dim = _check_int(dim, "dim", 1)
-    std = _check_nonneg(std, "std")
-    spread = _check_nonneg(spread, "spread")
+    check_key(key)
+    n = check_int(n, "n")
+    num_classes = check_int(num_classes, "num_classes")
+    dim = check_int(dim, "dim")
+    std = check_nonnegative(std, "std")
+    spread = check_nonnegative(spread, "spread")
     return _blobs(key, std, spread, n=n, num_classes=num_classes, dim=dim)
 
 
@@ -229,9 +211,9 @@ def two_moons(key: ArrayLike, n: int, *, noise: float = 0.1) -> tuple[jax.Array,
     Returns:
       ``(x, y)``: float32 ``[n, 2]`` and int32 ``[n]`` in {0, 1}.
     """
-    _check_key(key)
-    n = _check_int(n, "n", 1)
-    noise = _check_nonneg(noise, "noise")
+    check_key(key)
+    n = check_int(n, "n")
+    noise = check_nonnegative(noise, "noise")
     return _two_moons(key, noise, n=n)
 
 
@@ -264,9 +246,9 @@ def circles(
     Returns:
       ``(x, y)``: float32 ``[n, 2]`` and int32 ``[n]`` in {0, 1}.
     """
-    _check_key(key)
-    n = _check_int(n, "n", 1)
-    noise = _check_nonneg(noise, "noise")
+    check_key(key)
+    n = check_int(n, "n")
+    noise = check_nonnegative(noise, "noise")
     if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor < 1:
         raise ValueError(f"factor (inner radius) must be in (0, 1), got {factor!r}")
     return _circles(key, noise, float(factor), n=n)
@@ -308,11 +290,11 @@ def spirals(
     Returns:
       ``(x, y)``: float32 ``[n, 2]`` and int32 ``[n]`` in ``0..num_classes-1``.
     """
-    _check_key(key)
-    n = _check_int(n, "n", 1)
-    num_classes = _check_int(num_classes, "num_classes", 1)
-    noise = _check_nonneg(noise, "noise")
-    turns = _check_nonneg(turns, "turns")
+    check_key(key)
+    n = check_int(n, "n")
+    num_classes = check_int(num_classes, "num_classes")
+    noise = check_nonnegative(noise, "noise")
+    turns = check_nonnegative(turns, "turns")
     if turns == 0:
         raise ValueError("turns must be > 0")
     return _spirals(key, noise, turns, n=n, num_classes=num_classes)
@@ -357,9 +339,9 @@ def regression_1d(
     Returns:
       ``(x, y)``: float32 ``[n, 1]`` and float32 ``[n, 1]``.
     """
-    _check_key(key)
-    n = _check_int(n, "n", 1)
-    noise = _check_nonneg(noise, "noise")
+    check_key(key)
+    n = check_int(n, "n")
+    noise = check_nonnegative(noise, "noise")
     fn = _sine if fn is None else fn
     if not callable(fn):
         raise TypeError(f"fn must be a function of x, got {type(fn).__name__}")
@@ -411,12 +393,12 @@ def regression_multi(
     Returns:
       ``(x, y)``: float32 ``[n, dim]`` and float32 ``[n, outputs]``.
     """
-    _check_key(key)
-    n = _check_int(n, "n", 1)
-    dim = _check_int(dim, "dim", 1)
-    outputs = _check_int(outputs, "outputs", 1)
-    hidden = _check_int(hidden, "hidden", 1)
-    noise = _check_nonneg(noise, "noise")
+    check_key(key)
+    n = check_int(n, "n")
+    dim = check_int(dim, "dim")
+    outputs = check_int(outputs, "outputs")
+    hidden = check_int(hidden, "hidden")
+    noise = check_nonnegative(noise, "noise")
     return _regression_multi(key, noise, n=n, dim=dim, outputs=outputs, hidden=hidden)
 
 

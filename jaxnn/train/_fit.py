@@ -15,6 +15,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jax.typing import ArrayLike
 
 from jaxnn import _structure
+from jaxnn._checks import check_int, check_key
 from jaxnn.train._epoch import _CHUNK, _epoch_fn, _nan_records, _put
 from jaxnn.train._programs import (
     _PROGRAMS,
@@ -341,8 +342,7 @@ def fit(
       FloatingPointError: with ``on_nonfinite="raise"``, when a loss or gradient is not finite.
       KeyboardInterrupt: on Ctrl-C, with ``fit_result`` set as described above.
     """
-    if not isinstance(key, jax.Array):
-        raise TypeError(f"key must be a jax.random key, got {type(key).__name__}; use jax.random.key(seed)")
+    check_key(key)
     x, y = _as_data(x, "x"), _as_data(y, "y")
     if validation_data is not None and isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
         validation_data = (_as_data(validation_data[0], "x_val"), _as_data(validation_data[1], "y_val"))
@@ -352,10 +352,9 @@ def fit(
     epochs = int(epochs)
     if on_nonfinite not in _NONFINITE:
         raise ValueError(f"on_nonfinite must be one of {_NONFINITE}, got {on_nonfinite!r}")
-    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or not 0 <= initial_epoch < epochs:
-        raise ValueError(f"initial_epoch must be an int in [0, epochs={epochs}), got {initial_epoch!r}")
-    if progress_chunk is not None and (isinstance(progress_chunk, bool) or not isinstance(progress_chunk, (int, np.integer)) or progress_chunk < 1):
-        raise ValueError(f"progress_chunk must be an int >= 1, got {progress_chunk!r}")
+    check_int(initial_epoch, "initial_epoch", minimum=0, maximum=epochs - 1, why=f"below epochs={epochs}")
+    if progress_chunk is not None:
+        check_int(progress_chunk, "progress_chunk")
     _check_ready(params, opt_state)
     lifted_optimizer, opt_shapes = _probe(optimizer, _one_update, _spec(params))
     if opt_state is not None:

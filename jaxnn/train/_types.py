@@ -10,8 +10,8 @@ import jax
 
 from jaxnn import _structure
 from jaxnn import heads as _heads
+from jaxnn._typing import Params
 
-Params = Any
 LossFn = Callable[[Params, jax.Array, jax.Array], jax.Array]
 MetricFn = Callable[[Params, jax.Array, jax.Array], jax.Array]
 

@@ -8,25 +8,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn._checks import check_finite_host
+from jaxnn._checks import check_finite_host, check_int, check_nonnegative, check_xy
 from jaxnn.train._programs import _call, _probe
 from jaxnn.train._types import EarlyStopping, Params, Supervised
 
 
 def _check_data(x: Any, y: Any, what: str) -> int:
-    if not hasattr(x, "shape") or not hasattr(y, "shape"):
-        raise TypeError(f"{what} x and y must be arrays, got {type(x).__name__} and {type(y).__name__}")
-    if x.ndim < 1 or y.ndim < 1:
-        raise ValueError(f"{what} x and y need a leading sample axis, got x.shape={x.shape}, y.shape={y.shape}")
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"{what} x and y have different numbers of samples: x.shape={x.shape}, y.shape={y.shape}"
-        )
-    if x.shape[0] == 0:
-        raise ValueError(f"{what} data is empty (0 samples)")
+    n = check_xy(x, y, what)
     check_finite_host(f"{what} x", x)
     check_finite_host(f"{what} y", y)
-    return int(x.shape[0])
+    return n
 
 
 def _spec(tree: Any) -> tuple:
@@ -44,16 +35,8 @@ def _check_targets(loss_fn: Supervised, params: Params, x: Any, y: Any, what: st
 def _check_batch_size(batch_size: int | None, n: int) -> int:
     if batch_size is None:
         return n
-    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool):
-        raise TypeError(f"batch_size must be an int or None, got {type(batch_size).__name__}")
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be >= 1 (or None for full batch), got {batch_size}")
-    if batch_size > n:
-        raise ValueError(
-            f"batch_size={batch_size} is larger than the {n} training samples; "
-            "use batch_size=None for full-batch gradient descent"
-        )
-    return int(batch_size)
+    return check_int(batch_size, "batch_size", maximum=n,
+                     why=f"at most the {n} training samples; None for full-batch gradient descent")
 
 
 def _check_early_stopping(es: EarlyStopping | None, metric_names: list[str], has_val: bool) -> None:
@@ -66,20 +49,15 @@ def _check_early_stopping(es: EarlyStopping | None, metric_names: list[str], has
         raise ValueError(f"early_stopping.monitor must be one of {valid}, got {es.monitor!r}")
     if es.mode not in ("min", "max"):
         raise ValueError(f"early_stopping.mode must be 'min' or 'max', got {es.mode!r}")
-    if isinstance(es.patience, bool) or not isinstance(es.patience, (int, np.integer)) or es.patience < 1:
-        raise ValueError(f"early_stopping.patience must be a whole number of epochs >= 1, got {es.patience!r}")
-    if isinstance(es.min_delta, bool) or not isinstance(es.min_delta, (int, float, np.integer, np.floating)) \
-            or not 0 <= es.min_delta < np.inf:
-        raise ValueError(f"early_stopping.min_delta must be a finite number >= 0, got {es.min_delta!r}")
+    check_int(es.patience, "early_stopping.patience", why="a whole number of epochs")
+    check_nonnegative(es.min_delta, "early_stopping.min_delta")
     if not isinstance(es.restore_best, (bool, np.bool_)):
         raise ValueError(f"early_stopping.restore_best must be True or False, got {es.restore_best!r}")
 _MAX_EPOCHS = 10_000_000  # the history is kept on the host, 40 MB per recorded quantity
 
 
 def _check_epochs(epochs: Any, name: str = "epochs") -> int:
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or not 1 <= epochs <= _MAX_EPOCHS:
-        raise ValueError(f"{name} must be an int in [1, {_MAX_EPOCHS:_}], got {epochs!r}")
-    return int(epochs)
+    return check_int(epochs, name, maximum=_MAX_EPOCHS)
 
 
 def _validate(loss_fn, params, x, y, validation_data, batch_size, epochs, metrics, early_stopping):
