@@ -1,3 +1,4 @@
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -62,7 +63,7 @@ def test_same_key_same_params_and_different_layers_differ(key):
     net = nn.MLP([4, 4], 1)
     _, a = net.init(key, (-1, 4))
     _, b = net.init(key, (-1, 4))
-    jax.tree.map(np.testing.assert_array_equal, a, b)
+    chex.assert_trees_all_equal(a, b)
     assert not np.allclose(a[0]["w"], a[1]["w"])
 
 

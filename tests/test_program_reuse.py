@@ -6,6 +6,7 @@ compiled one computes, so a reuse can never mean a stale program. The counter is
 ``count_compiles`` fixture of ``conftest.py``.
 """
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -37,7 +38,7 @@ def readme_run(seed, lr, epochs, width=8, **kw):
 
 
 def assert_trees_equal(a, b):
-    jax.tree.map(np.testing.assert_array_equal, a, b)
+    chex.assert_trees_all_equal(a, b)
 
 
 def test_equal_configurations_compare_and_hash_alike():
@@ -107,7 +108,7 @@ def test_reused_program_uses_the_new_learning_rate_and_betas():
             g = jax.grad(lambda q: jnp.mean(loss(q, x, y)))(p)
             u, s = tx.update(g, s, p)
             p = optax.apply_updates(p, u)
-        jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5), r.params, p)
+        chex.assert_trees_all_close(r.params, p, rtol=1e-4, atol=1e-5)
 
 
 def test_early_stopping_patience_and_min_delta_are_data(count_compiles):

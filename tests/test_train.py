@@ -1,3 +1,4 @@
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -39,7 +40,7 @@ def test_full_batch_equals_hand_written_gradient_descent():
     for _ in range(300):
         value, p = step(p)
         recorded.append(value)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), result.params, p)
+    chex.assert_trees_all_close(result.params, p, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(result.history.train_loss, np.array(recorded), rtol=1e-5, atol=1e-7)
     assert int(result.history.epochs_run) == 300
 
@@ -133,7 +134,7 @@ def test_long_run_records_every_epoch_across_loop_chunks():
     rest = fit(first.params, linear_loss, x, y, epochs=300, opt_state=first.opt_state, initial_epoch=131, **kw)
     np.testing.assert_array_equal(rest.history.val_loss[131:], r.history.val_loss[131:])
     assert np.all(np.isnan(np.asarray(rest.history.val_loss[:131])))
-    jax.tree.map(np.testing.assert_array_equal, rest.params, r.params)
+    chex.assert_trees_all_equal(rest.params, r.params)
 
 
 def nan_once_w_reaches(threshold):

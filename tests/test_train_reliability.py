@@ -1,5 +1,6 @@
 """fit's non-finite guard, exact resume through a checkpoint, and data-parallel training."""
 
+import chex
 import os
 import subprocess
 import sys
@@ -94,7 +95,7 @@ def test_resume_through_checkpoint_is_bit_identical(tmp_path, batch_size):
     template = {"params": params0(), "opt_state": opt.init(params0())}
     restored = checkpoint.load(path, template=template)
     rest = fit(restored["params"], LOSS, x, y, epochs=7, opt_state=restored["opt_state"], initial_epoch=3, **kw)
-    jax.tree.map(np.testing.assert_array_equal, rest.params, whole.params)
+    chex.assert_trees_all_equal(rest.params, whole.params)
     np.testing.assert_array_equal(rest.history.train_loss[3:], whole.history.train_loss[3:])
     assert np.all(np.isnan(np.asarray(rest.history.train_loss[:3])))
 
@@ -144,7 +145,7 @@ DATA_PARALLEL_SCRIPT = textwrap.dedent(
     many = fit(p0, loss, x, y, devices=jax.devices(), **kw)
     # The params really were replicated over all 8 devices.
     assert len(many.params[0]["w"].sharding.device_set) == 8
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6), one.params, many.params)
+    chex.assert_trees_all_close(one.params, many.params, rtol=2e-5, atol=2e-6)
     np.testing.assert_allclose(one.history.train_loss, many.history.train_loss, rtol=2e-5)
     try:
         fit(p0, loss, x, y, devices=jax.devices(), **{**kw, "batch_size": 12})
