@@ -728,3 +728,48 @@ checkpoint.save({str(target)!r}, {{"w": jnp.ones(4)}}, file_format="safetensors"
     os.utime(leftovers[0], (old, old))  # the next save begins after the kill
     checkpoint.save(target, {"w": jnp.ones(4)})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.ckpt"]
+
+
+# --------------------------------------------------------------------------- #
+# Files of earlier format versions
+# --------------------------------------------------------------------------- #
+
+DATA = pathlib.Path(__file__).parent / "data"
+
+
+def _v1_params():
+    """The params of the format-1 fixtures, as ``np.arange`` made them."""
+    w0 = np.arange(12, dtype=np.float32).reshape(3, 4) / 8 - 0.5
+    b0 = np.arange(4, dtype=np.float32) / 4
+    w1 = np.arange(8, dtype=np.float32).reshape(4, 2) / 16 - 0.25
+    b1 = np.array([0.5, -0.5], np.float32)
+    return [(w0, b0), (w1, b1)]
+
+
+@pytest.mark.parametrize("suffix", ["safetensors", "npz"])
+def test_format_1_file_loads_against_a_template(suffix):
+    # tests/data/checkpoint_v1.* were written by format 1's checkpoint.save from
+    # {"params": _v1_params(), "opt_state": adam.init(params) after one adam(1e-2) update
+    # whose gradient was the params themselves, "epoch": 7}, config={"sizes": [3, 4, 2]}.
+    path = DATA / f"checkpoint_v1.{suffix}"
+    meta = checkpoint.load_metadata(path)
+    assert meta.format_version == 1 and meta.file_format == suffix
+    assert meta.config == {"sizes": [3, 4, 2]}
+
+    params = _v1_params()
+    opt = optax.adam(1e-2)
+    template = {"params": params, "opt_state": opt.init(params), "epoch": 0}
+    loaded = checkpoint.load(path, template=template)
+
+    assert loaded["epoch"] == 7 and type(loaded["epoch"]) is int
+    for (w, b), (want_w, want_b) in zip(loaded["params"], params, strict=True):
+        assert w.dtype == jnp.float32 and b.dtype == jnp.float32
+        np.testing.assert_array_equal(w, want_w)
+        np.testing.assert_array_equal(b, want_b)
+    adam = loaded["opt_state"][0]
+    assert isinstance(adam, optax.ScaleByAdamState) and isinstance(loaded["opt_state"][1], optax.EmptyState)
+    assert adam.count.dtype == jnp.int32 and int(adam.count) == 1
+    # One Adam step from zero moments with gradient g: mu = (1 - b1) g, nu = (1 - b2) g^2.
+    for got_mu, got_nu, g in zip(jax.tree.leaves(adam.mu), jax.tree.leaves(adam.nu), jax.tree.leaves(params)):
+        np.testing.assert_allclose(got_mu, 0.1 * g, rtol=1e-6, atol=0)
+        np.testing.assert_allclose(got_nu, 0.001 * g * g, rtol=1e-6, atol=0)
