@@ -1,11 +1,18 @@
-"""Output files of the command line: checked before any work, written atomically.
+"""Files written atomically, and the command line's checks of its output paths.
+
+:func:`atomic_file` writes through a temporary file in the same folder
+(``.<name>.<16 hex digits>.tmp``), flushed and ``fsync`` ed, that replaces the target
+(``os.replace``) only once it is complete, so a full disk or a crash leaves the old file
+(or none), never a truncated one. A process killed mid-write (``kill -9``, power loss)
+cannot remove its temporary file, so the next successful write to the same path removes
+such leftovers: temporary siblings older than that write that no live writer holds (each
+writer holds an advisory lock on its temporary file while it writes). :mod:`jaxnn.checkpoint`
+writes with it; :func:`atomic_open` is the same for the command line, with its errors.
 
 :func:`check_outputs` runs before anything is trained: no output may be an input or another
 output (compared after resolving links, and by inode for hard links), and each output's
 folder must exist and accept a new file (tried, not guessed from permission bits, which
-say nothing for root or on some network file systems). :func:`atomic_open` writes through
-a temporary file in the same folder that replaces the target only once it is complete, so
-a full disk or a crash leaves the old file (or none), never a truncated one.
+say nothing for root or on some network file systems).
 
 Messages name the user's path, never the temporary file.
 """
@@ -15,10 +22,11 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import time
 from collections.abc import Iterator, Mapping
 from typing import IO
 
-__all__ = ["OutputError", "check_outputs", "atomic_open", "write_text"]
+__all__ = ["OutputError", "check_outputs", "atomic_file", "atomic_open", "write_text"]
 
 
 class OutputError(ValueError):
@@ -78,33 +86,144 @@ def check_outputs(outputs: Mapping[str, str], inputs: Mapping[str, str]) -> None
         _probe_folder(option, path)
 
 
+# Temporary files: f".{target name}.{_TMP_TOKEN_BYTES * 2 hex digits}.tmp".
+_TMP_TOKEN_BYTES = 8
+
+
+def _lock_exclusive(fd: int, *, wait: bool) -> bool:
+    """Takes an advisory lock on ``fd`` (``True``), or reports that another process holds it.
+
+    A writer holds the lock on its temporary file for as long as it writes; the kernel
+    drops it when the process dies, however it dies. Without ``fcntl`` (Windows) nothing is
+    locked and only the age test of _remove_stale_temps protects a live writer's file.
+    """
+    try:
+        import fcntl  # noqa: PLC0415 -- POSIX only
+    except ImportError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    except OSError:  # a file system without flock: rely on the age test
+        return True
+    return True
+
+
+def _is_temp_name(name: str, target_name: str) -> bool:
+    prefix, suffix = f".{target_name}.", ".tmp"
+    token = name[len(prefix) : -len(suffix)]
+    return (
+        name.startswith(prefix)
+        and name.endswith(suffix)
+        and len(token) == 2 * _TMP_TOKEN_BYTES
+        and all(c in "0123456789abcdef" for c in token)
+    )
+
+
+def _remove_stale_temps(target: str, started_ns: int) -> None:
+    """Removes temporary files that killed writes to ``target`` left behind.
+
+    Only exact ``.<name>.<hex>.tmp`` siblings of ``target`` qualify, last modified before
+    this write began and not locked by a writer that is still running. Best effort: a file
+    that cannot be examined or removed is left alone.
+    """
+    folder, name = os.path.split(target)
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if not _is_temp_name(entry.name, name):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if entry.stat(follow_symlinks=False).st_mtime_ns >= started_ns:
+                continue  # a write that began after this one: not a leftover
+            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            try:
+                if _lock_exclusive(fd, wait=False):
+                    os.unlink(entry.path)
+            finally:
+                os.close(fd)
+        except OSError:
+            continue
+
+
+def _fsync_folder(folder: str) -> None:
+    """Persists a rename in ``folder`` (POSIX); not possible, nor needed, everywhere."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
-def atomic_open(path: str, mode: str = "w", **kwargs: object) -> Iterator[IO]:
+def atomic_file(path: str | os.PathLike[str], mode: str = "wb", **kwargs: object) -> Iterator[IO]:
     """Opens ``path`` for writing through a temporary file in the same folder.
 
-    The temporary file replaces ``path`` (``os.replace``) when the ``with`` block ends
-    normally; on any exception (a full disk, Ctrl-C) it is removed and ``path`` is left
-    as it was. ``OSError`` is re-raised as :class:`OutputError` naming ``path``.
+    The temporary file is flushed, ``fsync`` ed and moved over ``path`` (``os.replace``)
+    when the ``with`` block ends normally; on any exception (a full disk, Ctrl-C) it is
+    removed and ``path`` is left as it was. On success, temporary files of earlier writes
+    to ``path`` that were killed before they could clean up are removed too.
+
+    Args:
+      path: the file to write; its folder must exist.
+      mode: a write mode for :func:`os.fdopen`, ``"wb"`` or ``"w"``.
+      **kwargs: passed to :func:`os.fdopen` (``encoding``, ``newline``).
+
+    Yields:
+      The open temporary file.
+
+    Raises:
+      OSError: as raised by the file system (the message may name the temporary file).
     """
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
-    try:
-        # O_EXCL: never clobber a file; mode 0o666 lets the umask decide, as open() would.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as e:
-        raise OutputError(f"cannot write {path}: {e.strerror}") from None
+    target = os.path.abspath(path)
+    folder, name = os.path.split(target)
+    tmp = os.path.join(folder, f".{name}.{secrets.token_hex(_TMP_TOKEN_BYTES)}.tmp")
+    # A leftover was last modified before this write began (a file system's clock may lag
+    # time.time_ns() by a tick, which only makes old files look older).
+    started_ns = time.time_ns()
+    # O_EXCL: never clobber a file; mode 0o666 lets the umask decide, as open() would.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    _lock_exclusive(fd, wait=True)  # our own fresh file: no one else can hold it
     try:
         with os.fdopen(fd, mode, **kwargs) as f:  # type: ignore[call-overload]
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
+        os.replace(tmp, target)
+    except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        if isinstance(e, OSError) and not isinstance(e, BrokenPipeError):
-            raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
         raise
+    _remove_stale_temps(target, started_ns)
+    _fsync_folder(folder)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str, mode: str = "w", **kwargs: object) -> Iterator[IO]:
+    """:func:`atomic_file` for the command line: ``OSError`` becomes :class:`OutputError`.
+
+    ``OSError`` (a full disk, a folder that refuses new files) is re-raised as
+    :class:`OutputError` naming ``path``; ``BrokenPipeError`` passes through.
+    """
+    try:
+        with atomic_file(path, mode, **kwargs) as f:
+            yield f
+    except OSError as e:
+        if isinstance(e, BrokenPipeError):
+            raise
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def write_text(path: str, text: str) -> None:

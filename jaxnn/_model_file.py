@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -169,6 +170,37 @@ def _check_params(params: Any, sizes: Sequence[int]) -> None:
             _require(bool(np.all(np.isfinite(np.asarray(arr)))), f"layer {i} {key!r} holds NaN or Inf")
 
 
+def _params_template(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The params a validated ``config`` stands for, as ``jax.ShapeDtypeStruct``: those
+    :func:`jaxnn.nn.MLP` ``.init`` makes (a list of ``{"w", "b"}`` dicts), traced, not computed."""
+    import jax
+
+    from jaxnn import nn
+
+    sizes = config["sizes"]
+    net = nn.MLP(sizes[1:-1], sizes[-1], activation=config["activation"])
+    return jax.eval_shape(lambda key: net.init(key, (-1, sizes[0]))[1], jax.random.key(0))
+
+
+def _check_layout(paths: Sequence[str], shapes: Sequence[tuple[int, ...]], dtypes: Sequence[str],
+                  template: list[dict[str, Any]]) -> None:
+    """Checks a model file's recorded leaves against ``template`` before any array is read,
+    in the words of :func:`_check_params`."""
+    layers: dict[int, dict[str, tuple[tuple[int, ...], str]]] = {}
+    for path, shape, dtype in zip(paths, shapes, dtypes):
+        m = re.fullmatch(r"\[(\d+)\]\['(\w+)'\]", path)
+        _require(m is not None, f"its params are not a list of layers (it holds a leaf at {path or 'the root'})")
+        layers.setdefault(int(m[1]), {})[m[2]] = (shape, dtype)
+    _require(sorted(layers) == list(range(len(template))),
+             f"it holds {len(layers)} layers but 'sizes' says {len(template)}")
+    for i, want in enumerate(template):
+        _require(set(layers[i]) == set(want), f"layer {i} is not a {{'w', 'b'}} dict")
+        for key, leaf in want.items():
+            shape, dtype = layers[i][key]
+            _require(shape == leaf.shape and dtype == leaf.dtype.name,
+                     f"layer {i} {key!r} is {dtype}{list(shape)} but 'sizes' says {leaf.dtype}{list(leaf.shape)}")
+
+
 class Model:
     """A model written by ``jaxnn train``, validated: the network, its params and its config.
 
@@ -243,6 +275,10 @@ class Model:
 def load_model(path: str) -> Model:
     """Loads and validates a model file written by ``jaxnn train``.
 
+    The config is validated first, then the file's recorded leaves are checked against the
+    params its ``sizes`` stand for (the template the arrays are loaded into), before any
+    array is decoded.
+
     Args:
       path: the model file.
 
@@ -274,10 +310,12 @@ def load_model(path: str) -> Model:
         raise ModelFileError(f"{path} was written by a newer jaxnn (model version {version}); upgrade jaxnn")
     try:
         validate_config(config)  # before the arrays are decoded
+        template = _params_template(config)
+        _check_layout(meta.paths, meta.shapes, meta.dtypes, template)
     except _Bad as e:
         raise ModelFileError(f"{damaged}: {e}") from None
     try:
-        params = checkpoint.load(path)
+        params = checkpoint.load(path, template)
     except checkpoint.CheckpointError as e:
         raise ModelFileError(f"{damaged}: {e}") from None
     return Model(path, config, params)

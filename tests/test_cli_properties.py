@@ -156,7 +156,7 @@ def test_train_then_predict_matches_the_python_api(tmp_path_factory, table):
     x = table.expected_features()
     np.testing.assert_allclose(config["x_mean"], x.mean(axis=0), rtol=1e-12, atol=1e-12)
     z = ((x - np.asarray(config["x_mean"])) / np.asarray(config["x_std"])).astype(np.float32)
-    logits = np.asarray(nn.MLP([4], 1).apply(checkpoint.load(model), z), np.float64)[:, 0]
+    logits = np.asarray(nn.MLP([4], 1).apply(cli.load_model(str(model)).params, z), np.float64)[:, 0]
     p_yes = 1 / (1 + np.exp(-logits))
     with open(pred, newline="") as f:
         rows = list(csv.reader(f))

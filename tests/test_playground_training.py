@@ -158,7 +158,7 @@ def run_script(job, tmp_path, upload=None):
     r = subprocess.run([sys.executable, str(path), "--save", str(out)], capture_output=True, text=True, env=env,
                        cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
-    return checkpoint.load(out), r.stdout
+    return list(checkpoint.load_leaves(out).values()), r.stdout
 
 
 def test_the_downloaded_script_reproduces_the_final_params(tmp_path):

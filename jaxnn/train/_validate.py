@@ -145,8 +145,8 @@ def _check_opt_state(opt_state: Any, expected: Any) -> None:
     if jax.tree.structure(opt_state) != jax.tree.structure(expected):
         raise ValueError(
             "opt_state does not fit this optimizer and params (its tree structure differs from "
-            "optimizer.init(params)); if it was loaded with jaxnn.checkpoint.load, pass "
-            "template={'params': params, 'opt_state': optimizer.init(params)}"
+            "optimizer.init(params)); if it was loaded with jaxnn.checkpoint.load, build its template "
+            "with this optimizer: {'params': params, 'opt_state': optimizer.init(params)}"
         )
     for (path, want), got in zip(jax.tree.leaves_with_path(expected), jax.tree.leaves(opt_state)):
         shape, dtype = np.shape(got), getattr(got, "dtype", None) or jnp.result_type(got)
