@@ -40,16 +40,16 @@ class MinimizeResult(NamedTuple):
     """What :func:`minimize` returns. All arrays are finite when ``x0`` and ``f(x0)`` are.
 
     Attributes:
-        x: The final point, a pytree like ``x0``. After a divergence, the last point
-            that was accepted (see ``diverged``).
-        xs: The trajectory: a pytree like ``x0`` whose leaves have shape
-            ``[steps + 1, *leaf.shape]``; ``xs[0]`` is ``x0``.
-        values: ``f`` along the trajectory, shape ``[steps + 1]``.
-        diverged: bool scalar. True if some step produced a non-finite point or value,
-            or a value with ``|f| > max_growth * (1 + |f(x0)|)``. That step and all later
-            ones are rejected: from ``diverged_at`` on, ``xs`` and ``values`` repeat
-            the last accepted point, so cut plots at ``diverged_at``.
-        diverged_at: int32 scalar, the first rejected step (1 ..= steps), or -1.
+      x: The final point, a pytree like ``x0``. After a divergence, the last point
+        that was accepted (see ``diverged``).
+      xs: The trajectory: a pytree like ``x0`` whose leaves have shape
+        ``[steps + 1, *leaf.shape]``; ``xs[0]`` is ``x0``.
+      values: ``f`` along the trajectory, shape ``[steps + 1]``.
+      diverged: bool scalar. True if some step produced a non-finite point or value,
+        or a value with ``|f| > max_growth * (1 + |f(x0)|)``. That step and all later
+        ones are rejected: from ``diverged_at`` on, ``xs`` and ``values`` repeat
+        the last accepted point, so cut plots at ``diverged_at``.
+      diverged_at: int32 scalar, the first rejected step (1 ..= steps), or -1.
     """
 
     x: PyTree
@@ -180,24 +180,24 @@ def minimize(
         runs.values.shape  # (9, 51)
 
     Args:
-        f: The objective, ``x -> scalar`` (shape ``[]``, floating), differentiable;
-            ``x`` has the structure of ``x0``.
-        x0: The start: a float, a floating array of any shape, or a pytree of them.
-            Integers are rejected, not converted.
-        optimizer: An ``optax.GradientTransformation`` (``init``/``update`` pair).
-            Its ``update`` receives the current point as ``params``.
-        steps: Number of steps, a Python int >= 1.
-        max_growth: Blow-up factor for the divergence test, > 0 (``jnp.inf`` to only
-            catch non-finite values).
+      f: The objective, ``x -> scalar`` (shape ``[]``, floating), differentiable;
+        ``x`` has the structure of ``x0``.
+      x0: The start: a float, a floating array of any shape, or a pytree of them.
+        Integers are rejected, not converted.
+      optimizer: An ``optax.GradientTransformation`` (``init``/``update`` pair).
+        Its ``update`` receives the current point as ``params``.
+      steps: Number of steps, a Python int >= 1.
+      max_growth: Blow-up factor for the divergence test, > 0 (``jnp.inf`` to only
+        catch non-finite values).
 
     Returns:
-        A :class:`MinimizeResult`: final point ``x``, trajectory ``xs`` (leaves
-        ``[steps + 1, ...]``), ``values`` ``[steps + 1]``, ``diverged``, ``diverged_at``.
+      A :class:`MinimizeResult`: final point ``x``, trajectory ``xs`` (leaves
+      ``[steps + 1, ...]``), ``values`` ``[steps + 1]``, ``diverged``, ``diverged_at``.
 
     Raises:
-        ValueError: If ``steps < 1``, ``x0`` has a non-floating or non-finite leaf, ``f``
-            does not return a floating scalar, or ``max_growth <= 0``.
-        TypeError: If ``f`` is not callable or ``optimizer`` has no ``init``/``update``.
+      ValueError: If ``steps < 1``, ``x0`` has a non-floating or non-finite leaf, ``f``
+        does not return a floating scalar, or ``max_growth <= 0``.
+      TypeError: If ``f`` is not callable or ``optimizer`` has no ``init``/``update``.
 
     Example:
         >>> from jaxnn import optim
@@ -234,21 +234,21 @@ def sweep_learning_rates(
     side by side.
 
     Args:
-        f: The objective, as in :func:`minimize`.
-        x0: The common start, as in :func:`minimize`.
-        make_optimizer: ``learning_rate -> optimizer``, e.g. ``jaxnn.optim.sgd`` or
-            ``lambda lr: jaxnn.optim.momentum(lr, 0.9)``. It receives a traced scalar.
-        learning_rates: Shape ``[n]``, floating, all finite and > 0.
-        steps: Number of steps, a Python int >= 1.
-        max_growth: As in :func:`minimize`.
+      f: The objective, as in :func:`minimize`.
+      x0: The common start, as in :func:`minimize`.
+      make_optimizer: ``learning_rate -> optimizer``, e.g. ``jaxnn.optim.sgd`` or
+        ``lambda lr: jaxnn.optim.momentum(lr, 0.9)``. It receives a traced scalar.
+      learning_rates: Shape ``[n]``, floating, all finite and > 0.
+      steps: Number of steps, a Python int >= 1.
+      max_growth: As in :func:`minimize`.
 
     Returns:
-        A :class:`MinimizeResult` whose every field has a leading ``[n]`` axis:
-        ``values`` is ``[n, steps + 1]``, ``diverged`` is ``[n]``, and so on.
+      A :class:`MinimizeResult` whose every field has a leading ``[n]`` axis:
+      ``values`` is ``[n, steps + 1]``, ``diverged`` is ``[n]``, and so on.
 
     Raises:
-        ValueError: If ``learning_rates`` is not a non-empty 1-D floating array of finite
-            positive numbers, or for any reason :func:`minimize` would.
+      ValueError: If ``learning_rates`` is not a non-empty 1-D floating array of finite
+        positive numbers, or for any reason :func:`minimize` would.
     """
     lrs = np.asarray(learning_rates)
     if lrs.ndim != 1 or lrs.shape[0] == 0:

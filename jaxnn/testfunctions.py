@@ -106,16 +106,16 @@ def quadratic_bowl(x: ArrayLike, curvature: ArrayLike = 1.0) -> jax.Array:
     :math:`\eta = 1 / L` the stiffest coordinate is solved in one step. Minimum 0 at 0.
 
     Args:
-        x: A point of any shape ``[...]``, floating point.
-        curvature: :math:`L > 0`: a scalar, or an array of ``x``'s shape for a
-            different curvature per coordinate (an ill-conditioned bowl).
+      x: A point of any shape ``[...]``, floating point.
+      curvature: :math:`L > 0`: a scalar, or an array of ``x``'s shape for a
+        different curvature per coordinate (an ill-conditioned bowl).
 
     Returns:
-        Scalar ``f(x)``.
+      Scalar ``f(x)``.
 
     Raises:
-        ValueError: If ``x`` is not floating point or ``curvature`` is neither a scalar
-            nor of ``x``'s shape.
+      ValueError: If ``x`` is not floating point or ``curvature`` is neither a scalar
+        nor of ``x``'s shape.
     """
     x = _check_point(x, "quadratic_bowl", None)
     curvature = jnp.asarray(curvature, dtype=x.dtype)
@@ -140,13 +140,13 @@ def rosenbrock(x: ArrayLike) -> jax.Array:
     ``(-1.2, 1.0)``.
 
     Args:
-        x: A point of shape ``[n]``, ``n >= 2``.
+      x: A point of shape ``[n]``, ``n >= 2``.
 
     Returns:
-        Scalar ``f(x)``.
+      Scalar ``f(x)``.
 
     Raises:
-        ValueError: If ``x`` is not a floating vector of length >= 2.
+      ValueError: If ``x`` is not a floating vector of length >= 2.
     """
     x = _check_point(x, "rosenbrock", None)
     if x.ndim != 1 or x.shape[0] < 2:
@@ -168,13 +168,13 @@ def beale(x: ArrayLike) -> jax.Array:
     :math:`[-4.5, 4.5]^2`.
 
     Args:
-        x: A point of shape ``[2]``.
+      x: A point of shape ``[2]``.
 
     Returns:
-        Scalar ``f(x)``.
+      Scalar ``f(x)``.
 
     Raises:
-        ValueError: If ``x`` is not a floating array of shape ``[2]``.
+      ValueError: If ``x`` is not a floating array of shape ``[2]``.
     """
     x = _check_point(x, "beale", (2,))
     a, b = x[0], x[1]
@@ -194,13 +194,13 @@ def himmelblau(x: ArrayLike) -> jax.Array:
     :math:`[-5, 5]^2`.
 
     Args:
-        x: A point of shape ``[2]``.
+      x: A point of shape ``[2]``.
 
     Returns:
-        Scalar ``f(x)``.
+      Scalar ``f(x)``.
 
     Raises:
-        ValueError: If ``x`` is not a floating array of shape ``[2]``.
+      ValueError: If ``x`` is not a floating array of shape ``[2]``.
     """
     x = _check_point(x, "himmelblau", (2,))
     a, b = x[0], x[1]
@@ -218,13 +218,13 @@ def double_well(x: ArrayLike) -> jax.Array:
     finds a minimum, not the minimum.
 
     Args:
-        x: A scalar point (shape ``[]``), floating point.
+      x: A scalar point (shape ``[]``), floating point.
 
     Returns:
-        Scalar ``f(x)``.
+      Scalar ``f(x)``.
 
     Raises:
-        ValueError: If ``x`` is not a floating scalar.
+      ValueError: If ``x`` is not a floating scalar.
     """
     x = _check_point(x, "double_well", ())
     return x**4 - 3.0 * x**2 + x

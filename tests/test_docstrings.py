@@ -30,3 +30,35 @@ def test_every_public_name_is_documented(name):
         obj = getattr(module, attr)
         if inspect.isfunction(obj) or inspect.isclass(obj):
             assert inspect.getdoc(obj), f"{name}.{attr} has no docstring"
+
+
+def _sections_off_style(source: str) -> list[str]:
+    """The Google-style sections whose items are not indented two spaces under the header."""
+    import ast
+    import re
+
+    header = re.compile(r"^( *)(Args|Returns|Raises|Attributes|Yields):\s*$")
+    bad = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        doc = ast.get_docstring(node, clean=False)
+        lines = (doc or "").split("\n")
+        for i, line in enumerate(lines):
+            m = header.match(line)
+            following = [l for l in lines[i + 1:] if l.strip()]
+            if m and following:
+                indent = len(following[0]) - len(following[0].lstrip())
+                if indent - len(m.group(1)) != 2:
+                    bad.append(f"{getattr(node, 'name', '<module>')}: {m.group(2)}")
+    return bad
+
+
+def test_one_docstring_style():
+    # Google style as the package writes it: section items two spaces under their header,
+    # continuation lines two more.
+    import pathlib
+
+    root = pathlib.Path(jaxnn.__file__).parent
+    bad = {str(p.relative_to(root)): s for p in sorted(root.rglob("*.py")) if (s := _sections_off_style(p.read_text()))}
+    assert not bad, bad

@@ -109,14 +109,14 @@ class CheckpointMetadata:
     """What a checkpoint holds, read without loading its arrays.
 
     Attributes:
-        file_format: ``"safetensors"`` or ``"npz"``.
-        format_version: Version of the jaxnn checkpoint layout.
-        jaxnn_version: Version of jaxnn that wrote the file.
-        config: The ``config`` given to :func:`save`, or ``None``.
-        paths: Key path of every leaf (``jax.tree_util.keystr`` notation), in the saved
-            tree's ``jax.tree_util.tree_leaves`` order.
-        shapes: Shape of every leaf, same order.
-        dtypes: Dtype name of every leaf, same order.
+      file_format: ``"safetensors"`` or ``"npz"``.
+      format_version: Version of the jaxnn checkpoint layout.
+      jaxnn_version: Version of jaxnn that wrote the file.
+      config: The ``config`` given to :func:`save`, or ``None``.
+      paths: Key path of every leaf (``jax.tree_util.keystr`` notation), in the saved
+        tree's ``jax.tree_util.tree_leaves`` order.
+      shapes: Shape of every leaf, same order.
+      dtypes: Dtype name of every leaf, same order.
     """
 
     file_format: str
@@ -233,27 +233,27 @@ def save(
     """Atomically writes the leaves of a pytree (and an optional config) to one file.
 
     Args:
-        path: Destination file. Its directory must exist. The name is free;
-            ``.safetensors`` or ``.npz`` is a good suffix for the chosen format.
-        tree: Any pytree whose leaves are arrays (``jax.Array``, ``np.ndarray``,
-            NumPy scalars) or Python ``bool``/``int``/``float``/``complex``:
-            params, an Optax optimizer state, or a dict holding both and a step
-            counter. Dict keys must be ``str`` or ``int``.
-        config: Optional JSON-serialisable dict stored alongside (e.g. model
-            sizes and learning rate); read back with :func:`load_metadata`.
-            Tuples in it come back as lists (JSON has no tuples).
-        overwrite: If ``False``, refuse to replace an existing file.
-        file_format: ``"safetensors"``, ``"npz"``, or ``"auto"`` (safetensors
-            when the package is installed, else npz).
+      path: Destination file. Its directory must exist. The name is free;
+        ``.safetensors`` or ``.npz`` is a good suffix for the chosen format.
+      tree: Any pytree whose leaves are arrays (``jax.Array``, ``np.ndarray``,
+        NumPy scalars) or Python ``bool``/``int``/``float``/``complex``:
+        params, an Optax optimizer state, or a dict holding both and a step
+        counter. Dict keys must be ``str`` or ``int``.
+      config: Optional JSON-serialisable dict stored alongside (e.g. model
+        sizes and learning rate); read back with :func:`load_metadata`.
+        Tuples in it come back as lists (JSON has no tuples).
+      overwrite: If ``False``, refuse to replace an existing file.
+      file_format: ``"safetensors"``, ``"npz"``, or ``"auto"`` (safetensors
+        when the package is installed, else npz).
 
     Returns:
-        The path written, as a ``pathlib.Path``.
+      The path written, as a ``pathlib.Path``.
 
     Raises:
-        ValueError: A leaf, dict key or ``config`` cannot be stored.
-        ImportError: ``file_format="safetensors"`` without safetensors installed.
-        FileExistsError: ``path`` exists and ``overwrite`` is ``False``.
-        FileNotFoundError: The directory of ``path`` does not exist.
+      ValueError: A leaf, dict key or ``config`` cannot be stored.
+      ImportError: ``file_format="safetensors"`` without safetensors installed.
+      FileExistsError: ``path`` exists and ``overwrite`` is ``False``.
+      FileNotFoundError: The directory of ``path`` does not exist.
     """
     file_format = _resolve_format(file_format)
     target = _check_target(path, overwrite)
@@ -395,30 +395,30 @@ def load(path: str | os.PathLike[str], template: Any = _REQUIRED) -> Any:
     Every byte is verified (SHA-256 per leaf, and of the metadata) before the tree is built.
 
     Args:
-        path: A file written by :func:`save` (either format; detected from its content).
-        template: Required. A pytree with the structure of the saved tree, whose leaves
-            have the saved shapes and dtypes: arrays, ``jax.ShapeDtypeStruct`` (from
-            ``jax.eval_shape``), or Python scalars where Python scalars were saved. Its
-            values are not used. Its key paths (``jax.tree_util.keystr``) must equal
-            the recorded ones, in order; the result has its tree type, so NamedTuples
-            (Optax states) and custom pytree nodes are restored.
+      path: A file written by :func:`save` (either format; detected from its content).
+      template: Required. A pytree with the structure of the saved tree, whose leaves
+        have the saved shapes and dtypes: arrays, ``jax.ShapeDtypeStruct`` (from
+        ``jax.eval_shape``), or Python scalars where Python scalars were saved. Its
+        values are not used. Its key paths (``jax.tree_util.keystr``) must equal
+        the recorded ones, in order; the result has its tree type, so NamedTuples
+        (Optax states) and custom pytree nodes are restored.
 
     Returns:
-        The saved tree: array leaves as ``jax.Array`` with their stored dtype and
-        bit-identical values, Python-scalar leaves as Python scalars.
+      The saved tree: array leaves as ``jax.Array`` with their stored dtype and
+      bit-identical values, Python-scalar leaves as Python scalars.
 
     Raises:
-        TypeError: No ``template`` was given (the message names the fix).
-        ValueError: ``template`` has a leaf that is not an array, a
-            ``jax.ShapeDtypeStruct`` or a Python scalar.
-        FileNotFoundError: ``path`` does not exist (the message names it).
-        CheckpointError: (a ``ValueError``) the file is truncated or corrupted, is not
-            a jaxnn checkpoint, is a newer format, or declares more content than it can
-            hold (an ``.npz`` zip bomb, refused before inflating); the template's key
-            paths differ from the recorded ones (the message names the first differing
-            path and lists the missing and unexpected ones); a leaf differs from the
-            template in shape, dtype or Python type (the message names its key path and
-            both values); or a 64-bit leaf is loaded with ``jax_enable_x64`` off.
+      TypeError: No ``template`` was given (the message names the fix).
+      ValueError: ``template`` has a leaf that is not an array, a
+        ``jax.ShapeDtypeStruct`` or a Python scalar.
+      FileNotFoundError: ``path`` does not exist (the message names it).
+      CheckpointError: (a ``ValueError``) the file is truncated or corrupted, is not
+        a jaxnn checkpoint, is a newer format, or declares more content than it can
+        hold (an ``.npz`` zip bomb, refused before inflating); the template's key
+        paths differ from the recorded ones (the message names the first differing
+        path and lists the missing and unexpected ones); a leaf differs from the
+        template in shape, dtype or Python type (the message names its key path and
+        both values); or a 64-bit leaf is loaded with ``jax_enable_x64`` off.
     """
     if template is _REQUIRED:
         raise TypeError(_TEMPLATE_NEEDED)
@@ -435,17 +435,17 @@ def load_leaves(path: str | os.PathLike[str]) -> dict[str, Any]:
     template gives the tree itself. Every leaf is verified against its SHA-256.
 
     Args:
-        path: A file written by :func:`save` (either format).
+      path: A file written by :func:`save` (either format).
 
     Returns:
-        A dict from key path (``jax.tree_util.keystr`` of the saved tree, e.g.
-        ``"['params'][0]['w']"``) to leaf, in the saved tree's leaf order: a
-        ``jax.Array`` with its stored dtype, or a Python scalar for a leaf saved as one.
+      A dict from key path (``jax.tree_util.keystr`` of the saved tree, e.g.
+      ``"['params'][0]['w']"``) to leaf, in the saved tree's leaf order: a
+      ``jax.Array`` with its stored dtype, or a Python scalar for a leaf saved as one.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
-        CheckpointError: The file is truncated, corrupted, not a jaxnn checkpoint or of
-            a newer format; or a 64-bit leaf is loaded with ``jax_enable_x64`` off.
+      FileNotFoundError: ``path`` does not exist.
+      CheckpointError: The file is truncated, corrupted, not a jaxnn checkpoint or of
+        a newer format; or a 64-bit leaf is loaded with ``jax_enable_x64`` off.
     """
     records, arrays = _read_leaves(path)
     return {r["path"]: to_jax(r["path"], a, r["python"]) for r, a in zip(records, arrays)}
@@ -459,14 +459,14 @@ def load_metadata(path: str | os.PathLike[str]) -> CheckpointMetadata:
     without safetensors installed, for both formats.
 
     Args:
-        path: A file written by :func:`save`.
+      path: A file written by :func:`save`.
 
     Returns:
-        A :class:`CheckpointMetadata`.
+      A :class:`CheckpointMetadata`.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
-        CheckpointError: The file is truncated, corrupted, or not a jaxnn checkpoint.
+      FileNotFoundError: ``path`` does not exist.
+      CheckpointError: The file is truncated, corrupted, or not a jaxnn checkpoint.
     """
     name, data = _format.read_file(path)
     file_format, meta = _format.parse_metadata(name, data)

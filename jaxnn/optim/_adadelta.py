@@ -25,8 +25,8 @@ class ScaleByAdaDeltaState(NamedTuple):
     """State of :func:`scale_by_adadelta`.
 
     Attributes:
-        e_g: :math:`E[g^2]_t`, moving average of squared gradients.
-        e_x: :math:`E[\\Delta x^2]_t`, moving average of squared (unscaled) steps.
+      e_g: :math:`E[g^2]_t`, moving average of squared gradients.
+      e_x: :math:`E[\\Delta x^2]_t`, moving average of squared (unscaled) steps.
     """
 
     e_g: optax.Updates
@@ -47,14 +47,14 @@ def scale_by_adadelta(rho: ArrayLike = 0.9, eps: ArrayLike = 1e-6) -> optax.Grad
     does) to descend.
 
     Args:
-        rho: :math:`\rho \in [0, 1)`.
-        eps: :math:`\epsilon > 0`.
+      rho: :math:`\rho \in [0, 1)`.
+      eps: :math:`\epsilon > 0`.
 
     Returns:
-        An ``optax.GradientTransformation`` with state :class:`ScaleByAdaDeltaState`.
+      An ``optax.GradientTransformation`` with state :class:`ScaleByAdaDeltaState`.
 
     Raises:
-        ValueError: If ``rho`` is outside [0, 1) or ``eps <= 0``.
+      ValueError: If ``rho`` is outside [0, 1) or ``eps <= 0``.
     """
     check_in_unit_interval(rho, "rho")
     check_positive(eps, "eps")
@@ -119,15 +119,15 @@ def adadelta(
       epsilon=1e-7``) == ``adadelta(0.001, rho=0.95, eps=1e-7)``.
 
     Args:
-        learning_rate: :math:`\eta > 0`, a float, scalar array or schedule.
-        rho: :math:`\rho \in [0, 1)`.
-        eps: :math:`\epsilon > 0`.
+      learning_rate: :math:`\eta > 0`, a float, scalar array or schedule.
+      rho: :math:`\rho \in [0, 1)`.
+      eps: :math:`\epsilon > 0`.
 
     Returns:
-        An ``optax.GradientTransformation``: ``optax.chain(scale_by_adadelta,
-        scale_by_learning_rate)``.
+      An ``optax.GradientTransformation``: ``optax.chain(scale_by_adadelta,
+      scale_by_learning_rate)``.
 
     Raises:
-        ValueError: If ``learning_rate <= 0``, ``rho`` is outside [0, 1) or ``eps <= 0``.
+      ValueError: If ``learning_rate <= 0``, ``rho`` is outside [0, 1) or ``eps <= 0``.
     """
     return optax.chain(scale_by_adadelta(rho, eps), scale_by_learning_rate(learning_rate))

@@ -25,8 +25,8 @@ class ScaleByRssState(NamedTuple):
     """State of :func:`scale_by_rss`.
 
     Attributes:
-        sum_of_squares: :math:`G_t`, the running sum of squared gradients (plus the
-            initial accumulator value), shaped like the parameters.
+      sum_of_squares: :math:`G_t`, the running sum of squared gradients (plus the
+        initial accumulator value), shaped like the parameters.
     """
 
     sum_of_squares: optax.Updates
@@ -46,15 +46,15 @@ def scale_by_rss(
         u_t = \frac{g_t}{\sqrt{G_t + \epsilon}} \;\text{or}\; \frac{g_t}{\sqrt{G_t} + \epsilon}
 
     Args:
-        initial_accumulator_value: :math:`G_0 \ge 0`.
-        eps: :math:`\epsilon > 0`.
-        eps_in_sqrt: Add ``eps`` inside the square root (Optax, Keras) or outside (PyTorch).
+      initial_accumulator_value: :math:`G_0 \ge 0`.
+      eps: :math:`\epsilon > 0`.
+      eps_in_sqrt: Add ``eps`` inside the square root (Optax, Keras) or outside (PyTorch).
 
     Returns:
-        An ``optax.GradientTransformation`` with state :class:`ScaleByRssState`.
+      An ``optax.GradientTransformation`` with state :class:`ScaleByRssState`.
 
     Raises:
-        ValueError: If ``initial_accumulator_value < 0`` or ``eps <= 0``.
+      ValueError: If ``initial_accumulator_value < 0`` or ``eps <= 0``.
     """
     check_nonnegative(initial_accumulator_value, "initial_accumulator_value")
     check_positive(eps, "eps")
@@ -115,18 +115,18 @@ def adagrad(
       ``weight_decay=wd`` is ``optax.chain(add_decayed_weights(wd), adagrad(...))``.
 
     Args:
-        learning_rate: :math:`\eta > 0`, a float, scalar array or schedule.
-        initial_accumulator_value: :math:`G_0 \ge 0`.
-        eps: :math:`\epsilon > 0`.
-        eps_in_sqrt: Add ``eps`` inside the square root (default) or outside.
+      learning_rate: :math:`\eta > 0`, a float, scalar array or schedule.
+      initial_accumulator_value: :math:`G_0 \ge 0`.
+      eps: :math:`\epsilon > 0`.
+      eps_in_sqrt: Add ``eps`` inside the square root (default) or outside.
 
     Returns:
-        An ``optax.GradientTransformation``: ``optax.chain(scale_by_rss,
-        scale_by_learning_rate)``.
+      An ``optax.GradientTransformation``: ``optax.chain(scale_by_rss,
+      scale_by_learning_rate)``.
 
     Raises:
-        ValueError: If ``learning_rate <= 0``, ``initial_accumulator_value < 0`` or
-            ``eps <= 0``.
+      ValueError: If ``learning_rate <= 0``, ``initial_accumulator_value < 0`` or
+        ``eps <= 0``.
     """
     return optax.chain(
         scale_by_rss(initial_accumulator_value, eps, eps_in_sqrt=eps_in_sqrt),

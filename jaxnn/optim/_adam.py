@@ -27,9 +27,9 @@ class ScaleByAdamState(NamedTuple):
     """State of :func:`scale_by_adam`.
 
     Attributes:
-        count: int32 scalar, number of updates so far (for the bias correction).
-        mu: First moment :math:`m_t`, shaped like the parameters.
-        nu: Second moment :math:`v_t`, shaped like the parameters.
+      count: int32 scalar, number of updates so far (for the bias correction).
+      mu: First moment :math:`m_t`, shaped like the parameters.
+      nu: Second moment :math:`v_t`, shaped like the parameters.
     """
 
     count: jax.Array
@@ -63,18 +63,18 @@ def scale_by_adam(
     *uncorrected* root. Both agree once :math:`\sqrt{v_t} \gg \epsilon`.
 
     Args:
-        b1: :math:`\beta_1 \in [0, 1)`.
-        b2: :math:`\beta_2 \in [0, 1)`.
-        eps: :math:`\epsilon > 0`, outside the root.
-        eps_root: :math:`\bar\epsilon \ge 0`, inside the root (Optax's ``eps_root``;
-            makes the update differentiable at :math:`v = 0`).
-        eps_hat: Add ``eps`` to the uncorrected root (Keras) instead of the corrected one.
+      b1: :math:`\beta_1 \in [0, 1)`.
+      b2: :math:`\beta_2 \in [0, 1)`.
+      eps: :math:`\epsilon > 0`, outside the root.
+      eps_root: :math:`\bar\epsilon \ge 0`, inside the root (Optax's ``eps_root``;
+        makes the update differentiable at :math:`v = 0`).
+      eps_hat: Add ``eps`` to the uncorrected root (Keras) instead of the corrected one.
 
     Returns:
-        An ``optax.GradientTransformation`` with state :class:`ScaleByAdamState`.
+      An ``optax.GradientTransformation`` with state :class:`ScaleByAdamState`.
 
     Raises:
-        ValueError: If a beta is outside [0, 1), ``eps <= 0`` or ``eps_root < 0``.
+      ValueError: If a beta is outside [0, 1), ``eps <= 0`` or ``eps_root < 0``.
     """
     check_in_unit_interval(b1, "b1")
     check_in_unit_interval(b2, "b2")
@@ -158,20 +158,20 @@ def adam(
       it to 1e-7.
 
     Args:
-        learning_rate: :math:`\eta > 0`, a float, scalar array or schedule.
-        b1: :math:`\beta_1 \in [0, 1)`.
-        b2: :math:`\beta_2 \in [0, 1)`.
-        eps: :math:`\epsilon > 0`.
-        eps_root: :math:`\ge 0`, added inside the root (Optax's ``eps_root``).
-        eps_hat: Keras's :math:`\hat\epsilon` form, see :func:`scale_by_adam`.
+      learning_rate: :math:`\eta > 0`, a float, scalar array or schedule.
+      b1: :math:`\beta_1 \in [0, 1)`.
+      b2: :math:`\beta_2 \in [0, 1)`.
+      eps: :math:`\epsilon > 0`.
+      eps_root: :math:`\ge 0`, added inside the root (Optax's ``eps_root``).
+      eps_hat: Keras's :math:`\hat\epsilon` form, see :func:`scale_by_adam`.
 
     Returns:
-        An ``optax.GradientTransformation``: ``optax.chain(scale_by_adam,
-        scale_by_learning_rate)``.
+      An ``optax.GradientTransformation``: ``optax.chain(scale_by_adam,
+      scale_by_learning_rate)``.
 
     Raises:
-        ValueError: If ``learning_rate <= 0``, a beta is outside [0, 1), ``eps <= 0``
-            or ``eps_root < 0``.
+      ValueError: If ``learning_rate <= 0``, a beta is outside [0, 1), ``eps <= 0``
+        or ``eps_root < 0``.
     """
     return optax.chain(
         scale_by_adam(b1, b2, eps, eps_root, eps_hat=eps_hat),
@@ -216,20 +216,20 @@ def adamw(
     scale_by_learning_rate(lr))``.
 
     Args:
-        learning_rate: :math:`\eta > 0`, a float, scalar array or schedule.
-        b1: :math:`\beta_1 \in [0, 1)`.
-        b2: :math:`\beta_2 \in [0, 1)`.
-        eps: :math:`\epsilon > 0`.
-        eps_root: :math:`\ge 0`, added inside the root.
-        weight_decay: :math:`\lambda \ge 0`.
-        eps_hat: Keras's :math:`\hat\epsilon` form, see :func:`scale_by_adam`.
+      learning_rate: :math:`\eta > 0`, a float, scalar array or schedule.
+      b1: :math:`\beta_1 \in [0, 1)`.
+      b2: :math:`\beta_2 \in [0, 1)`.
+      eps: :math:`\epsilon > 0`.
+      eps_root: :math:`\ge 0`, added inside the root.
+      weight_decay: :math:`\lambda \ge 0`.
+      eps_hat: Keras's :math:`\hat\epsilon` form, see :func:`scale_by_adam`.
 
     Returns:
-        An ``optax.GradientTransformation``: ``optax.chain(scale_by_adam,
-        add_decayed_weights, scale_by_learning_rate)``; its ``update`` needs ``params``.
+      An ``optax.GradientTransformation``: ``optax.chain(scale_by_adam,
+      add_decayed_weights, scale_by_learning_rate)``; its ``update`` needs ``params``.
 
     Raises:
-        ValueError: If a hyperparameter is out of range.
+      ValueError: If a hyperparameter is out of range.
     """
     return optax.chain(
         scale_by_adam(b1, b2, eps, eps_root, eps_hat=eps_hat),

@@ -164,13 +164,13 @@ def cast_to_leaf(value: ArrayLike, leaf: jax.Array) -> jax.Array:
     ``b2 = 0.999`` is 1e-3 in float32 but 0 in bfloat16, since bfloat16(0.999) == 1.
 
     Args:
-        value: A scalar: a Python number or a (possibly traced) 0-d array.
-        leaf: The array the scalar is combined with (an update, moment or parameter).
+      value: A scalar: a Python number or a (possibly traced) 0-d array.
+      leaf: The array the scalar is combined with (an update, moment or parameter).
 
     Returns:
-        ``value`` as a 0-d array of ``leaf.dtype``; ``value`` unchanged when ``leaf`` is
-        not floating point (an integer leaf is left to JAX's promotion rather than have
-        0.9 truncated to 0).
+      ``value`` as a 0-d array of ``leaf.dtype``; ``value`` unchanged when ``leaf`` is
+      not floating point (an integer leaf is left to JAX's promotion rather than have
+      0.9 truncated to 0).
     """
     if not jnp.issubdtype(leaf.dtype, jnp.inexact):
         return jnp.asarray(value)
@@ -184,7 +184,7 @@ class ScaleByLearningRateState(NamedTuple):
     """State of :func:`scale_by_learning_rate`.
 
     Attributes:
-        count: int32 scalar, the number of updates made so far (the schedule's input).
+      count: int32 scalar, the number of updates made so far (the schedule's input).
     """
 
     count: jax.Array
@@ -201,15 +201,15 @@ def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> optax.GradientTra
     the sign is flipped, so every named optimizer descends.
 
     Args:
-        learning_rate: A float > 0, a scalar (possibly traced) array, or a schedule
-            ``count -> scalar`` (any Optax schedule works).
+      learning_rate: A float > 0, a scalar (possibly traced) array, or a schedule
+        ``count -> scalar`` (any Optax schedule works).
 
     Returns:
-        An ``optax.GradientTransformation`` whose state is
-        :class:`ScaleByLearningRateState`.
+      An ``optax.GradientTransformation`` whose state is
+      :class:`ScaleByLearningRateState`.
 
     Raises:
-        ValueError: If ``learning_rate`` is a number <= 0 or not a scalar.
+      ValueError: If ``learning_rate`` is a number <= 0 or not a scalar.
     """
     check_learning_rate(learning_rate)
 
@@ -240,14 +240,14 @@ def add_decayed_weights(weight_decay: float = 0.0) -> optax.GradientTransformati
     (biases), wrap it: ``optax.masked(add_decayed_weights(wd), mask)``.
 
     Args:
-        weight_decay: The decay rate :math:`\lambda \ge 0`.
+      weight_decay: The decay rate :math:`\lambda \ge 0`.
 
     Returns:
-        An ``optax.GradientTransformation`` with empty state; its ``update`` needs
-        ``params``.
+      An ``optax.GradientTransformation`` with empty state; its ``update`` needs
+      ``params``.
 
     Raises:
-        ValueError: If ``weight_decay < 0``, or at update time if ``params`` is None.
+      ValueError: If ``weight_decay < 0``, or at update time if ``params`` is None.
     """
     check_nonnegative(weight_decay, "weight_decay")
 

@@ -24,7 +24,7 @@ class TraceState(NamedTuple):
     """State of :func:`trace`.
 
     Attributes:
-        trace: The velocity ``v``, a pytree shaped like the parameters.
+      trace: The velocity ``v``, a pytree shaped like the parameters.
     """
 
     trace: optax.Updates
@@ -42,14 +42,14 @@ def trace(decay: ArrayLike, *, nesterov: bool = False) -> optax.GradientTransfor
     with :math:`v_0 = 0`. Same as ``optax.trace``.
 
     Args:
-        decay: :math:`\mu \in [0, 1)`.
-        nesterov: Use the Nesterov look-ahead form.
+      decay: :math:`\mu \in [0, 1)`.
+      nesterov: Use the Nesterov look-ahead form.
 
     Returns:
-        An ``optax.GradientTransformation`` with state :class:`TraceState`.
+      An ``optax.GradientTransformation`` with state :class:`TraceState`.
 
     Raises:
-        ValueError: If ``decay`` is outside [0, 1).
+      ValueError: If ``decay`` is outside [0, 1).
     """
     check_in_unit_interval(decay, "decay")
 
@@ -110,17 +110,17 @@ def momentum(
       ``momentum(lr, mu, nesterov=n, lr_in_velocity=True)``.
 
     Args:
-        learning_rate: :math:`\eta > 0`, a float, scalar array or schedule.
-        mu: Momentum coefficient :math:`\mu \in [0, 1)`.
-        nesterov: Use Nesterov's accelerated form.
-        lr_in_velocity: Scale by the learning rate before accumulating (Keras form).
+      learning_rate: :math:`\eta > 0`, a float, scalar array or schedule.
+      mu: Momentum coefficient :math:`\mu \in [0, 1)`.
+      nesterov: Use Nesterov's accelerated form.
+      lr_in_velocity: Scale by the learning rate before accumulating (Keras form).
 
     Returns:
-        An ``optax.GradientTransformation``: ``optax.chain(trace, scale_by_learning_rate)``
-        (swapped when ``lr_in_velocity``).
+      An ``optax.GradientTransformation``: ``optax.chain(trace, scale_by_learning_rate)``
+      (swapped when ``lr_in_velocity``).
 
     Raises:
-        ValueError: If ``learning_rate <= 0`` or ``mu`` is outside [0, 1).
+      ValueError: If ``learning_rate <= 0`` or ``mu`` is outside [0, 1).
     """
     check_in_unit_interval(mu, "mu")
     velocity = trace(mu, nesterov=nesterov)

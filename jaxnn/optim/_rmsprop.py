@@ -27,8 +27,8 @@ class ScaleByRmsState(NamedTuple):
     """State of :func:`scale_by_rms`.
 
     Attributes:
-        mu: Moving average of the gradients :math:`m_t`; ``None`` unless centered.
-        nu: Moving average of the squared gradients :math:`v_t`.
+      mu: Moving average of the gradients :math:`m_t`; ``None`` unless centered.
+      nu: Moving average of the squared gradients :math:`v_t`.
     """
 
     mu: optax.Updates | None
@@ -55,17 +55,17 @@ def scale_by_rms(
     of the variance), :math:`v_0 = \text{initial\_scale}`, :math:`m_0 = 0`.
 
     Args:
-        decay: :math:`\rho \in [0, 1)`.
-        eps: :math:`\epsilon > 0`.
-        eps_in_sqrt: Add ``eps`` inside the square root (Optax, Keras) or outside (PyTorch).
-        centered: Divide by the root of the variance instead of the second moment.
-        initial_scale: :math:`v_0 \ge 0` (PyTorch and Optax 0, TF1 1).
+      decay: :math:`\rho \in [0, 1)`.
+      eps: :math:`\epsilon > 0`.
+      eps_in_sqrt: Add ``eps`` inside the square root (Optax, Keras) or outside (PyTorch).
+      centered: Divide by the root of the variance instead of the second moment.
+      initial_scale: :math:`v_0 \ge 0` (PyTorch and Optax 0, TF1 1).
 
     Returns:
-        An ``optax.GradientTransformation`` with state :class:`ScaleByRmsState`.
+      An ``optax.GradientTransformation`` with state :class:`ScaleByRmsState`.
 
     Raises:
-        ValueError: If ``decay`` is outside [0, 1), ``eps <= 0`` or ``initial_scale < 0``.
+      ValueError: If ``decay`` is outside [0, 1), ``eps <= 0`` or ``initial_scale < 0``.
     """
     check_in_unit_interval(decay, "decay")
     check_positive(eps, "eps")
@@ -153,22 +153,22 @@ def rmsprop(
       None)`` (eps inside the root).
 
     Args:
-        learning_rate: :math:`\eta > 0`, a float, scalar array or schedule.
-        decay: :math:`\rho \in [0, 1)`.
-        eps: :math:`\epsilon > 0`.
-        eps_in_sqrt: Add ``eps`` inside the square root (default) or outside (PyTorch).
-        centered: Use the variance :math:`v_t - m_t^2` instead of :math:`v_t`.
-        momentum: ``None`` for no momentum, or :math:`\mu \in [0, 1)`.
-        nesterov: Nesterov form of the momentum (only with ``momentum``).
-        initial_scale: :math:`v_0 \ge 0`.
+      learning_rate: :math:`\eta > 0`, a float, scalar array or schedule.
+      decay: :math:`\rho \in [0, 1)`.
+      eps: :math:`\epsilon > 0`.
+      eps_in_sqrt: Add ``eps`` inside the square root (default) or outside (PyTorch).
+      centered: Use the variance :math:`v_t - m_t^2` instead of :math:`v_t`.
+      momentum: ``None`` for no momentum, or :math:`\mu \in [0, 1)`.
+      nesterov: Nesterov form of the momentum (only with ``momentum``).
+      initial_scale: :math:`v_0 \ge 0`.
 
     Returns:
-        An ``optax.GradientTransformation``: ``optax.chain(scale_by_rms,
-        scale_by_learning_rate[, trace])``.
+      An ``optax.GradientTransformation``: ``optax.chain(scale_by_rms,
+      scale_by_learning_rate[, trace])``.
 
     Raises:
-        ValueError: If a hyperparameter is out of range, or ``nesterov=True`` without
-            ``momentum``.
+      ValueError: If a hyperparameter is out of range, or ``nesterov=True`` without
+        ``momentum``.
     """
     if momentum is None and nesterov:
         raise ValueError("nesterov=True needs momentum; pass e.g. momentum=0.9")

@@ -28,14 +28,14 @@ def sgd(learning_rate: ScalarOrSchedule) -> optax.GradientTransformation:
     ``optax.chain(add_decayed_weights(wd), sgd(lr))``.
 
     Args:
-        learning_rate: :math:`\eta > 0`, a float, scalar array (may be traced, e.g. under
-            ``jax.vmap`` over learning rates) or a schedule ``count -> scalar``.
+      learning_rate: :math:`\eta > 0`, a float, scalar array (may be traced, e.g. under
+        ``jax.vmap`` over learning rates) or a schedule ``count -> scalar``.
 
     Returns:
-        An ``optax.GradientTransformation`` (state: ``ScaleByLearningRateState``).
+      An ``optax.GradientTransformation`` (state: ``ScaleByLearningRateState``).
 
     Raises:
-        ValueError: If ``learning_rate <= 0``.
+      ValueError: If ``learning_rate <= 0``.
 
     Example:
         >>> import jax.numpy as jnp, optax
