@@ -3,6 +3,7 @@
 import doctest
 import importlib
 import inspect
+import pkgutil
 
 import jax
 import jax.numpy as jnp
@@ -11,9 +12,12 @@ import pytest
 import jaxnn
 
 MODULES = [f"jaxnn.{name}" for name in jaxnn.__all__ if name != "__version__" and inspect.ismodule(getattr(jaxnn, name))]
+# Every module, private ones included: doctest only collects the examples of functions
+# defined in the module it is given, so a package's re-exports are tested where they live.
+ALL_MODULES = sorted(m.name for m in pkgutil.walk_packages(jaxnn.__path__, "jaxnn.") if not m.name.endswith("__main__"))
 
 
-@pytest.mark.parametrize("name", MODULES)
+@pytest.mark.parametrize("name", ALL_MODULES)
 def test_doctests(name):
     module = importlib.import_module(name)
     result = doctest.testmod(
