@@ -18,7 +18,8 @@ import sys
 import numpy as np
 import pytest
 
-from jaxnn import _csv, checkpoint, cli, datasets
+from jaxnn import _csv, _model_file, checkpoint, cli, datasets
+from jaxnn.cli import _bench, _target
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -87,7 +88,7 @@ def test_binary_csv_round_trip_with_one_hot(tmp_path, capsys):
     assert report["train"]["accuracy"] >= 0.85
     assert np.sum(report["validation"]["confusion_matrix"]) == 16
     config = checkpoint.load_metadata(model).config
-    assert config["kind"] == cli.MODEL_KIND
+    assert config["kind"] == _model_file.MODEL_KIND
     assert config["encoded_features"] == ["x1", "x2", "color=blue", "color=green", "color=red"]
     assert config["sizes"] == [5, 8, 1]
 
@@ -179,7 +180,7 @@ def _table(values, name="t"):
     ],
 )
 def test_task_inference(values, task, classes):
-    y, got_task, got_classes, label_kind, _ = cli._encode_target(_table(values), ["t"], "auto")
+    y, got_task, got_classes, label_kind, _ = _target.encode_target(_table(values), ["t"], "auto")
     assert label_kind == (None if task == "regression" else "text" if isinstance(values[0], str) else "number")
     assert got_task == task and got_classes == classes
     if task != "regression":
@@ -216,7 +217,7 @@ def cli_model(tmp_path):
     spec = [{"name": "x1", "kind": "numeric"}, {"name": "x2", "kind": "numeric"},
             {"name": "color", "kind": "categorical", "categories": ["blue", "green", "red"]}]
     params = [{"w": np.zeros((5, 1), np.float32), "b": np.zeros(1, np.float32)}]
-    config = {"kind": cli.MODEL_KIND, "model_version": 1, "task": "binary", "head": "binary", "sizes": [5, 1],
+    config = {"kind": _model_file.MODEL_KIND, "model_version": 1, "task": "binary", "head": "binary", "sizes": [5, 1],
               "activation": "relu", "features": spec, "encoded_features": _csv.encoded_names(spec),
               "targets": ["label"], "class_names": ["no", "yes"], "x_mean": [0.0] * 5, "x_std": [1.0] * 5,
               "y_mean": None, "y_std": None}
@@ -348,7 +349,7 @@ def test_bench_forwards_to_the_suite(capsys):
 
 def test_bench_outside_a_checkout(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "bench", None)  # `import bench` fails
-    monkeypatch.setattr(cli, "_source_root", lambda: tmp_path)
+    monkeypatch.setattr(_bench, "_source_root", lambda: tmp_path)
     assert cli.main(["bench"]) == 2
     assert "source" in _error_line(capsys, "bench")
 
