@@ -17,6 +17,7 @@ import json
 import pathlib
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -81,6 +82,15 @@ class _Network(NamedTuple):
     batch: int | None
     lr: float
     optimizer: Any
+
+
+#: The head of each task and the number of network outputs it needs, from the encoded target.
+_HEADS: dict[str, Callable[[Target], tuple[heads.Head, int]]] = {
+    "regression": lambda t: (
+        heads.get("regression" if t.y.shape[1] == 1 else "multivariate_regression"), t.y.shape[1]),
+    "binary": lambda t: (heads.binary(), 1),
+    "multiclass": lambda t: (heads.multiclass(), len(t.class_names)),
+}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -189,9 +199,16 @@ def _split(key: jax.Array, x: np.ndarray, target: Target, fraction: float) -> _S
 
 
 def _standardizer(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column mean and std of ``a`` in float64, with the rule of
-    :class:`jaxnn.data.Standardizer` for constant columns (std 1). Computed on the host in
-    float64 because values up to float32's maximum would overflow float32 once squared."""
+    """Per-column mean and std of ``a`` (``[N, columns]``) in float64; a constant column
+    (std at most ``10 * eps * max(1, |mean|)``) gets std 1.
+
+    Not :class:`jaxnn.data.Standardizer`: that one computes on the device in float32 (JAX's
+    default), where values up to float32's maximum overflow once squared, and its
+    rescaled float64 form differs from NumPy's in the last bits and in what counts as
+    constant (relative to the column's magnitude, so a column of values near 1e-20 is
+    scaled, not only centred). The statistics are stored in model files, which are
+    byte-reproducible, so they are NumPy's, in float64, on the host.
+    """
     mean = a.mean(axis=0)
     std = a.std(axis=0)
     tol = 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))
@@ -215,14 +232,7 @@ def _scale(split: _Split, enc: _Encoded) -> _Scaling:
 
 def _network(key: jax.Array, enc: _Encoded, split: _Split, args: argparse.Namespace) -> _Network:
     """Chooses the head, checks that training fits in memory, and initializes the MLP."""
-    target = enc.target
-    if target.task == "regression":
-        head = heads.regression() if target.y.shape[1] == 1 else heads.multivariate_regression()
-        outputs = target.y.shape[1]
-    elif target.task == "binary":
-        head, outputs = heads.binary(), 1
-    else:
-        head, outputs = heads.multiclass(), len(target.class_names)
+    head, outputs = _HEADS[enc.target.task](enc.target)
     sizes = [enc.x.shape[1], *args.hidden, outputs]
     batch = None if args.batch_size is None else min(args.batch_size, len(split.x_tr))
     _memory.check_training_fits(sizes, len(split.x_tr) if batch is None else batch, len(enc.x))
@@ -256,10 +266,7 @@ def _fit(
     head, net = network.head, network.net
     metrics = None
     if split.x_va is not None and task != "regression":  # a classifier's validation accuracy, per epoch
-        import jax.numpy as jnp
-
-        metrics = {"accuracy": lambda p, xv, yv: jnp.mean(
-            (head.predict(net.apply(p, xv)) == yv.astype(jnp.int32)).astype(jnp.float32))}
+        metrics = {head.score_name: lambda p, xv, yv: head.score(net.apply(p, xv), yv)}
     early = None if args.patience is None else train.EarlyStopping(monitor="val_loss", patience=args.patience)
     start = time.perf_counter()
     val = None if split.x_va is None else (scaling.inputs(split.x_va), scaling.targets(split.y_va, task))
