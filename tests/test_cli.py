@@ -18,8 +18,8 @@ import sys
 import numpy as np
 import pytest
 
-from jaxnn import _csv, _model_file, checkpoint, cli, datasets
-from jaxnn.cli import _bench, _target
+from jaxnn import _model_file, checkpoint, cli, datasets
+from jaxnn.cli import _bench, _numbers, _table, _target
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -163,8 +163,8 @@ def test_multivariate_regression_round_trip(tmp_path, capsys):
 # ----------------------------------------------------------------------------- task inference
 
 
-def _table(values, name="t"):
-    return _csv.from_arrays("t.csv", ["f", name], [np.arange(len(values), dtype=float), np.asarray(values)])
+def _one_target_table(values, name="t"):
+    return _table.from_arrays("t.csv", ["f", name], [np.arange(len(values), dtype=float), np.asarray(values)])
 
 
 @pytest.mark.parametrize(
@@ -180,12 +180,12 @@ def _table(values, name="t"):
     ],
 )
 def test_task_inference(values, task, classes):
-    y, got_task, got_classes, label_kind, _ = _target.encode_target(_table(values), ["t"], "auto")
+    y, got_task, got_classes, label_kind, _ = _target.encode_target(_one_target_table(values), ["t"], "auto")
     assert label_kind == (None if task == "regression" else "text" if isinstance(values[0], str) else "number")
     assert got_task == task and got_classes == classes
     if task != "regression":
         assert y.shape == (len(values),) and y.dtype == np.int32
-        expected = [v if isinstance(v, str) else _csv.format_label(v) for v in values]
+        expected = [v if isinstance(v, str) else _numbers.format_label(v) for v in values]
         assert [classes[v] for v in y] == expected
     else:
         np.testing.assert_array_equal(y[:, 0], np.asarray(values, np.float32))
@@ -194,11 +194,11 @@ def test_task_inference(values, task, classes):
 def test_csv_reader_detects_columns(tmp_path):
     path = tmp_path / "semi.csv"
     path.write_text("a;b;name\n1;2.5;x\n\n3;-4e-1;y\n")
-    t = _csv.read_csv(path)
+    t = _table.read_csv(path)
     assert t.names == ["a", "b", "name"] and t.rows == 2
-    fmt = _csv.NumberFormat()
-    assert _csv.is_numeric(t.column("a"), fmt) and not _csv.is_numeric(t.column("name"), fmt)
-    np.testing.assert_array_equal(_csv.numbers(t, t.column("b"), fmt), [2.5, -0.4])
+    fmt = _numbers.NumberFormat()
+    assert _table.is_numeric(t.column("a"), fmt) and not _table.is_numeric(t.column("name"), fmt)
+    np.testing.assert_array_equal(_table.numbers(t, t.column("b"), fmt), [2.5, -0.4])
     np.testing.assert_array_equal(t.lines, [2, 4])  # the blank line is skipped, lines stay true
 
 
@@ -218,7 +218,7 @@ def cli_model(tmp_path):
             {"name": "color", "kind": "categorical", "categories": ["blue", "green", "red"]}]
     params = [{"w": np.zeros((5, 1), np.float32), "b": np.zeros(1, np.float32)}]
     config = {"kind": _model_file.MODEL_KIND, "model_version": 1, "task": "binary", "head": "binary", "sizes": [5, 1],
-              "activation": "relu", "features": spec, "encoded_features": _csv.encoded_names(spec),
+              "activation": "relu", "features": spec, "encoded_features": _table.encoded_names(spec),
               "targets": ["label"], "class_names": ["no", "yes"], "x_mean": [0.0] * 5, "x_std": [1.0] * 5,
               "y_mean": None, "y_std": None}
     path = tmp_path / "tiny.jaxnn"

@@ -19,8 +19,8 @@ import warnings
 import numpy as np
 import pytest
 
-from jaxnn import _atomic, _csv, _memory, _model_file, checkpoint, cli, nn, train
-from jaxnn.cli import _parser
+from jaxnn import _atomic, _memory, _model_file, checkpoint, cli, nn, train
+from jaxnn.cli import _numbers, _parser, _table
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 # Validation is left out: it adds a second compiled program to every training run.
@@ -111,7 +111,7 @@ def test_categories_are_exact_strings(tmp_path, capsys):
     rows = [(a, b, c, z, "yes" if c == "01" else "no") for (a, b, _), c, z in zip(_labelled_rows(), codes, zips)]
     data = tmp_path / "codes.csv"
     data.write_text("a,b,code,zip,label\n" + "".join(",".join(r) + "\n" for r in rows))
-    assert _csv.feature_spec(_csv.read_csv(data), ["zip"], _csv.NumberFormat()) == [{"name": "zip", "kind": "numeric"}]
+    assert _table.feature_spec(_table.read_csv(data), ["zip"], _numbers.NumberFormat()) == [{"name": "zip", "kind": "numeric"}]
     model = tmp_path / "m.jaxnn"
     _train(capsys, data, model, "--categorical", "zip")
     config = checkpoint.load_metadata(model).config
@@ -234,7 +234,7 @@ def test_unclosed_quote_blamed_on_its_line(tmp_path, capsys):
 def test_multiline_quoted_cell_reports_the_starting_line(tmp_path):
     data = tmp_path / "ml.csv"
     data.write_text('a,note,y\n1,"two\nlines",0\n2,x,1\n')
-    table = _csv.read_csv(data)
+    table = _table.read_csv(data)
     assert table.lines.tolist() == [2, 4] and table.column("note").cells[0] == "two\nlines"
 
 

@@ -8,7 +8,7 @@
     jaxnn playground [--port N] [--no-browser]  the course in the browser (pip install "jaxnn[playground]")
     jaxnn bench [ARGS ...]                    the benchmark suite (from a source checkout)
 
-``jaxnn train`` decides each column's type once (number or category; see :mod:`jaxnn._csv`),
+``jaxnn train`` decides each column's type once (number or category; see :mod:`jaxnn.cli._table`),
 standardizes the features (the scaler is fitted on the training split, in float64, and saved
 with the model), one-hot encodes category columns, infers the task from the target column
 unless ``--task`` says it, trains with :func:`jaxnn.train.fit`, and writes the model (params

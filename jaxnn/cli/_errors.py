@@ -15,7 +15,7 @@ import signal
 import sys
 import traceback
 
-from jaxnn import _atomic, _csv, _memory, _model_file
+from jaxnn import _atomic, _memory, _model_file
 
 BUG = "this is a bug in jaxnn, please report it (run again with --debug for the traceback)"
 
@@ -24,11 +24,15 @@ class UsageError(ValueError):
     """Bad input to the command line; its message is printed as one line."""
 
 
+class TableError(ValueError):
+    """A problem with a table's contents or with a column it should have (one-line message)."""
+
+
 def _is_users(e: BaseException) -> bool:
     """Whether ``e`` reports the user's input, options, files or machine (one line, exit status 2)."""
     # Looked up when an error happens, not when this module loads: jaxnn._model_file reads
     # tables through this package, so it may still be loading then.
-    users = (UsageError, _csv.TableError, _model_file.ModelFileError, _atomic.OutputError, _memory.TooLargeError)
+    users = (UsageError, TableError, _model_file.ModelFileError, _atomic.OutputError, _memory.TooLargeError)
     return isinstance(e, users)
 
 

@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn import _atomic, _csv, _model_file
+from jaxnn import _atomic, _model_file
+from jaxnn.cli import _numbers, _table
+from jaxnn.cli._errors import TableError
 from jaxnn.cli._scores import regression_scores
 
 
@@ -27,9 +29,9 @@ def run(args: argparse.Namespace) -> int:
         _atomic.check_outputs({"--out": args.out}, {"--model": args.model, "--data": args.data})
     model = _model_file.load_model(args.model)
     trained = model.number_format
-    fmt = _csv.NumberFormat(args.decimal or trained.decimal,
+    fmt = _numbers.NumberFormat(args.decimal or trained.decimal,
                             args.thousands if args.thousands is not None else trained.thousands)
-    table = _csv.read_csv(args.data, delimiter=args.delimiter)
+    table = _table.read_csv(args.data, delimiter=args.delimiter)
     outputs = model.predict(model.features(table, fmt))
     _check_finite(table, outputs)
     header, rows = _rows(model.config, outputs)
@@ -40,11 +42,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_finite(table: _csv.Table, outputs: np.ndarray) -> None:
+def _check_finite(table: _table.Table, outputs: np.ndarray) -> None:
     bad = ~np.isfinite(outputs).all(axis=1)
     if bad.any():
         i = int(np.argmax(bad))
-        raise _csv.TableError(
+        raise TableError(
             f"{table.source}: the prediction for line {table.lines[i]}"
             f"{f' (and {int(bad.sum()) - 1} more)' if bad.sum() > 1 else ''} is not finite: its inputs are too far "
             "outside the training data")
@@ -77,7 +79,7 @@ def _write(out: str | None, header: list[str], rows: list[list[str]]) -> None:
 
 
 def score_if_labelled(
-    model: _model_file.Model, table: _csv.Table, outputs: np.ndarray, fmt: _csv.NumberFormat
+    model: _model_file.Model, table: _table.Table, outputs: np.ndarray, fmt: _numbers.NumberFormat
 ) -> str | None:
     """The accuracy (or R^2) against the target column(s) when the CSV has them, else None.
 
@@ -97,7 +99,7 @@ def score_if_labelled(
     try:
         cols = [table.column(t) for t in config["targets"]]
         if config["task"] == "regression":
-            true = np.stack([_csv.numbers(table, c, fmt) for c in cols], axis=1)
+            true = np.stack([_table.numbers(table, c, fmt) for c in cols], axis=1)
             r2 = regression_scores(outputs, true)["r2"]
             return None if r2 is None else f"R^2 on the {', '.join(config['targets'])} column(s): {r2:.4f}"
         labels = _labels(config, table, cols[0], fmt)
@@ -111,11 +113,11 @@ def score_if_labelled(
         return None
 
 
-def _labels(config: dict[str, Any], table: _csv.Table, col: _csv.Column, fmt: _csv.NumberFormat) -> list[str]:
+def _labels(config: dict[str, Any], table: _table.Table, col: _table.Column, fmt: _numbers.NumberFormat) -> list[str]:
     """The class labels of the target column as the model names its classes: numbers by
     value (``1.0`` is ``"1"``), text as the exact strings."""
-    _csv.check_complete(table, col)
+    _table.check_complete(table, col)
     if config.get("label_kind", "text") == "number" or (
-            "label_kind" not in config and _csv.is_numeric(col, fmt)):
-        return [_csv.format_label(v) for v in _csv.numbers(table, col, fmt)]
+            "label_kind" not in config and _table.is_numeric(col, fmt)):
+        return [_numbers.format_label(v) for v in _table.numbers(table, col, fmt)]
     return list(col.cells)

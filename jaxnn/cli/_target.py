@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from jaxnn import _csv
+from jaxnn.cli import _numbers, _table
 from jaxnn.cli._argtypes import names as split_names
 from jaxnn.cli._errors import UsageError
 
@@ -45,7 +45,7 @@ class Target(NamedTuple):
     why: str
 
 
-def target_names(table: _csv.Table, option: str | None) -> list[str]:
+def target_names(table: _table.Table, option: str | None) -> list[str]:
     """The target columns: those of ``--target``, else the last column.
 
     Args:
@@ -74,10 +74,10 @@ def target_names(table: _csv.Table, option: str | None) -> list[str]:
 
 
 def encode_target(
-    table: _csv.Table,
+    table: _table.Table,
     names: list[str],
     task: str,
-    fmt: _csv.NumberFormat | None = None,
+    fmt: _numbers.NumberFormat | None = None,
     categorical: Sequence[str] = (),
 ) -> Target:
     """Encodes the target column(s) ``names`` of ``table`` for ``task``.
@@ -97,14 +97,14 @@ def encode_target(
       UsageError: a target that does not suit the task (text for a regression, one class,
         not 2 classes for binary, too many classes).
     """
-    fmt = fmt or _csv.NumberFormat()
+    fmt = fmt or _numbers.NumberFormat()
     cols = [table.column(n, "target column") for n in names]
     for c in cols:
-        _csv.check_complete(table, c)
+        _table.check_complete(table, c)
     if len(cols) > 1:
         return _several(table, cols, task, fmt, categorical)
     col = cols[0]
-    if col.name not in categorical and _csv.is_numeric(col, fmt):
+    if col.name not in categorical and _table.is_numeric(col, fmt):
         target = _numeric(table, col, task, fmt)
     else:
         target = _text(table, col, task, fmt, categorical)
@@ -114,31 +114,31 @@ def encode_target(
 
 
 def _several(
-    table: _csv.Table, cols: list[_csv.Column], task: str, fmt: _csv.NumberFormat, categorical: Sequence[str]
+    table: _table.Table, cols: list[_table.Column], task: str, fmt: _numbers.NumberFormat, categorical: Sequence[str]
 ) -> Target:
     """Several target columns: a multivariate regression, so every one must be numeric."""
     if task not in ("auto", "regression"):
         raise UsageError(
             f"--task {task} takes one target column, got {len(cols)}; several targets are a regression")
     for c in cols:
-        if c.name in categorical or not _csv.is_numeric(c, fmt):
+        if c.name in categorical or not _table.is_numeric(c, fmt):
             if c.name not in categorical:
-                _csv.check_convention(table, c, fmt, "target column")
+                _table.check_convention(table, c, fmt, "target column")
             raise UsageError(
                 f"several target columns make a multivariate regression, but {c.name!r} is not numeric")
-    values = [_csv.numbers(table, c, fmt) for c in cols]
+    values = [_table.numbers(table, c, fmt) for c in cols]
     return Target(np.stack(values, axis=1), "regression", None, None, "several targets")
 
 
-def _numeric(table: _csv.Table, col: _csv.Column, task: str, fmt: _csv.NumberFormat) -> Target:
+def _numeric(table: _table.Table, col: _table.Column, task: str, fmt: _numbers.NumberFormat) -> Target:
     """A numeric target: regression values, or classes labelled by their numbers."""
-    values = _csv.numbers(table, col, fmt)
+    values = _table.numbers(table, col, fmt)
     classes = np.unique(values)
     task, why = _infer_from_numbers(values, classes, table.rows) if task == "auto" else (task, "--task")
     if task == "regression":
         return Target(values[:, None], task, None, None, why)
     codes = np.searchsorted(classes, values)
-    return Target(codes.astype(np.int32), task, [_csv.format_label(v) for v in classes], "number", why)
+    return Target(codes.astype(np.int32), task, [_numbers.format_label(v) for v in classes], "number", why)
 
 
 def _infer_from_numbers(values: np.ndarray, classes: np.ndarray, rows: int) -> tuple[str, str]:
@@ -151,12 +151,12 @@ def _infer_from_numbers(values: np.ndarray, classes: np.ndarray, rows: int) -> t
 
 
 def _text(
-    table: _csv.Table, col: _csv.Column, task: str, fmt: _csv.NumberFormat, categorical: Sequence[str]
+    table: _table.Table, col: _table.Column, task: str, fmt: _numbers.NumberFormat, categorical: Sequence[str]
 ) -> Target:
     """A text (or ``--categorical``) target: classes labelled by their exact strings."""
     if col.name not in categorical:
-        _csv.check_convention(table, col, fmt, "target column")
-        _csv.check_mostly_numbers(table, col, fmt)
+        _table.check_convention(table, col, fmt, "target column")
+        _table.check_mostly_numbers(table, col, fmt)
     classes = sorted(set(col.cells.tolist()))
     if task == "regression":
         example = ", ".join(repr(v) for v in classes[:3])

@@ -23,8 +23,8 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from jaxnn import _atomic, _csv, _memory, _model_file, checkpoint, data, heads, nn, optim, train
-from jaxnn.cli import _datasets
+from jaxnn import _atomic, _memory, _model_file, checkpoint, data, heads, nn, optim, train
+from jaxnn.cli import _datasets, _numbers, _table
 from jaxnn.cli._argtypes import names as split_names
 from jaxnn.cli._errors import UsageError
 from jaxnn.cli._parser import OPTIMIZERS
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
       model-file, output and memory errors, for the user's mistakes).
     """
     progress = _check_options(args)
-    fmt = _csv.NumberFormat(args.decimal or ".", args.thousands)
+    fmt = _numbers.NumberFormat(args.decimal or ".", args.thousands)
     metrics_path = _check_outputs(args)
     enc = _read(args, fmt)
     split_key, init_key, fit_key = jax.random.split(jax.random.key(args.seed), 3)
@@ -150,20 +150,20 @@ def _check_outputs(args: argparse.Namespace) -> str:
     return metrics_path
 
 
-def _read(args: argparse.Namespace, fmt: _csv.NumberFormat) -> _Encoded:
+def _read(args: argparse.Namespace, fmt: _numbers.NumberFormat) -> _Encoded:
     """Reads the table, types its columns and encodes the features and the target."""
-    table = (_csv.read_csv(args.data, delimiter=args.delimiter) if args.data is not None
+    table = (_table.read_csv(args.data, delimiter=args.delimiter) if args.data is not None
              else _datasets.table(args.dataset, args.seed))
     targets, features, categorical = _select_columns(table, args)
-    spec = _csv.feature_spec(table, features, fmt, categorical=categorical)
-    x = _csv.encode_features(table, spec, fmt)
+    spec = _table.feature_spec(table, features, fmt, categorical=categorical)
+    x = _table.encode_features(table, spec, fmt)
     target = encode_target(table, targets, args.task, fmt, categorical)
     if table.rows < 2:
         raise UsageError(f"{table.source} has {table.rows} row; training needs at least 2")
     return _Encoded(table.source, x, spec, targets, target)
 
 
-def _select_columns(table: _csv.Table, args: argparse.Namespace) -> tuple[list[str], list[str], list[str]]:
+def _select_columns(table: _table.Table, args: argparse.Namespace) -> tuple[list[str], list[str], list[str]]:
     """The target, feature and ``--categorical`` columns, after ``--target`` and ``--drop``."""
     targets = target_names(table, args.target)
     dropped = [] if args.drop is None else split_names(args.drop)
@@ -225,7 +225,7 @@ def _scale(split: _Split, enc: _Encoded) -> _Scaling:
     if constant.any():
         j = int(np.argmax(constant))
         raise UsageError(
-            f"target column {enc.target_names[j]!r} has the same value ({_csv.format_label(split.y_tr[0, j])}) in "
+            f"target column {enc.target_names[j]!r} has the same value ({_numbers.format_label(split.y_tr[0, j])}) in "
             f"every training row; there is nothing to learn (check the column, or --target)")
     return _Scaling(x_mean, x_std, y_mean, y_std)
 
@@ -283,7 +283,7 @@ def _fit(
 
 
 def _config(
-    args: argparse.Namespace, fmt: _csv.NumberFormat, enc: _Encoded, scaling: _Scaling, network: _Network,
+    args: argparse.Namespace, fmt: _numbers.NumberFormat, enc: _Encoded, scaling: _Scaling, network: _Network,
     epochs_run: int,
 ) -> dict[str, Any]:
     """The model file's config: the network, the preprocessing, the table schema and how it
@@ -297,7 +297,7 @@ def _config(
         "sizes": network.sizes,
         "activation": args.activation,
         "features": enc.spec,
-        "encoded_features": _csv.encoded_names(enc.spec),
+        "encoded_features": _table.encoded_names(enc.spec),
         "targets": enc.target_names,
         "class_names": target.class_names,
         "label_kind": target.label_kind,
