@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn.cli import _table as _csv
+from jaxnn.cli import _schema as _csv
 
 __all__ = ["MODEL_KIND", "MODEL_VERSION", "HIDDEN_ACTIVATIONS", "TASKS", "ModelFileError", "Model", "load_model",
            "validate_config", "number_format"]

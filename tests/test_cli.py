@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from jaxnn import _model_file, checkpoint, cli, datasets
-from jaxnn.cli import _bench, _numbers, _table, _target
+from jaxnn.cli import _bench, _numbers, _schema, _table, _target
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -197,8 +197,8 @@ def test_csv_reader_detects_columns(tmp_path):
     t = _table.read_csv(path)
     assert t.names == ["a", "b", "name"] and t.rows == 2
     fmt = _numbers.NumberFormat()
-    assert _table.is_numeric(t.column("a"), fmt) and not _table.is_numeric(t.column("name"), fmt)
-    np.testing.assert_array_equal(_table.numbers(t, t.column("b"), fmt), [2.5, -0.4])
+    assert _schema.is_numeric(t.column("a"), fmt) and not _schema.is_numeric(t.column("name"), fmt)
+    np.testing.assert_array_equal(_schema.numbers(t, t.column("b"), fmt), [2.5, -0.4])
     np.testing.assert_array_equal(t.lines, [2, 4])  # the blank line is skipped, lines stay true
 
 
@@ -218,7 +218,7 @@ def cli_model(tmp_path):
             {"name": "color", "kind": "categorical", "categories": ["blue", "green", "red"]}]
     params = [{"w": np.zeros((5, 1), np.float32), "b": np.zeros(1, np.float32)}]
     config = {"kind": _model_file.MODEL_KIND, "model_version": 1, "task": "binary", "head": "binary", "sizes": [5, 1],
-              "activation": "relu", "features": spec, "encoded_features": _table.encoded_names(spec),
+              "activation": "relu", "features": spec, "encoded_features": _schema.encoded_names(spec),
               "targets": ["label"], "class_names": ["no", "yes"], "x_mean": [0.0] * 5, "x_std": [1.0] * 5,
               "y_mean": None, "y_std": None}
     path = tmp_path / "tiny.jaxnn"
@@ -376,6 +376,15 @@ def test_demo_quick_everything(tmp_path, capsys):
 
 
 # ----------------------------------------------------------------------------- real processes
+
+
+@pytest.mark.parametrize("first", ["jaxnn._model_file", "jaxnn.cli._schema", "jaxnn.cli"])
+def test_modules_import_in_any_order(first):
+    # jaxnn._model_file reads tables through jaxnn.cli, whose commands use _model_file: a fresh
+    # process must be able to import either first.
+    code = f"import {first}; import jaxnn._model_file as m, jaxnn.cli as c; m.Model, m.load_model, c.main"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_subprocess_exit_codes_and_no_traceback(tmp_path, good_csv):

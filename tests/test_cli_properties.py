@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jaxnn import checkpoint, cli, nn
-from jaxnn.cli import _errors, _numbers, _table
+from jaxnn.cli import _errors, _numbers, _schema, _table
 
 PROFILE = settings(
     max_examples=30,
@@ -128,11 +128,11 @@ def test_csv_reader_reads_the_numbers_and_categories_written(tmp_path_factory, t
     if table.missing is not None:
         row, col = table.missing
         with pytest.raises(_errors.TableError, match=f"column 'c{col}' has a missing value on line {row + 2}"):
-            _table.feature_spec(read, table.names, fmt)
+            _schema.feature_spec(read, table.names, fmt)
         return
-    spec = _table.feature_spec(read, table.names, fmt)
+    spec = _schema.feature_spec(read, table.names, fmt)
     assert spec == table.expected_spec()
-    np.testing.assert_array_equal(_table.encode_features(read, spec, fmt), table.expected_features())
+    np.testing.assert_array_equal(_schema.encode_features(read, spec, fmt), table.expected_features())
 
 
 @ROUND_TRIP

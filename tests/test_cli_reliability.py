@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from jaxnn import _atomic, _memory, _model_file, checkpoint, cli, nn, train
-from jaxnn.cli import _numbers, _parser, _table
+from jaxnn.cli import _numbers, _parser, _schema, _table
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 # Validation is left out: it adds a second compiled program to every training run.
@@ -111,7 +111,7 @@ def test_categories_are_exact_strings(tmp_path, capsys):
     rows = [(a, b, c, z, "yes" if c == "01" else "no") for (a, b, _), c, z in zip(_labelled_rows(), codes, zips)]
     data = tmp_path / "codes.csv"
     data.write_text("a,b,code,zip,label\n" + "".join(",".join(r) + "\n" for r in rows))
-    assert _table.feature_spec(_table.read_csv(data), ["zip"], _numbers.NumberFormat()) == [{"name": "zip", "kind": "numeric"}]
+    assert _schema.feature_spec(_table.read_csv(data), ["zip"], _numbers.NumberFormat()) == [{"name": "zip", "kind": "numeric"}]
     model = tmp_path / "m.jaxnn"
     _train(capsys, data, model, "--categorical", "zip")
     config = checkpoint.load_metadata(model).config

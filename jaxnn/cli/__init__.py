@@ -8,13 +8,13 @@
     jaxnn playground [--port N] [--no-browser]  the course in the browser (pip install "jaxnn[playground]")
     jaxnn bench [ARGS ...]                    the benchmark suite (from a source checkout)
 
-``jaxnn train`` decides each column's type once (number or category; see :mod:`jaxnn.cli._table`),
-standardizes the features (the scaler is fitted on the training split, in float64, and saved
-with the model), one-hot encodes category columns, infers the task from the target column
-unless ``--task`` says it, trains with :func:`jaxnn.train.fit`, and writes the model (params
-plus a config holding the network, the preprocessing and the table schema; see
-:mod:`jaxnn._model_file`) and a metrics JSON. ``jaxnn predict`` reads its file through the
-stored schema.
+``jaxnn train`` decides each column's type once (number or category; see
+:mod:`jaxnn.cli._schema`), standardizes the features (the scaler is fitted on the training
+split, in float64, and saved with the model), one-hot encodes category columns, infers the
+task from the target column unless ``--task`` says it, trains with :func:`jaxnn.train.fit`,
+and writes the model (params plus a config holding the network, the preprocessing and the
+table schema; see :mod:`jaxnn._model_file`) and a metrics JSON. ``jaxnn predict`` reads its
+file through the stored schema.
 
 The promise: bad input (a missing file, a misspelled column, missing values, numbers in an
 unexpected convention, a file that is not a jaxnn model, an output that would overwrite an
@@ -29,10 +29,12 @@ are in :mod:`jaxnn.cli._target`).
 
 Also runnable as ``python -m jaxnn``. Where things live:
 
-* ``_main`` - :func:`main`: parse, run the command, report any failure (``_errors``).
+* ``_main`` - :func:`main`: parse, run the command, report any failure (``_exit``, ``_errors``).
 * ``_parser`` - the argument parser, one function per command; ``_argtypes`` - option values.
 * ``_train`` - ``jaxnn train``, one function per step; ``_target`` - the target and the task;
   ``_datasets`` - ``--dataset``; ``_scores`` - the scores reported.
+* ``_table`` - reading CSV files; ``_schema`` - column types and the encoded features;
+  ``_numbers`` - how number cells are written.
 * ``_predict`` - ``jaxnn predict``; ``_demo`` and ``_bench`` - ``jaxnn demo`` and ``jaxnn bench``.
 """
 

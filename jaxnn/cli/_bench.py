@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 import sys
 
-from jaxnn.cli._errors import fail
+from jaxnn.cli._exit import fail
 
 
 def _source_root() -> pathlib.Path:

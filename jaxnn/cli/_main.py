@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from jaxnn.cli import _bench, _demo, _errors, _parser, _predict, _train
+from jaxnn.cli import _bench, _demo, _exit, _parser, _predict, _train
 
 _COMMANDS = ("demo", "train", "predict", "playground", "bench")
 
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(argv)
     except (KeyboardInterrupt, Exception) as e:  # the one place every error is reported
-        return _errors.exit_status(e, command, debug=debug, as_program=as_program)
+        return _exit.exit_status(e, command, debug=debug, as_program=as_program)
 
 
 def _run(argv: list[str]) -> int:

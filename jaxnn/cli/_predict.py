@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from jaxnn import _atomic, _model_file
-from jaxnn.cli import _numbers, _table
+from jaxnn.cli import _numbers, _schema, _table
 from jaxnn.cli._errors import TableError
 from jaxnn.cli._scores import regression_scores
 
@@ -99,7 +99,7 @@ def score_if_labelled(
     try:
         cols = [table.column(t) for t in config["targets"]]
         if config["task"] == "regression":
-            true = np.stack([_table.numbers(table, c, fmt) for c in cols], axis=1)
+            true = np.stack([_schema.numbers(table, c, fmt) for c in cols], axis=1)
             r2 = regression_scores(outputs, true)["r2"]
             return None if r2 is None else f"R^2 on the {', '.join(config['targets'])} column(s): {r2:.4f}"
         labels = _labels(config, table, cols[0], fmt)
@@ -116,8 +116,8 @@ def score_if_labelled(
 def _labels(config: dict[str, Any], table: _table.Table, col: _table.Column, fmt: _numbers.NumberFormat) -> list[str]:
     """The class labels of the target column as the model names its classes: numbers by
     value (``1.0`` is ``"1"``), text as the exact strings."""
-    _table.check_complete(table, col)
+    _schema.check_complete(table, col)
     if config.get("label_kind", "text") == "number" or (
-            "label_kind" not in config and _table.is_numeric(col, fmt)):
-        return [_numbers.format_label(v) for v in _table.numbers(table, col, fmt)]
+            "label_kind" not in config and _schema.is_numeric(col, fmt)):
+        return [_numbers.format_label(v) for v in _schema.numbers(table, col, fmt)]
     return list(col.cells)

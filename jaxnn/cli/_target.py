@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from jaxnn.cli import _numbers, _table
+from jaxnn.cli import _numbers, _schema, _table
 from jaxnn.cli._argtypes import names as split_names
 from jaxnn.cli._errors import UsageError
 
@@ -100,11 +100,11 @@ def encode_target(
     fmt = fmt or _numbers.NumberFormat()
     cols = [table.column(n, "target column") for n in names]
     for c in cols:
-        _table.check_complete(table, c)
+        _schema.check_complete(table, c)
     if len(cols) > 1:
         return _several(table, cols, task, fmt, categorical)
     col = cols[0]
-    if col.name not in categorical and _table.is_numeric(col, fmt):
+    if col.name not in categorical and _schema.is_numeric(col, fmt):
         target = _numeric(table, col, task, fmt)
     else:
         target = _text(table, col, task, fmt, categorical)
@@ -121,18 +121,18 @@ def _several(
         raise UsageError(
             f"--task {task} takes one target column, got {len(cols)}; several targets are a regression")
     for c in cols:
-        if c.name in categorical or not _table.is_numeric(c, fmt):
+        if c.name in categorical or not _schema.is_numeric(c, fmt):
             if c.name not in categorical:
-                _table.check_convention(table, c, fmt, "target column")
+                _schema.check_convention(table, c, fmt, "target column")
             raise UsageError(
                 f"several target columns make a multivariate regression, but {c.name!r} is not numeric")
-    values = [_table.numbers(table, c, fmt) for c in cols]
+    values = [_schema.numbers(table, c, fmt) for c in cols]
     return Target(np.stack(values, axis=1), "regression", None, None, "several targets")
 
 
 def _numeric(table: _table.Table, col: _table.Column, task: str, fmt: _numbers.NumberFormat) -> Target:
     """A numeric target: regression values, or classes labelled by their numbers."""
-    values = _table.numbers(table, col, fmt)
+    values = _schema.numbers(table, col, fmt)
     classes = np.unique(values)
     task, why = _infer_from_numbers(values, classes, table.rows) if task == "auto" else (task, "--task")
     if task == "regression":
@@ -155,8 +155,8 @@ def _text(
 ) -> Target:
     """A text (or ``--categorical``) target: classes labelled by their exact strings."""
     if col.name not in categorical:
-        _table.check_convention(table, col, fmt, "target column")
-        _table.check_mostly_numbers(table, col, fmt)
+        _schema.check_convention(table, col, fmt, "target column")
+        _schema.check_mostly_numbers(table, col, fmt)
     classes = sorted(set(col.cells.tolist()))
     if task == "regression":
         example = ", ".join(repr(v) for v in classes[:3])

@@ -24,7 +24,7 @@ import jax
 import numpy as np
 
 from jaxnn import _atomic, _memory, _model_file, checkpoint, data, heads, nn, optim, train
-from jaxnn.cli import _datasets, _numbers, _table
+from jaxnn.cli import _datasets, _numbers, _schema, _table
 from jaxnn.cli._argtypes import names as split_names
 from jaxnn.cli._errors import UsageError
 from jaxnn.cli._parser import OPTIMIZERS
@@ -155,8 +155,8 @@ def _read(args: argparse.Namespace, fmt: _numbers.NumberFormat) -> _Encoded:
     table = (_table.read_csv(args.data, delimiter=args.delimiter) if args.data is not None
              else _datasets.table(args.dataset, args.seed))
     targets, features, categorical = _select_columns(table, args)
-    spec = _table.feature_spec(table, features, fmt, categorical=categorical)
-    x = _table.encode_features(table, spec, fmt)
+    spec = _schema.feature_spec(table, features, fmt, categorical=categorical)
+    x = _schema.encode_features(table, spec, fmt)
     target = encode_target(table, targets, args.task, fmt, categorical)
     if table.rows < 2:
         raise UsageError(f"{table.source} has {table.rows} row; training needs at least 2")
@@ -297,7 +297,7 @@ def _config(
         "sizes": network.sizes,
         "activation": args.activation,
         "features": enc.spec,
-        "encoded_features": _table.encoded_names(enc.spec),
+        "encoded_features": _schema.encoded_names(enc.spec),
         "targets": enc.target_names,
         "class_names": target.class_names,
         "label_kind": target.label_kind,
