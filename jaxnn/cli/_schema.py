@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from jaxnn import data
 from jaxnn.cli._errors import TableError
 from jaxnn.cli._numbers import FLOAT32_MAX, NumberFormat, other_convention, parses_as_numbers
 from jaxnn.cli._table import Column, Table, closest
@@ -264,5 +265,6 @@ def _one_hot(table: Table, col: Column, categories: list[str]) -> np.ndarray:
             f"a category the training data did not have (known: "
             f"{', '.join(repr(c) for c in categories[:8])}{' ...' if len(categories) > 8 else ''})"
         )
-    codes = np.array([index[v] for v in col.cells], dtype=np.int64)
-    return np.eye(len(categories), dtype=np.float64)[codes]
+    codes = np.array([index[v] for v in col.cells], dtype=np.int32)
+    # 0 and 1 are exact in float32, so the float64 features are the same as NumPy's.
+    return np.asarray(data.one_hot(codes, len(categories)), dtype=np.float64)
