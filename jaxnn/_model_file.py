@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn import _csv
+from jaxnn.cli import _schema as _csv
 
 __all__ = ["MODEL_KIND", "MODEL_VERSION", "HIDDEN_ACTIVATIONS", "TASKS", "ModelFileError", "Model", "load_model",
            "validate_config", "number_format"]

@@ -18,7 +18,8 @@ import sys
 import numpy as np
 import pytest
 
-from jaxnn import _csv, checkpoint, cli, datasets
+from jaxnn import _model_file, checkpoint, cli, datasets
+from jaxnn.cli import _bench, _numbers, _schema, _table, _target
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -87,7 +88,7 @@ def test_binary_csv_round_trip_with_one_hot(tmp_path, capsys):
     assert report["train"]["accuracy"] >= 0.85
     assert np.sum(report["validation"]["confusion_matrix"]) == 16
     config = checkpoint.load_metadata(model).config
-    assert config["kind"] == cli.MODEL_KIND
+    assert config["kind"] == _model_file.MODEL_KIND
     assert config["encoded_features"] == ["x1", "x2", "color=blue", "color=green", "color=red"]
     assert config["sizes"] == [5, 8, 1]
 
@@ -162,8 +163,8 @@ def test_multivariate_regression_round_trip(tmp_path, capsys):
 # ----------------------------------------------------------------------------- task inference
 
 
-def _table(values, name="t"):
-    return _csv.from_arrays("t.csv", ["f", name], [np.arange(len(values), dtype=float), np.asarray(values)])
+def _one_target_table(values, name="t"):
+    return _table.from_arrays("t.csv", ["f", name], [np.arange(len(values), dtype=float), np.asarray(values)])
 
 
 @pytest.mark.parametrize(
@@ -179,12 +180,12 @@ def _table(values, name="t"):
     ],
 )
 def test_task_inference(values, task, classes):
-    y, got_task, got_classes, label_kind, _ = cli._encode_target(_table(values), ["t"], "auto")
+    y, got_task, got_classes, label_kind, _ = _target.encode_target(_one_target_table(values), ["t"], "auto")
     assert label_kind == (None if task == "regression" else "text" if isinstance(values[0], str) else "number")
     assert got_task == task and got_classes == classes
     if task != "regression":
         assert y.shape == (len(values),) and y.dtype == np.int32
-        expected = [v if isinstance(v, str) else _csv.format_label(v) for v in values]
+        expected = [v if isinstance(v, str) else _numbers.format_label(v) for v in values]
         assert [classes[v] for v in y] == expected
     else:
         np.testing.assert_array_equal(y[:, 0], np.asarray(values, np.float32))
@@ -193,11 +194,11 @@ def test_task_inference(values, task, classes):
 def test_csv_reader_detects_columns(tmp_path):
     path = tmp_path / "semi.csv"
     path.write_text("a;b;name\n1;2.5;x\n\n3;-4e-1;y\n")
-    t = _csv.read_csv(path)
+    t = _table.read_csv(path)
     assert t.names == ["a", "b", "name"] and t.rows == 2
-    fmt = _csv.NumberFormat()
-    assert _csv.is_numeric(t.column("a"), fmt) and not _csv.is_numeric(t.column("name"), fmt)
-    np.testing.assert_array_equal(_csv.numbers(t, t.column("b"), fmt), [2.5, -0.4])
+    fmt = _numbers.NumberFormat()
+    assert _schema.is_numeric(t.column("a"), fmt) and not _schema.is_numeric(t.column("name"), fmt)
+    np.testing.assert_array_equal(_schema.numbers(t, t.column("b"), fmt), [2.5, -0.4])
     np.testing.assert_array_equal(t.lines, [2, 4])  # the blank line is skipped, lines stay true
 
 
@@ -216,8 +217,8 @@ def cli_model(tmp_path):
     spec = [{"name": "x1", "kind": "numeric"}, {"name": "x2", "kind": "numeric"},
             {"name": "color", "kind": "categorical", "categories": ["blue", "green", "red"]}]
     params = [{"w": np.zeros((5, 1), np.float32), "b": np.zeros(1, np.float32)}]
-    config = {"kind": cli.MODEL_KIND, "model_version": 1, "task": "binary", "head": "binary", "sizes": [5, 1],
-              "activation": "relu", "features": spec, "encoded_features": _csv.encoded_names(spec),
+    config = {"kind": _model_file.MODEL_KIND, "model_version": 1, "task": "binary", "head": "binary", "sizes": [5, 1],
+              "activation": "relu", "features": spec, "encoded_features": _schema.encoded_names(spec),
               "targets": ["label"], "class_names": ["no", "yes"], "x_mean": [0.0] * 5, "x_std": [1.0] * 5,
               "y_mean": None, "y_std": None}
     path = tmp_path / "tiny.jaxnn"
@@ -348,7 +349,7 @@ def test_bench_forwards_to_the_suite(capsys):
 
 def test_bench_outside_a_checkout(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "bench", None)  # `import bench` fails
-    monkeypatch.setattr(cli, "_source_root", lambda: tmp_path)
+    monkeypatch.setattr(_bench, "_source_root", lambda: tmp_path)
     assert cli.main(["bench"]) == 2
     assert "source" in _error_line(capsys, "bench")
 
@@ -375,6 +376,15 @@ def test_demo_quick_everything(tmp_path, capsys):
 
 
 # ----------------------------------------------------------------------------- real processes
+
+
+@pytest.mark.parametrize("first", ["jaxnn._model_file", "jaxnn.cli._schema", "jaxnn.cli"])
+def test_modules_import_in_any_order(first):
+    # jaxnn._model_file reads tables through jaxnn.cli, whose commands use _model_file: a fresh
+    # process must be able to import either first.
+    code = f"import {first}; import jaxnn._model_file as m, jaxnn.cli as c; m.Model, m.load_model, c.main"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_subprocess_exit_codes_and_no_traceback(tmp_path, good_csv):

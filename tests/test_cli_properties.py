@@ -22,7 +22,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from jaxnn import _csv, checkpoint, cli, nn
+from jaxnn import checkpoint, cli, nn
+from jaxnn.cli import _errors, _numbers, _schema, _table
 
 PROFILE = settings(
     max_examples=30,
@@ -121,17 +122,17 @@ def tables(draw, allow_missing=True):
 def test_csv_reader_reads_the_numbers_and_categories_written(tmp_path_factory, table):
     path = tmp_path_factory.mktemp("csv") / "t.csv"
     table.write(path)
-    fmt = _csv.NumberFormat(decimal=table.decimal)
-    read = _csv.read_csv(path)
+    fmt = _numbers.NumberFormat(decimal=table.decimal)
+    read = _table.read_csv(path)
     assert read.names == [*table.names, "label"] and read.rows == len(table.labels)
     if table.missing is not None:
         row, col = table.missing
-        with pytest.raises(_csv.TableError, match=f"column 'c{col}' has a missing value on line {row + 2}"):
-            _csv.feature_spec(read, table.names, fmt)
+        with pytest.raises(_errors.TableError, match=f"column 'c{col}' has a missing value on line {row + 2}"):
+            _schema.feature_spec(read, table.names, fmt)
         return
-    spec = _csv.feature_spec(read, table.names, fmt)
+    spec = _schema.feature_spec(read, table.names, fmt)
     assert spec == table.expected_spec()
-    np.testing.assert_array_equal(_csv.encode_features(read, spec, fmt), table.expected_features())
+    np.testing.assert_array_equal(_schema.encode_features(read, spec, fmt), table.expected_features())
 
 
 @ROUND_TRIP

@@ -19,7 +19,8 @@ import warnings
 import numpy as np
 import pytest
 
-from jaxnn import _atomic, _csv, _memory, _model_file, checkpoint, cli, nn, train
+from jaxnn import _atomic, _memory, _model_file, checkpoint, cli, nn, train
+from jaxnn.cli import _numbers, _parser, _schema, _table
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 # Validation is left out: it adds a second compiled program to every training run.
@@ -110,7 +111,7 @@ def test_categories_are_exact_strings(tmp_path, capsys):
     rows = [(a, b, c, z, "yes" if c == "01" else "no") for (a, b, _), c, z in zip(_labelled_rows(), codes, zips)]
     data = tmp_path / "codes.csv"
     data.write_text("a,b,code,zip,label\n" + "".join(",".join(r) + "\n" for r in rows))
-    assert _csv.feature_spec(_csv.read_csv(data), ["zip"], _csv.NumberFormat()) == [{"name": "zip", "kind": "numeric"}]
+    assert _schema.feature_spec(_table.read_csv(data), ["zip"], _numbers.NumberFormat()) == [{"name": "zip", "kind": "numeric"}]
     model = tmp_path / "m.jaxnn"
     _train(capsys, data, model, "--categorical", "zip")
     config = checkpoint.load_metadata(model).config
@@ -233,7 +234,7 @@ def test_unclosed_quote_blamed_on_its_line(tmp_path, capsys):
 def test_multiline_quoted_cell_reports_the_starting_line(tmp_path):
     data = tmp_path / "ml.csv"
     data.write_text('a,note,y\n1,"two\nlines",0\n2,x,1\n')
-    table = _csv.read_csv(data)
+    table = _table.read_csv(data)
     assert table.lines.tolist() == [2, 4] and table.column("note").cells[0] == "two\nlines"
 
 
@@ -269,7 +270,7 @@ def test_predict_value_far_outside_the_training_data(tmp_path, capsys, trained, 
     line, out = _one_line(capsys, "predict", 2, ["predict", "--model", model, "--data", new])
     assert "column 'a' holds 3e+38 on line 3" in line and "outside the training data" in line and out == ""
     # Outputs that overflow anyway are refused too, never printed as inf or nan.
-    monkeypatch.setattr(cli.Model, "predict", lambda self, x: np.where(x[:, :1] > 0, np.inf, 0.5) * np.ones((1, 2)))
+    monkeypatch.setattr(_model_file.Model, "predict", lambda self, x: np.where(x[:, :1] > 0, np.inf, 0.5) * np.ones((1, 2)))
     new.write_text("a,b\n-0.5,0.5\n0.5,0.5\n")
     line, out = _one_line(capsys, "predict", 2, ["predict", "--model", model, "--data", new])
     assert "the prediction for line 3 is not finite" in line and out == ""
@@ -393,8 +394,8 @@ def test_bounded_options_fail_at_once(tmp_path, capsys, d_csv, argv, words):
 
 
 def test_batch_size_full_is_the_documented_spelling():
-    assert cli._parser().parse_args(["train", "--batch-size", "full"]).batch_size is None
-    assert "'full' for full-batch" in cli._parser()._subparsers._group_actions[0].choices["train"].format_help()
+    assert _parser.build().parse_args(["train", "--batch-size", "full"]).batch_size is None
+    assert "'full' for full-batch" in _parser.build()._subparsers._group_actions[0].choices["train"].format_help()
 
 
 def test_network_too_large_for_memory_is_refused_up_front(tmp_path, capsys, d_csv, monkeypatch):
@@ -526,15 +527,15 @@ def test_newer_model_version_asks_for_an_upgrade(tmp_path, capsys, trained):
 
 def test_model_class_validates_too(tmp_path):
     spec = [{"name": "a", "kind": "numeric"}]
-    config = {"kind": cli.MODEL_KIND, "task": "regression", "head": "regression", "sizes": [1, 1],
+    config = {"kind": _model_file.MODEL_KIND, "task": "regression", "head": "regression", "sizes": [1, 1],
               "activation": "relu", "features": spec, "targets": ["y"], "class_names": None,
               "x_mean": [0.0], "x_std": [1.0], "y_mean": [0.0], "y_std": [1.0]}
     params = [{"w": np.zeros((1, 1), np.float32), "b": np.zeros(1, np.float32)}]
-    assert cli.Model("m", config, params).net is not None
+    assert _model_file.Model("m", config, params).net is not None
     with pytest.raises(ValueError, match="model file is damaged or not a jaxnn model: 'y_std' must be > 0"):
-        cli.Model("m", {**config, "y_std": [0.0]}, params)
+        _model_file.Model("m", {**config, "y_std": [0.0]}, params)
     with pytest.raises(ValueError, match="float32"):
-        cli.Model("m", config, [{"w": np.zeros((1, 1), np.float64), "b": np.zeros(1, np.float32)}])
+        _model_file.Model("m", config, [{"w": np.zeros((1, 1), np.float64), "b": np.zeros(1, np.float32)}])
 
 
 # ----------------------------------------------------------------------------- real processes
@@ -606,7 +607,7 @@ def test_model_round_trip_matches_the_api(capsys, trained):
     """What predict prints equals the Python API (nn.MLP.apply on the stored params)."""
     d_csv, model = trained
     got = np.array([[float(v) for v in r[1:]] for r in _predict_rows(capsys, model, d_csv)])
-    loaded = cli.load_model(str(model))
+    loaded = _model_file.load_model(str(model))
     config = loaded.config
     x = np.array([[float(a), float(b)] for a, b, _ in _labelled_rows()])
     z = ((x - np.asarray(config["x_mean"])) / np.asarray(config["x_std"])).astype(np.float32)

@@ -1,0 +1,45 @@
+"""The ``jaxnn`` command line: ``demo``, ``train``, ``predict``, ``playground`` and ``bench``.
+
+.. code-block:: text
+
+    jaxnn demo [--out DIR] [--quick]          the course end to end: a summary table and figures
+    jaxnn train --data FILE.csv --target COL  train a dense network on a CSV file (or --dataset)
+    jaxnn predict --model FILE --data FILE.csv [--out FILE.csv]
+    jaxnn playground [--port N] [--no-browser]  the course in the browser (pip install "jaxnn[playground]")
+    jaxnn bench [ARGS ...]                    the benchmark suite (from a source checkout)
+
+``jaxnn train`` decides each column's type once (number or category; see
+:mod:`jaxnn.cli._schema`), standardizes the features (the scaler is fitted on the training
+split, in float64, and saved with the model), one-hot encodes category columns, infers the
+task from the target column unless ``--task`` says it, trains with :func:`jaxnn.train.fit`,
+and writes the model (params plus a config holding the network, the preprocessing and the
+table schema; see :mod:`jaxnn._model_file`) and a metrics JSON. ``jaxnn predict`` reads its
+file through the stored schema.
+
+The promise: bad input (a missing file, a misspelled column, missing values, numbers in an
+unexpected convention, a file that is not a jaxnn model, an output that would overwrite an
+input, a network too large for memory) gets one line on stderr and exit status 2, checked
+before anything is trained; an unexpected failure gets one line saying it is a bug and exit
+status 1; Ctrl-C gets one line and exit status 130. A traceback is printed only with
+``--debug``. Every file written (model, metrics, predictions) is written atomically.
+
+Task inference (``--task auto``, the default), in short: several targets or a numeric target
+with many values is a regression, a text target or a few whole numbers are classes (the rules
+are in :mod:`jaxnn.cli._target`).
+
+Also runnable as ``python -m jaxnn``. Where things live:
+
+* ``_main`` - :func:`main`: parse, run the command, report any failure (``_exit``, ``_errors``).
+* ``_parser`` - the argument parser, one function per command; ``_argtypes`` - option values.
+* ``_train`` - ``jaxnn train``, one function per step; ``_target`` - the target and the task;
+  ``_datasets`` - ``--dataset``; ``_scores`` - the scores reported.
+* ``_table`` - reading CSV files; ``_schema`` - column types and the encoded features;
+  ``_numbers`` - how number cells are written.
+* ``_predict`` - ``jaxnn predict``; ``_demo`` and ``_bench`` - ``jaxnn demo`` and ``jaxnn bench``.
+"""
+
+from jaxnn.cli._datasets import DATASETS
+from jaxnn.cli._main import main
+from jaxnn.cli._parser import MAX_EPOCHS, MAX_SEED, OPTIMIZERS
+
+__all__ = ["main", "DATASETS", "OPTIMIZERS", "MAX_EPOCHS", "MAX_SEED"]

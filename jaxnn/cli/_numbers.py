@@ -1,0 +1,125 @@
+"""How number cells are written: the decimal mark, a thousands separator, and the conventions
+a column may be written in instead (decimal comma, thousands separators, currency or percent
+signs), so that a column in another convention is named, never silently read as categories.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from jaxnn.cli._errors import TableError
+
+#: The largest magnitude a number cell may have: float32's largest finite value.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+@dataclasses.dataclass(frozen=True)
+class NumberFormat:
+    """How number cells are written: the decimal mark and an optional thousands separator.
+
+    A number is ``[+-]digits[<decimal>digits][e[+-]digits]``; with a thousands separator
+    the integer part may also be grouped as ``1<sep>234<sep>567`` (groups of exactly three
+    digits). ``inf``/``infinity`` parse (and are then refused as non-finite); nothing else
+    does: no underscores, no currency or percent signs.
+
+    Attributes:
+      decimal: ``"."`` or ``","``.
+      thousands: ``None``, ``","``, ``"."``, ``" "`` or ``"'"``; never the decimal mark.
+    """
+
+    decimal: str = "."
+    thousands: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.decimal not in (".", ","):
+            raise TableError(f"the decimal mark must be '.' or ',', got {self.decimal!r}")
+        if self.thousands not in (None, ",", ".", " ", "'"):
+            raise TableError(f"the thousands separator must be ',', '.', ' ' or \"'\", got {self.thousands!r}")
+        if self.thousands == self.decimal:
+            raise TableError(f"the thousands separator and the decimal mark are both {self.decimal!r}")
+        d = re.escape(self.decimal)
+        whole = r"\d+"
+        if self.thousands is not None:
+            whole = rf"(?:\d{{1,3}}(?:{re.escape(self.thousands)}\d{{3}})+|\d+)"
+        pattern = rf"[+-]?(?:{whole}(?:{d}\d*)?|{d}\d+)(?:[eE][+-]?\d+)?"
+        object.__setattr__(self, "_re", re.compile(pattern))
+
+    def parse(self, cell: str) -> float | None:
+        """The number a (stripped) cell holds, or ``None`` when it is not a number."""
+        if self._re.fullmatch(cell):  # type: ignore[attr-defined]
+            if self.thousands is not None:
+                cell = cell.replace(self.thousands, "")
+            return float(cell.replace(self.decimal, "."))
+        if cell.lower().lstrip("+-") in ("inf", "infinity"):
+            return -math.inf if cell.startswith("-") else math.inf
+        return None
+
+    def describe(self) -> str:
+        """E.g. ``"'.' as the decimal point"``, for messages."""
+        text = f"{self.decimal!r} as the decimal mark"
+        return text + (f" and {self.thousands!r} between thousands" if self.thousands else "")
+
+    def options(self) -> str:
+        """The command-line options that select this format, e.g. ``"--decimal , --thousands ."``."""
+        parts = [] if self.decimal == "." else [f"--decimal {self.decimal}"]
+        if self.thousands is not None:
+            parts.append(f"--thousands {self.thousands!r}" if self.thousands in " '" else f"--thousands {self.thousands}")
+        return " ".join(parts)
+
+    def to_config(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (stored in the model)."""
+        return {"decimal": self.decimal, "thousands": self.thousands}
+
+
+# Conventions a column might be written in, tried (in this order) when it does not parse
+# under the format in use. Several may fit: "1,000" is 1.0 with a decimal comma and 1000
+# with a thousands comma, and the message then offers both.
+_OTHER_FORMATS = (
+    NumberFormat(decimal=","),
+    NumberFormat(thousands=","),
+    NumberFormat(decimal=",", thousands="."),
+    NumberFormat(decimal=",", thousands=" "),
+    NumberFormat(thousands=" "),
+    NumberFormat(thousands="'"),
+)
+_CURRENCY = "$€£¥₹"
+
+
+def parses_as_numbers(cells: Sequence[str], fmt: NumberFormat) -> bool:
+    """Whether every cell of ``cells`` (non-missing, stripped) is a number under ``fmt``."""
+    return all(fmt.parse(c) is not None for c in cells)
+
+
+def other_convention(cells: Sequence[str], fmt: NumberFormat) -> str | None:
+    """When ``cells`` are not all numbers under ``fmt`` but are numbers under another
+    convention, a phrase saying which and the option to pass; else ``None``."""
+    cells = list(cells)
+    if not cells or parses_as_numbers(cells, fmt):
+        return None
+    fits = [f for f in _OTHER_FORMATS if f != fmt and parses_as_numbers(cells, f)]
+    # A thousands separator is only worth naming when the plain decimal mark does not do.
+    fits = [f for f in fits if f.thousands is None or not any(
+        g.decimal == f.decimal and g.thousands is None for g in fits)]
+    if fits:
+        return "numbers written with " + " or with ".join(
+            f"{f.describe()} (pass {f.options() or '--decimal .'})" for f in fits)
+    formats = (fmt, *_OTHER_FORMATS)
+    stripped = [re.sub(f"[{_CURRENCY}]", "", c).strip() for c in cells]  # also "-$1.50"
+    if any(c != s for c, s in zip(cells, stripped)) and any(parses_as_numbers(stripped, f) for f in formats):
+        return ("amounts with a currency sign, which jaxnn does not read: write the column as plain numbers "
+                "(or --drop it)")
+    stripped = [c[:-1].rstrip() if c.endswith("%") else c for c in cells]
+    if any(c.endswith("%") for c in cells) and any(parses_as_numbers(stripped, f) for f in formats):
+        return "percentages, which jaxnn does not read: write the column as plain numbers (or --drop it)"
+    return None
+
+
+def format_label(v: float) -> str:
+    """A number as a label: ``1.0 -> "1"``, ``2.5 -> "2.5"``."""
+    return str(int(v)) if float(v).is_integer() else repr(float(v))

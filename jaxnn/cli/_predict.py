@@ -1,0 +1,123 @@
+"""``jaxnn predict``: a model file's predictions for a CSV file, read through the model's schema."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from typing import Any
+
+import numpy as np
+
+from jaxnn import _atomic, _model_file
+from jaxnn.cli import _numbers, _schema, _table
+from jaxnn.cli._errors import TableError
+from jaxnn.cli._scores import regression_scores
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs ``jaxnn predict``: writes one prediction per row to ``--out`` or stdout, and a
+    summary line (with the accuracy or R^2 when the file has the target columns) on stderr.
+
+    Args:
+      args: the parsed ``predict`` options.
+
+    Returns:
+      0; every failure raises (a closed stdout as ``BrokenPipeError``, inside ``main``'s handler).
+    """
+    if args.out is not None:
+        _atomic.check_outputs({"--out": args.out}, {"--model": args.model, "--data": args.data})
+    model = _model_file.load_model(args.model)
+    trained = model.number_format
+    fmt = _numbers.NumberFormat(args.decimal or trained.decimal,
+                            args.thousands if args.thousands is not None else trained.thousands)
+    table = _table.read_csv(args.data, delimiter=args.delimiter)
+    outputs = model.predict(model.features(table, fmt))
+    _check_finite(table, outputs)
+    header, rows = _rows(model.config, outputs)
+    _write(args.out, header, rows)
+    score = score_if_labelled(model, table, outputs, fmt)
+    where = f"wrote {len(rows)} predictions to {args.out}" if args.out else f"{len(rows)} predictions"
+    print(where + (f"; {score}" if score else ""), file=sys.stderr)
+    return 0
+
+
+def _check_finite(table: _table.Table, outputs: np.ndarray) -> None:
+    bad = ~np.isfinite(outputs).all(axis=1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise TableError(
+            f"{table.source}: the prediction for line {table.lines[i]}"
+            f"{f' (and {int(bad.sum()) - 1} more)' if bad.sum() > 1 else ''} is not finite: its inputs are too far "
+            "outside the training data")
+
+
+def _rows(config: dict[str, Any], outputs: np.ndarray) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of the predictions: the value(s) of a regression; the class and one
+    probability per class of a classification."""
+    targets = config["targets"]
+    if config["task"] == "regression":
+        return [f"predicted_{t}" for t in targets], [[f"{v:.7g}" for v in r] for r in outputs]
+    classes = config["class_names"]
+    header = [f"predicted_{targets[0]}", *[f"p_{c}" for c in classes]]
+    best = np.argmax(outputs, axis=1)
+    return header, [[classes[b], *(f"{p:.6g}" for p in r)] for b, r in zip(best, outputs)]
+
+
+def _write(out: str | None, header: list[str], rows: list[list[str]]) -> None:
+    """Writes the CSV to ``out`` atomically, or to stdout when ``out`` is None."""
+    if out is not None:
+        with _atomic.atomic_open(out, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(header)
+            w.writerows(rows)
+        return
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    sys.stdout.flush()  # a closed pipe shows here, inside main's handler
+
+
+def score_if_labelled(
+    model: _model_file.Model, table: _table.Table, outputs: np.ndarray, fmt: _numbers.NumberFormat
+) -> str | None:
+    """The accuracy (or R^2) against the target column(s) when the CSV has them, else None.
+
+    Args:
+      model: the model that predicted.
+      table: the table it predicted for.
+      outputs: its outputs, as :meth:`~jaxnn._model_file.Model.predict` returns them.
+      fmt: how the table writes numbers.
+
+    Returns:
+      A phrase such as ``"accuracy on the 'label' column: 0.9500"``; ``None`` when a target
+      column is absent or unreadable, or holds a class the model does not know.
+    """
+    config = model.config
+    if not all(t in table.names for t in config["targets"]):
+        return None
+    try:
+        cols = [table.column(t) for t in config["targets"]]
+        if config["task"] == "regression":
+            true = np.stack([_schema.numbers(table, c, fmt) for c in cols], axis=1)
+            r2 = regression_scores(outputs, true)["r2"]
+            return None if r2 is None else f"R^2 on the {', '.join(config['targets'])} column(s): {r2:.4f}"
+        labels = _labels(config, table, cols[0], fmt)
+        index = {c: i for i, c in enumerate(config["class_names"])}
+        if any(v not in index for v in labels):
+            return None
+        true = np.array([index[v] for v in labels])
+        pred = np.argmax(outputs, axis=1)
+        return f"accuracy on the {config['targets'][0]!r} column: {float(np.mean(pred == true)):.4f}"
+    except ValueError:
+        return None
+
+
+def _labels(config: dict[str, Any], table: _table.Table, col: _table.Column, fmt: _numbers.NumberFormat) -> list[str]:
+    """The class labels of the target column as the model names its classes: numbers by
+    value (``1.0`` is ``"1"``), text as the exact strings."""
+    _schema.check_complete(table, col)
+    if config.get("label_kind", "text") == "number" or (
+            "label_kind" not in config and _schema.is_numeric(col, fmt)):
+        return [_numbers.format_label(v) for v in _schema.numbers(table, col, fmt)]
+    return list(col.cells)

@@ -1,0 +1,270 @@
+"""The types of a table's columns, decided once by ``train``, and the features they encode to.
+
+The rules, which ``jaxnn train --help`` repeats:
+
+* ``train`` decides each column's type once and stores it in the model: a column is a
+  *number* column when every cell is a number under the :class:`~jaxnn.cli._numbers.NumberFormat` (``.``
+  decimal point and no thousands separator unless ``--decimal``/``--thousands`` say
+  otherwise), else a *category* column. ``predict`` reads the new file through that
+  schema: categories are compared as the training file's exact strings (``01`` is not
+  ``1``), numbers as numbers.
+* A column that is not numeric as written but would be under another convention (decimal
+  comma, thousands separator, currency or percent signs) never silently becomes a category
+  column: it is an error naming the column, a value and the option to pass. So is a column
+  of numbers with a few (under 10%) stray cells such as ``unknown`` or a typo.
+* A category column is one-hot encoded (categories sorted); more than
+  :data:`MAX_CATEGORIES` categories, or more than half as many categories as rows, is an
+  error (such a column is an identifier or free text, not a category).
+* Numbers must fit in float32 (``|x| <= 3.4e38``), the precision training runs in.
+
+Every problem raises :class:`~jaxnn.cli._errors.TableError` (a ``ValueError``) with a
+one-line message.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from jaxnn import data
+from jaxnn.cli._errors import TableError
+from jaxnn.cli._numbers import FLOAT32_MAX, NumberFormat, other_convention, parses_as_numbers
+from jaxnn.cli._table import Column, Table, closest
+
+MAX_CATEGORIES = 50
+
+
+def check_complete(table: Table, column: Column) -> None:
+    """Raises :class:`TableError` naming the first missing cell of ``column``."""
+    if column.missing.any():
+        i = int(np.argmax(column.missing))
+        raise TableError(
+            f"{table.source}: column {column.name!r} has a missing value on line {table.lines[i]}"
+            f"{_more(column.missing)}; fill in or drop the rows with missing values first"
+        )
+
+
+def _more(mask: np.ndarray) -> str:
+    extra = int(mask.sum()) - 1
+    return f" (and {extra} more)" if extra > 0 else ""
+
+
+def is_numeric(column: Column, fmt: NumberFormat) -> bool:
+    """Whether every non-missing cell of ``column`` is a number under ``fmt``."""
+    if column.preset is not None:
+        return True
+    present = column.cells[~column.missing]
+    return len(present) > 0 and parses_as_numbers(present, fmt)
+
+
+def numbers(table: Table, column: Column, fmt: NumberFormat, *, model: str | None = None) -> np.ndarray:
+    """The cells of a number column as ``float64 [rows]``, checked.
+
+    Raises:
+      TableError: naming the column, the line and the value, for a missing cell, a cell
+        that is not a number under ``fmt`` (saying which option would read it, when another
+        convention would), or a number that is not finite or beyond float32's range.
+    """
+    check_complete(table, column)
+    if column.preset is not None:
+        values = column.preset
+    else:
+        parsed = [fmt.parse(c) for c in column.cells]
+        bad = [i for i, v in enumerate(parsed) if v is None]
+        if bad:
+            i = bad[0]
+            hint = other_convention([column.cells[j] for j in bad], fmt)
+            why = f"; it looks like {hint}" if hint else ""
+            raise TableError(
+                f"{table.source}: column {column.name!r} must hold numbers"
+                f"{' (as in the training data)' if model else ''} written with {fmt.describe()}, "
+                f"but line {table.lines[i]} holds {column.cells[i]!r}{why}"
+            )
+        values = np.array(parsed, dtype=np.float64)
+    # The magnitude is checked before anything squares or sums the values, so no NumPy
+    # overflow warning is ever raised here.
+    big = ~(np.abs(values) <= FLOAT32_MAX)
+    if big.any():
+        i = int(np.argmax(big))
+        what = "the non-finite value" if not math.isfinite(values[i]) else "the value"
+        raise TableError(
+            f"{table.source}: column {column.name!r} holds {what} {column.cells[i]} on line {table.lines[i]}"
+            f"{_more(big)}; numbers must be finite and at most {FLOAT32_MAX:.3g} in size (float32): "
+            "replace or rescale them"
+        )
+    return values
+
+
+def check_convention(table: Table, column: Column, fmt: NumberFormat, what: str = "column") -> None:
+    """Raises :class:`TableError` when ``column`` is not numeric under ``fmt`` but is under
+    another convention (decimal comma, thousands separator, currency or percent signs),
+    naming a value, its line and the option to pass; such a column must never silently
+    become a category column."""
+    hint = other_convention(column.cells[~column.missing].tolist(), fmt)
+    if hint:
+        bad = next(i for i, c in enumerate(column.cells) if not column.missing[i] and fmt.parse(c) is None)
+        raise TableError(
+            f"{table.source}: {what} {column.name!r} holds {column.cells[bad]!r} on line {table.lines[bad]}, not a "
+            f"number written with {fmt.describe()}; it looks like {hint}; to read it as categories instead, "
+            f"pass --categorical {column.name}"
+        )
+
+
+#: A column whose cells are numbers but for fewer than this share is a number column with
+#: a few stray cells (a typo, "unknown"), not a category column.
+MOSTLY_NUMBERS = 0.9
+
+
+def check_mostly_numbers(table: Table, column: Column, fmt: NumberFormat) -> None:
+    """Raises :class:`TableError` when all but a few cells (less than 10%) of ``column`` are
+    numbers: the others are typos or unmarked missing values, and reading the column as
+    categories would silently turn every number into a category."""
+    bad = [i for i, c in enumerate(column.cells) if not column.missing[i] and fmt.parse(c) is None]
+    present = int((~column.missing).sum())
+    if bad and len(bad) < (1 - MOSTLY_NUMBERS) * present:
+        i = bad[0]
+        raise TableError(
+            f"{table.source}: column {column.name!r} holds numbers except {column.cells[i]!r} on line "
+            f"{table.lines[i]}{_more(np.isin(np.arange(len(column.cells)), bad))}; fix those cells (write a "
+            f"missing value as an empty cell or NA), or pass --categorical {column.name} to read the column as "
+            "categories"
+        )
+
+
+def _category_limit(rows: int) -> int:
+    """The most categories a column of ``rows`` rows may have: at most half as many
+    categories as rows (at least 10), and at most :data:`MAX_CATEGORIES`."""
+    return min(MAX_CATEGORIES, max(10, rows // 2))
+
+
+def feature_spec(
+    table: Table, names: Sequence[str], fmt: NumberFormat, *, categorical: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Decides the type of the feature columns ``names`` of ``table`` (the training table).
+
+    Args:
+      table: the training table.
+      names: the feature columns, in order.
+      fmt: how numbers are written.
+      categorical: columns to read as categories whatever they hold.
+
+    Returns:
+      One dict per column, JSON-serialisable: ``{"name", "kind": "numeric"}`` or
+      ``{"name", "kind": "categorical", "categories": [...]}`` (sorted exact strings, one
+      one-hot feature each).
+
+    Raises:
+      TableError: for a missing value, a column that holds numbers in another convention
+        than ``fmt``, or a category column with too many categories.
+    """
+    spec = []
+    for name in names:
+        col = table.column(name, "feature column")
+        check_complete(table, col)
+        if name not in categorical:
+            if is_numeric(col, fmt):
+                numbers(table, col, fmt)  # range checks, with the line
+                spec.append({"name": name, "kind": "numeric"})
+                continue
+            check_convention(table, col, fmt)
+            check_mostly_numbers(table, col, fmt)
+        categories = sorted(set(col.cells.tolist()))
+        limit = _category_limit(table.rows)
+        if len(categories) > limit:
+            example = ", ".join(repr(c) for c in categories[:3])
+            raise TableError(
+                f"{table.source}: feature column {name!r} is not numeric and has {len(categories)} "
+                f"distinct values in {table.rows} rows (e.g. {example}), too many to one-hot encode (at most "
+                f"{limit}: {MAX_CATEGORIES}, and at most half the rows); it looks like an identifier or free "
+                f"text: drop the column (jaxnn train --drop {name!r}) or encode it as numbers"
+            )
+        spec.append({"name": name, "kind": "categorical", "categories": categories})
+    return spec
+
+
+def encoded_names(spec: Sequence[dict[str, Any]]) -> list[str]:
+    """The names of the encoded feature columns: a numeric column keeps its name, a text
+    column ``c`` becomes ``c=<category>`` for each category."""
+    out = []
+    for s in spec:
+        if s["kind"] == "numeric":
+            out.append(s["name"])
+        else:
+            out.extend(f"{s['name']}={c}" for c in s["categories"])
+    return out
+
+
+def encode_features(
+    table: Table, spec: Sequence[dict[str, Any]], fmt: NumberFormat, *, model: str | None = None
+) -> np.ndarray:
+    """Encodes ``table``'s feature columns through the schema ``spec``.
+
+    Number columns are parsed under ``fmt``; category columns are compared as exact
+    (stripped) strings with the training categories and one-hot encoded.
+
+    Args:
+      table: a table holding every column of ``spec`` (other columns are ignored).
+      spec: as returned by :func:`feature_spec`.
+      fmt: how numbers are written.
+      model: when given (the model file's name), messages say the features do not match it.
+
+    Returns:
+      ``float64 [rows, features]``.
+
+    Raises:
+      TableError: a column is absent (the closest name is suggested), has a missing or
+        non-finite value, is text where numbers are expected, or holds a category the
+        training data did not have.
+    """
+    _check_present(table, spec, model)
+    blocks = []
+    for s in spec:
+        col = table.column(s["name"])
+        if s["kind"] == "numeric":
+            blocks.append(numbers(table, col, fmt, model=model)[:, None])
+        else:
+            blocks.append(_one_hot(table, col, s["categories"]))
+    if not blocks:
+        raise TableError(f"{table.source}: there are no feature columns (only the target); add input columns")
+    return np.concatenate(blocks, axis=1)
+
+
+def _check_present(table: Table, spec: Sequence[dict[str, Any]], model: str | None) -> None:
+    """Raises :class:`TableError` naming the feature columns of ``spec`` that ``table`` lacks."""
+    names = table.names
+    absent = [s["name"] for s in spec if s["name"] not in names]
+    if not absent:
+        return
+    if model is not None:
+        used = {s["name"] for s in spec}
+        others = [n for n in names if n not in used]
+        hint = closest(absent[0], others, list_all=False)
+        raise TableError(
+            f"{table.source} does not have the feature column(s) "
+            f"{', '.join(repr(a) for a in absent[:5])}{' ...' if len(absent) > 5 else ''} that the "
+            f"model {model} was trained on ({len(spec)} columns: "
+            f"{', '.join(repr(s['name']) for s in spec[:6])}{' ...' if len(spec) > 6 else ''})"
+            f"{hint}"
+        )
+    table.column(absent[0], "feature column")  # raises with a suggestion
+
+
+def _one_hot(table: Table, col: Column, categories: list[str]) -> np.ndarray:
+    """The one-hot rows ``float64 [rows, len(categories)]`` of a category column, compared as
+    exact (stripped) strings with the training categories."""
+    check_complete(table, col)
+    index = {c: k for k, c in enumerate(categories)}
+    unknown = [i for i, v in enumerate(col.cells) if v not in index]
+    if unknown:
+        i = unknown[0]
+        raise TableError(
+            f"{table.source}: column {col.name!r} holds {col.cells[i]!r} on line {table.lines[i]}, "
+            f"a category the training data did not have (known: "
+            f"{', '.join(repr(c) for c in categories[:8])}{' ...' if len(categories) > 8 else ''})"
+        )
+    codes = np.array([index[v] for v in col.cells], dtype=np.int32)
+    # 0 and 1 are exact in float32, so the float64 features are the same as NumPy's.
+    return np.asarray(data.one_hot(codes, len(categories)), dtype=np.float64)

@@ -1,0 +1,255 @@
+"""Tables for the command line: CSV files (or built-in data sets) as named, untyped columns.
+
+The reader is the standard library's :mod:`csv`, used strictly (a quote that is never
+closed is an error on the line that opens it); the columns are typed afterwards, by
+:mod:`jaxnn.cli._schema`. The rules, which ``jaxnn train --help`` repeats:
+
+* The first row is the header; column names must be unique. The delimiter (``,``, ``;``
+  or a tab) is the one that splits every one of the first lines into as many cells as
+  the header (the widest such split wins).
+* Cells are compared with surrounding spaces removed. Missing cells (empty, ``NA``,
+  ``N/A``, ``NaN``, ``null``, ``None``, ``?``) are an error naming the column and line,
+  when a column is used.
+
+Every problem raises :class:`~jaxnn.cli._errors.TableError` (a ``ValueError``) with a
+one-line message.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import difflib
+import io
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from jaxnn.cli._errors import TableError
+from jaxnn.cli._numbers import format_label
+
+_MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+_DELIMITERS = (",", ";", "\t")
+_SNIFF_LINES = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    """One column of a table, untyped: the table is typed by
+    :func:`~jaxnn.cli._schema.feature_spec` (train) or by a model's stored schema (predict).
+
+    Attributes:
+      name: the header cell.
+      cells: object array of ``str``, the cells with surrounding spaces removed.
+      missing: ``bool [rows]``, the missing cells.
+      preset: ``float64 [rows]`` for a built-in numeric column (no text to parse), else None.
+    """
+
+    name: str
+    cells: np.ndarray
+    missing: np.ndarray
+    preset: np.ndarray | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    """Named columns of equal length, with the file line of every row (for messages).
+
+    Attributes:
+      source: the file name (or ``"the iris data set"``), used in messages.
+      columns: the columns, in file order.
+      lines: ``int [rows]``, the 1-based line on which each row starts in the file (row
+        numbers for built-in data).
+    """
+
+    source: str
+    columns: tuple[Column, ...]
+    lines: np.ndarray
+
+    @property
+    def names(self) -> list[str]:
+        """The column names, in order."""
+        return [c.name for c in self.columns]
+
+    @property
+    def rows(self) -> int:
+        """The number of data rows."""
+        return len(self.lines)
+
+    def column(self, name: str, what: str = "column") -> Column:
+        """The column called ``name``; a :class:`TableError` suggests the closest name otherwise."""
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise TableError(f"{what} {name!r} is not in {self.source}{closest(name, self.names)}")
+
+
+def closest(name: str, names: Sequence[str], *, list_all: bool = True) -> str:
+    """A ``"; did you mean 'x'?"`` suffix naming the closest of ``names``.
+
+    Without a close match it lists ``names`` (``list_all``) or is empty.
+    """
+    match = difflib.get_close_matches(name, list(names), n=1, cutoff=0.5)
+    if not match:
+        lowered = {n.lower(): n for n in names}
+        if name.lower() in lowered:
+            match = [lowered[name.lower()]]
+    if match:
+        return f"; did you mean {match[0]!r}?"
+    if not list_all:
+        return ""
+    shown = ", ".join(repr(n) for n in list(names)[:12])
+    more = f" and {len(names) - 12} more" if len(names) > 12 else ""
+    return f"; its columns are {shown}{more}"
+
+
+def _make_column(name: str, cells: list[str]) -> Column:
+    stripped = np.array([c.strip() for c in cells], dtype=object)
+    missing = np.array([c.lower() in _MISSING for c in stripped], dtype=bool)
+    return Column(name, stripped, missing)
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter that splits the first lines into rows as wide as the header (the
+    widest wins; ``,`` when none splits the header)."""
+    head = "\n".join(text.splitlines()[:_SNIFF_LINES])
+    best, width = ",", 1
+    for d in _DELIMITERS:
+        try:
+            rows = [r for r in csv.reader(io.StringIO(head), delimiter=d) if r and any(c.strip() for c in r)]
+        except csv.Error:
+            continue
+        # The last sniffed line may be cut inside a quoted field: ignore it.
+        rows = rows[:-1] if len(rows) > 2 else rows
+        if rows and len(rows[0]) > width and all(len(r) == len(rows[0]) for r in rows):
+            best, width = d, len(rows[0])
+    return best
+
+
+def read_csv(path: str | os.PathLike[str], *, delimiter: str | None = None) -> Table:
+    """Reads a CSV file with a header row into an untyped :class:`Table`.
+
+    Args:
+      path: the file (UTF-8, with or without a byte-order mark).
+      delimiter: the cell delimiter; ``None`` detects ``,``, ``;`` or a tab.
+
+    Returns:
+      The table.
+
+    Raises:
+      TableError: the file is missing, is a folder, is not UTF-8 text, is empty, has no
+        data rows, has duplicate or empty column names, has a quote that is never closed
+        (the message names the line that opens it), or has a row with the wrong number of
+        cells (the message names the line).
+    """
+    path = os.fspath(path)
+    text = _read_text(path)
+    header, rows, lines = _parse(path, text, _delimiter(text) if delimiter is None else delimiter)
+    _check_header(path, header)
+    columns = tuple(_make_column(h, [r[j] for r in rows]) for j, h in enumerate(header))
+    return Table(path, columns, np.asarray(lines, dtype=np.int64))
+
+
+def _read_text(path: str) -> str:
+    """The text of the file ``path``: it must exist and be non-empty UTF-8 text."""
+    if not os.path.exists(path):
+        raise TableError(f"no such file: {path}")
+    if os.path.isdir(path):
+        raise TableError(f"{path} is a folder, not a CSV file")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            text = f.read()
+    except UnicodeDecodeError as e:
+        text_line = None
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+            text_line = raw[: e.start].count(b"\n") + 1
+        except OSError:
+            pass
+        line = f" (line {text_line})" if text_line else ""
+        raise TableError(f"{path} is not a UTF-8 text file{line}; save it as UTF-8 CSV") from None
+    if "\x00" in text:
+        raise TableError(f"{path} is a binary file, not a CSV file")
+    if not text.strip():
+        raise TableError(f"{path} is empty; a CSV file needs a header row and data rows")
+    return text
+
+
+def _parse(path: str, text: str, delimiter: str) -> tuple[list[str], list[list[str]], list[int]]:
+    """The header, the data rows and the line each row starts on; blank lines are skipped."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    start = 1
+    try:
+        for row in reader:
+            first, start = start, reader.line_num + 1  # the line this record started on; the next one's
+            if not row or all(not c.strip() for c in row):
+                continue  # blank line
+            if header is None:
+                header = [c.strip() for c in row]
+                continue
+            if len(row) != len(header):
+                raise _ragged(path, first, reader.line_num, len(row), len(header))
+            rows.append(row)
+            lines.append(first)
+    except csv.Error as e:
+        if "unexpected end of data" in str(e):
+            raise TableError(f"{path} line {start} opens a quoted cell that is never closed; close the quote "
+                             "(or remove it)") from None
+        raise TableError(f"{path} line {reader.line_num} is not valid CSV: {e}") from None
+    if header is None or not rows:
+        raise TableError(f"{path} has a header but no data rows")
+    return header, rows, lines
+
+
+def _ragged(path: str, first: int, last: int, cells: int, columns: int) -> TableError:
+    """The error for a row on lines ``first``-``last`` with ``cells`` cells under ``columns`` names."""
+    where = f"line {first}" if first == last else f"the row on lines {first}-{last}"
+    quote = " (a quoted cell there runs over several lines: is a quote not closed?)" if first != last else ""
+    return TableError(
+        f"{path} {where} has {cells} cells but the header has {columns} columns{quote}; "
+        "every row needs one cell per column"
+    )
+
+
+def _check_header(path: str, header: list[str]) -> None:
+    """Raises :class:`TableError` for an empty or a repeated column name."""
+    empty = [i + 1 for i, h in enumerate(header) if not h]
+    if empty:
+        raise TableError(f"{path}: column {empty[0]} has an empty name in the header; name every column")
+    seen: set[str] = set()
+    for h in header:
+        if h in seen:
+            raise TableError(f"{path}: the column name {h!r} appears twice in the header; names must be unique")
+        seen.add(h)
+
+
+def from_arrays(source: str, names: Sequence[str], arrays: Sequence[Any]) -> Table:
+    """Builds a :class:`Table` from in-memory columns (the built-in data sets).
+
+    Args:
+      source: how messages name the table, e.g. ``"the iris data set"``.
+      names: column names.
+      arrays: one 1-D array per column: numbers, or strings for a text column.
+
+    Returns:
+      The table, with rows numbered from 1. Numeric columns keep their values exactly.
+    """
+    columns = []
+    for name, a in zip(names, arrays):
+        a = np.asarray(a)
+        if a.dtype.kind in "fiub":
+            values = a.astype(np.float64)
+            cells = np.array([format_label(v) if math.isfinite(v) else str(v) for v in values], dtype=object)
+            columns.append(Column(name, cells, np.isnan(values), values))
+        else:
+            cells = np.array([str(v) for v in a], dtype=object)
+            columns.append(Column(name, cells, np.zeros(len(cells), bool)))
+    n = len(arrays[0]) if arrays else 0
+    return Table(source, tuple(columns), np.arange(1, n + 1, dtype=np.int64))
