@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn.cli import _schema as _csv
+from jaxnn.cli import _schema
 
 __all__ = ["MODEL_KIND", "MODEL_VERSION", "HIDDEN_ACTIVATIONS", "TASKS", "ModelFileError", "Model", "load_model",
            "validate_config", "number_format"]
@@ -108,7 +108,7 @@ def validate_config(config: Any) -> None:
                      f"feature {f['name']!r} needs a list of distinct category strings")
         names.append(f["name"])
     _require(len(set(names)) == len(names), "'features' names a column twice")
-    encoded = _csv.encoded_names(features)
+    encoded = _schema.encoded_names(features)
     _require(config.get("encoded_features", encoded) == encoded,
              "'encoded_features' does not match 'features'")
     _require(sizes[0] == len(encoded),
@@ -145,15 +145,15 @@ def validate_config(config: Any) -> None:
     fmt = config.get("number_format", {"decimal": ".", "thousands": None})
     _require(isinstance(fmt, dict) and set(fmt) == {"decimal", "thousands"}, "'number_format' is malformed")
     try:
-        _csv.NumberFormat(fmt["decimal"], fmt["thousands"])
-    except (_csv.TableError, TypeError) as e:
+        _schema.NumberFormat(fmt["decimal"], fmt["thousands"])
+    except (_schema.TableError, TypeError) as e:
         raise _Bad(f"'number_format': {e}") from None
 
 
-def number_format(config: dict[str, Any]) -> _csv.NumberFormat:
-    """The :class:`~jaxnn._csv.NumberFormat` a validated config was trained with."""
+def number_format(config: dict[str, Any]) -> _schema.NumberFormat:
+    """The :class:`~jaxnn.cli._numbers.NumberFormat` a validated config was trained with."""
     fmt = config.get("number_format", {"decimal": ".", "thousands": None})
-    return _csv.NumberFormat(fmt["decimal"], fmt["thousands"])
+    return _schema.NumberFormat(fmt["decimal"], fmt["thousands"])
 
 
 def _check_params(params: Any, sizes: Sequence[int]) -> None:
@@ -231,24 +231,24 @@ class Model:
         self.head = heads.get(config["head"])
 
     @property
-    def number_format(self) -> _csv.NumberFormat:
+    def number_format(self) -> _schema.NumberFormat:
         """How the training file wrote its numbers."""
         return number_format(self.config)
 
-    def features(self, table: _csv.Table, fmt: _csv.NumberFormat | None = None) -> np.ndarray:
+    def features(self, table: _schema.Table, fmt: _schema.NumberFormat | None = None) -> np.ndarray:
         """The standardized inputs ``float32 [rows, features]`` of ``table`` for this model,
         its numbers read with ``fmt`` (default: the training file's format)."""
-        x = _csv.encode_features(table, self.config["features"], fmt or self.number_format, model=self.path)
+        x = _schema.encode_features(table, self.config["features"], fmt or self.number_format, model=self.path)
         mean = np.asarray(self.config["x_mean"], np.float64)
         std = np.asarray(self.config["x_std"], np.float64)
         z = (x - mean) / std
         # A value far outside the training data can standardize beyond float32's range; the
         # network would then print inf or NaN predictions.
-        far = ~(np.abs(z) <= _csv.FLOAT32_MAX)
+        far = ~(np.abs(z) <= _schema.FLOAT32_MAX)
         if far.any():
             i, j = np.argwhere(far)[0]
             name = self.config["encoded_features"][j] if "encoded_features" in self.config else f"feature {j}"
-            raise _csv.TableError(
+            raise _schema.TableError(
                 f"{table.source}: column {name!r} holds {x[i, j]:g} on line {table.lines[i]}, too far outside "
                 f"the training data (mean {mean[j]:g}, standard deviation {std[j]:g}) for float32")
         return z.astype(np.float32)

@@ -103,7 +103,7 @@ def test_binary_csv_round_trip_with_one_hot(tmp_path, capsys):
 
     # The same probabilities from an independent NumPy forward pass with a hand-made one-hot.
     x = np.array([[float(r[0]), float(r[1]), r[2] == "blue", r[2] == "green", r[2] == "red"] for r in rows], float)
-    logits = _numpy_forward(config, cli.load_model(str(model)).params, x)[:, 0]
+    logits = _numpy_forward(config, _model_file.load_model(str(model)).params, x)[:, 0]
     np.testing.assert_allclose(probs[:, 1], 1 / (1 + np.exp(-logits)), atol=2e-5)
     predicted = [r[0] for r in out_rows]
     assert predicted == [("yes" if p >= 0.5 else "no") for p in probs[:, 1]]
@@ -156,7 +156,7 @@ def test_multivariate_regression_round_trip(tmp_path, capsys):
     r2 = 1 - ((p - truth) ** 2).sum(0) / ((truth - truth.mean(0)) ** 2).sum(0)
     assert np.all(r2 > 0.9), r2
     config = checkpoint.load_metadata(model).config
-    ref = _numpy_forward(config, cli.load_model(str(model)).params, x) * np.asarray(config["y_std"]) + np.asarray(config["y_mean"])
+    ref = _numpy_forward(config, _model_file.load_model(str(model)).params, x) * np.asarray(config["y_std"]) + np.asarray(config["y_mean"])
     np.testing.assert_allclose(p, ref, rtol=1e-4, atol=1e-3)
 
 

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from jaxnn import checkpoint, cli, nn
+from jaxnn import _model_file, checkpoint, cli, nn
 from jaxnn.cli import _errors, _numbers, _schema, _table
 
 PROFILE = settings(
@@ -157,7 +157,7 @@ def test_train_then_predict_matches_the_python_api(tmp_path_factory, table):
     x = table.expected_features()
     np.testing.assert_allclose(config["x_mean"], x.mean(axis=0), rtol=1e-12, atol=1e-12)
     z = ((x - np.asarray(config["x_mean"])) / np.asarray(config["x_std"])).astype(np.float32)
-    logits = np.asarray(nn.MLP([4], 1).apply(cli.load_model(str(model)).params, z), np.float64)[:, 0]
+    logits = np.asarray(nn.MLP([4], 1).apply(_model_file.load_model(str(model)).params, z), np.float64)[:, 0]
     p_yes = 1 / (1 + np.exp(-logits))
     with open(pred, newline="") as f:
         rows = list(csv.reader(f))

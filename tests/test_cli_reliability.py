@@ -125,7 +125,7 @@ def test_categories_are_exact_strings(tmp_path, capsys):
     # Independent reference: the NumPy forward pass with the one-hots written by hand.
     x = np.array([[float(a), float(b), 1, 0, 0, 0, 0, 1, 0] for a, b, *_ in rows])
     z = (x - np.asarray(config["x_mean"])) / np.asarray(config["x_std"])
-    params = cli.load_model(str(model)).params
+    params = _model_file.load_model(str(model)).params
     h = np.maximum(z @ np.asarray(params[0]["w"], np.float64) + np.asarray(params[0]["b"]), 0)
     logit = (h @ np.asarray(params[1]["w"], np.float64) + np.asarray(params[1]["b"]))[:, 0]
     np.testing.assert_allclose([float(r[2]) for r in got], 1 / (1 + np.exp(-logit)), atol=2e-5)
@@ -470,7 +470,7 @@ def test_broken_pipe_is_a_quiet_success(capsys, trained, monkeypatch):
 def _edited_model(tmp_path, model, edit):
     """A model trained for real, saved again (valid checksums) with an edited config."""
     config = checkpoint.load_metadata(model).config
-    params = cli.load_model(str(model)).params
+    params = _model_file.load_model(str(model)).params
     params = edit(config, params) or params
     edited = tmp_path / "edited.jaxnn"
     checkpoint.save(edited, params, config=config)

@@ -145,7 +145,7 @@ DATA_PARALLEL_SCRIPT = textwrap.dedent(
     many = fit(p0, loss, x, y, devices=jax.devices(), **kw)
     # The params really were replicated over all 8 devices.
     assert len(many.params[0]["w"].sharding.device_set) == 8
-    chex.assert_trees_all_close(one.params, many.params, rtol=2e-5, atol=2e-6)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6), one.params, many.params)
     np.testing.assert_allclose(one.history.train_loss, many.history.train_loss, rtol=2e-5)
     try:
         fit(p0, loss, x, y, devices=jax.devices(), **{**kw, "batch_size": 12})
