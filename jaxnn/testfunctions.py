@@ -30,6 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
+from jaxnn._checks import check_float
+
 __all__ = [
     "quadratic_bowl",
     "rosenbrock",
@@ -76,18 +78,8 @@ DOUBLE_WELL_LOCAL_VALUE = np.array(-1.0702301817761541)
 
 
 def _check_point(x: ArrayLike, name: str, shape: tuple[int, ...] | None) -> jax.Array:
-    """Returns ``x`` as a float array, raising ``ValueError`` on a wrong dtype or shape."""
-    if isinstance(x, float):
-        x = jnp.asarray(x)
-    dtype = getattr(x, "dtype", None)
-    if dtype is None:
-        dtype = np.asarray(x).dtype
-    if not jnp.issubdtype(dtype, jnp.floating):
-        raise ValueError(
-            f"{name}: x must be floating point, got dtype {dtype}; "
-            "cast it first, e.g. jnp.asarray(x, jnp.float32)"
-        )
-    x = jnp.asarray(x)
+    """Returns ``x`` as a float array: ``TypeError`` on a wrong dtype, ``ValueError`` on a wrong shape."""
+    x = check_float(x, f"{name}'s x")
     if shape is not None and x.shape != shape:
         raise ValueError(
             f"{name} takes one point of shape {shape}, got x.shape={x.shape}; "
@@ -114,8 +106,8 @@ def quadratic_bowl(x: ArrayLike, curvature: ArrayLike = 1.0) -> jax.Array:
       Scalar ``f(x)``.
 
     Raises:
-      ValueError: If ``x`` is not floating point or ``curvature`` is neither a scalar
-        nor of ``x``'s shape.
+      TypeError: If ``x`` is not floating point.
+      ValueError: If ``curvature`` is neither a scalar nor of ``x``'s shape.
     """
     x = _check_point(x, "quadratic_bowl", None)
     curvature = jnp.asarray(curvature, dtype=x.dtype)
@@ -146,7 +138,8 @@ def rosenbrock(x: ArrayLike) -> jax.Array:
       Scalar ``f(x)``.
 
     Raises:
-      ValueError: If ``x`` is not a floating vector of length >= 2.
+      TypeError: If ``x`` is not floating point.
+      ValueError: If ``x`` is not a vector of length >= 2.
     """
     x = _check_point(x, "rosenbrock", None)
     if x.ndim != 1 or x.shape[0] < 2:
@@ -174,7 +167,8 @@ def beale(x: ArrayLike) -> jax.Array:
       Scalar ``f(x)``.
 
     Raises:
-      ValueError: If ``x`` is not a floating array of shape ``[2]``.
+      TypeError: If ``x`` is not floating point.
+      ValueError: If ``x`` is not of shape ``[2]``.
     """
     x = _check_point(x, "beale", (2,))
     a, b = x[0], x[1]
@@ -200,7 +194,8 @@ def himmelblau(x: ArrayLike) -> jax.Array:
       Scalar ``f(x)``.
 
     Raises:
-      ValueError: If ``x`` is not a floating array of shape ``[2]``.
+      TypeError: If ``x`` is not floating point.
+      ValueError: If ``x`` is not of shape ``[2]``.
     """
     x = _check_point(x, "himmelblau", (2,))
     a, b = x[0], x[1]
@@ -224,7 +219,8 @@ def double_well(x: ArrayLike) -> jax.Array:
       Scalar ``f(x)``.
 
     Raises:
-      ValueError: If ``x`` is not a floating scalar.
+      TypeError: If ``x`` is not floating point.
+      ValueError: If ``x`` is not a scalar.
     """
     x = _check_point(x, "double_well", ())
     return x**4 - 3.0 * x**2 + x
