@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import functools
 import time
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -89,15 +90,30 @@ def _pad(params: list[dict], sizes: list[int]) -> list[dict]:
     return out
 
 
-@functools.lru_cache(maxsize=16)
-def _programs(sizes: tuple[int, ...], act_names: tuple[str, ...], task: str, opt_name: str,
-              hyperparams: tuple, l1: float, l2: float, n: int, batch: int, chunk: int) -> Any:
-    """The compiled chunk and map programs of a grid shape, cached (equal shapes do not recompile)."""
-    fns = [activations.get(a) for a in act_names]
-    head = head_of(task)
-    full_batch = batch == n
-    hp = dict(hyperparams)
+class _Carry(NamedTuple):
+    """What one member carries from epoch to epoch (and from chunk to chunk)."""
 
+    params: Any
+    opt_state: Any
+    epoch: jax.Array  # [] int32: the next epoch; a member that stopped stays at its failing epoch
+    stopped: jax.Array  # [] bool: a step or the params went non-finite, so training stopped
+    failed: jax.Array  # [] int32: the epoch that failed, -1 if none
+
+
+class _Programs(NamedTuple):
+    """The compiled programs of a grid shape, each vmapped over members."""
+
+    run_chunk: Any  # (params, opt_state, epoch, stopped, failed, keys, lrs, acts, masks, x, y, xv, yv)
+    run_map: Any  # (params, acts, masks, grid) -> outputs [members, grid points, outputs]
+    init_state: Any  # (params, lrs) -> opt_state
+
+
+def _forward(fns: list[Callable]) -> Callable:
+    """``apply(params, x, act, masks)``: a member's padded MLP on ``x`` [batch, features].
+
+    The hidden layers' outputs are multiplied by the member's masks (its extra units give 0);
+    the activation is ``fns[act]``, picked with ``lax.switch`` when the grid has several.
+    """
     def apply(params, x, act, masks):
         h = x
         for layer, m in zip(params[:-1], masks):
@@ -105,6 +121,11 @@ def _programs(sizes: tuple[int, ...], act_names: tuple[str, ...], task: str, opt
             h = (jax.lax.switch(act, fns, z) if len(fns) > 1 else fns[0](z)) * m
         return h @ params[-1]["w"] + params[-1]["b"]
 
+    return apply
+
+
+def _penalized_loss(apply: Callable, head: Any, l1: float, l2: float) -> Callable:
+    """``loss(params, x, y, act, masks)`` [batch]: the head's loss plus the L1 and L2 penalties of the weights."""
     def loss(params, x, y, act, masks):
         per_example = head.loss(apply(params, x, act, masks), y)
         if l1 == 0 and l2 == 0:
@@ -113,63 +134,102 @@ def _programs(sizes: tuple[int, ...], act_names: tuple[str, ...], task: str, opt
         return per_example + l1 * sum(jnp.sum(jnp.abs(w)) for w in weights) + l2 * sum(
             jnp.sum(w * w) for w in weights)
 
-    def member_chunk(params, opt_state, epoch, stopped, failed, key, lr, act, masks, x, y, xv, yv):
-        opt = getattr(optim, opt_name)(lr, **hp)
+    return loss
 
+
+def _update_step(opt: Any, batch_loss: Callable) -> Callable:
+    """fit's step, for ``lax.scan``: ``((params, opt_state, bad), (xb, yb, mb)) -> (carry, loss sum)``."""
+    grad_fn = jax.value_and_grad(batch_loss)
+
+    def step(carry, batch):
+        p, s, bad = carry
+        xb, yb, mb = batch
+        value, grads = grad_fn(p, xb, yb, mb)
+        updates, s = opt.update(grads, s, p)
+        # As fit's guard: a step whose loss is not finite fails the epoch (the epoch's sum
+        # may overflow without that, and then it is recorded as Inf, not a failure).
+        return (optax.apply_updates(p, updates), s, bad | ~jnp.isfinite(value)), value * jnp.sum(mb)
+
+    return step
+
+
+def _epoch_steps(step: Callable, p0: Any, s0: Any, key: jax.Array, e: jax.Array, x: jax.Array, y: jax.Array,
+                 n: int, batch: int) -> tuple[Any, Any, jax.Array, jax.Array]:
+    """One epoch's steps from ``(p0, s0)``, batches shuffled with ``fold_in(key, e)`` as fit does.
+
+    Returns:
+      The params and optimizer state after the epoch, whether a step's loss was not finite,
+      and the epoch's mean train loss.
+    """
+    ok = jnp.asarray(False)
+    if batch == n:
+        (p, s, bad_step), total = step((p0, s0, ok), (x, y, jnp.ones((n,), jnp.float32)))
+    else:
+        idx, mask = train.epoch_batches(jax.random.fold_in(key, e), n, batch)
+        xs = jnp.take(x, idx, axis=0)
+        ys = jnp.take(y, idx, axis=0)
+        (p, s, bad_step), totals = jax.lax.scan(step, (p0, s0, ok), (xs, ys, mask))
+        total = jnp.sum(totals)
+    return p, s, bad_step, total / n
+
+
+def _end_epoch(carry: _Carry, p: Any, s: Any, bad_step: jax.Array, train_loss: jax.Array,
+               test_loss_of: Callable) -> tuple[_Carry, tuple[jax.Array, jax.Array]]:
+    """fit's non-finite guard at the end of an epoch; returns the next carry and the epoch's losses.
+
+    A member whose epoch went non-finite stops, keeps its params from the epoch's start and
+    records the epoch as failed; a stopped member's epochs change nothing and record NaN.
+    """
+    e, stop = carry.epoch, carry.stopped
+    finite = ~bad_step & jnp.all(
+        jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(p)]))
+    bad = ~stop & ~finite
+    undo = stop | bad  # a diverging member keeps its params from the epoch's start
+    p = jax.tree.map(lambda old, new: jnp.where(undo, old, new), carry.params, p)
+    s = jax.tree.map(lambda old, new: jnp.where(undo, old, new), carry.opt_state, s)
+    test_loss = test_loss_of(p)
+    record = (jnp.where(undo, jnp.nan, train_loss), jnp.where(undo, jnp.nan, test_loss))
+    fail = jnp.where(bad, e, carry.failed)
+    return _Carry(p, s, jnp.where(undo, e, e + 1), stop | bad, fail), record
+
+
+def _member_chunk(loss: Callable, make_opt: Callable, n: int, batch: int, chunk: int) -> Callable:
+    """One member's chunk of ``chunk`` epochs, as fit runs them; returns the carry and each epoch's losses."""
+    def member_chunk(params, opt_state, epoch, stopped, failed, key, lr, act, masks, x, y, xv, yv):
         def batch_loss(p, xb, yb, mb):
             per = loss(p, xb, yb, act, masks)
             return jnp.sum(per * mb) / jnp.sum(mb)  # the masked mean of fit's step
 
-        grad_fn = jax.value_and_grad(batch_loss)
-
-        def step(carry, batch):
-            p, s, bad = carry
-            xb, yb, mb = batch
-            value, grads = grad_fn(p, xb, yb, mb)
-            updates, s = opt.update(grads, s, p)
-            # As fit's guard: a step whose loss is not finite fails the epoch (the epoch's sum
-            # may overflow without that, and then it is recorded as Inf, not a failure).
-            return (optax.apply_updates(p, updates), s, bad | ~jnp.isfinite(value)), value * jnp.sum(mb)
+        step = _update_step(make_opt(lr), batch_loss)
+        test_loss_of = lambda p: jnp.mean(loss(p, xv, yv, act, masks))
 
         def one_epoch(carry, _):
-            p0, s0, e, stop, fail = carry
-            ok = jnp.asarray(False)
-            if full_batch:
-                (p, s, bad_step), total = step((p0, s0, ok), (x, y, jnp.ones((n,), jnp.float32)))
-            else:
-                idx, mask = train.epoch_batches(jax.random.fold_in(key, e), n, batch)
-                xs = jnp.take(x, idx, axis=0)
-                ys = jnp.take(y, idx, axis=0)
-                (p, s, bad_step), totals = jax.lax.scan(step, (p0, s0, ok), (xs, ys, mask))
-                total = jnp.sum(totals)
-            train_loss = total / n
-            finite = ~bad_step & jnp.all(
-                jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(p)]))
-            bad = ~stop & ~finite
-            undo = stop | bad  # a diverging member keeps its params from the epoch's start
-            p = jax.tree.map(lambda old, new: jnp.where(undo, old, new), p0, p)
-            s = jax.tree.map(lambda old, new: jnp.where(undo, old, new), s0, s)
-            test_loss = jnp.mean(loss(p, xv, yv, act, masks))
-            record = (jnp.where(undo, jnp.nan, train_loss), jnp.where(undo, jnp.nan, test_loss))
-            fail = jnp.where(bad, e, fail)
-            return (p, s, jnp.where(undo, e, e + 1), stop | bad, fail), record
+            p, s, bad_step, train_loss = _epoch_steps(step, carry.params, carry.opt_state, key, carry.epoch, x, y,
+                                                      n, batch)
+            return _end_epoch(carry, p, s, bad_step, train_loss, test_loss_of)
 
-        carry, records = jax.lax.scan(one_epoch, (params, opt_state, epoch, stopped, failed), None, length=chunk)
-        return carry, records
+        return jax.lax.scan(one_epoch, _Carry(params, opt_state, epoch, stopped, failed), None, length=chunk)
 
-    shared = (None, None, None, None)
-    run_chunk = jax.jit(jax.vmap(member_chunk, in_axes=(0, 0, 0, 0, 0, 0, 0, 0, 0, *shared)))
+    return member_chunk
 
-    def member_map(params, act, masks, grid):
-        return head.output_activation(apply(params, grid, act, masks))
 
-    run_map = jax.jit(jax.vmap(member_map, in_axes=(0, 0, 0, None)))
-
-    def member_init_state(params, lr):
-        return getattr(optim, opt_name)(lr, **hp).init(params)
-
-    init_state = jax.jit(jax.vmap(member_init_state))
-    return run_chunk, run_map, init_state
+@functools.lru_cache(maxsize=16)
+def _programs(sizes: tuple[int, ...], act_names: tuple[str, ...], task: str, opt_name: str,
+              hyperparams: tuple, l1: float, l2: float, n: int, batch: int, chunk: int) -> _Programs:
+    """The compiled chunk and map programs of a grid shape, cached (equal shapes do not recompile)."""
+    head = head_of(task)
+    hp = dict(hyperparams)
+    make_opt = lambda lr: getattr(optim, opt_name)(lr, **hp)
+    apply = _forward([activations.get(a) for a in act_names])
+    member_chunk = _member_chunk(_penalized_loss(apply, head, l1, l2), make_opt, n, batch, chunk)
+    member_map = lambda params, act, masks, grid: head.output_activation(apply(params, grid, act, masks))
+    member_init_state = lambda params, lr: make_opt(lr).init(params)
+    per_member, shared = (0,) * 9, (None,) * 4  # x, y, xv, yv are shared by all members
+    return _Programs(
+        run_chunk=jax.jit(jax.vmap(member_chunk, in_axes=(*per_member, *shared))),
+        run_map=jax.jit(jax.vmap(member_map, in_axes=(0, 0, 0, None))),
+        init_state=jax.jit(jax.vmap(member_init_state)),
+    )
 
 
 class GridJob:
