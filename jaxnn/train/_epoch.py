@@ -7,10 +7,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from jaxnn.train._programs import _Engine
 from jaxnn.train._state import _all_finite, _State
+from jaxnn.train._step import apply_step
 
 # ----------------------------------------------------------------------------------------
 # Compiled programs, cached on what they compute.
@@ -73,14 +73,11 @@ def _batches_fn(engine: _Engine, loss_fn, optimizer):
             xb, yb, mask = (jax.lax.with_sharding_constraint(a, engine.batch_sharding) for a in (xb, yb, mask))
         return _masked_mean(loss_fn(params, xb, yb), mask)
 
-    grad_fn = jax.value_and_grad(batch_loss)
-
     def train_step(carry, batch):
         params, opt_state, bad_step = carry
         xb, yb, mask, step = batch
-        value, grads = grad_fn(params, xb, yb, mask)
-        updates, new_opt_state = optimizer.update(grads, opt_state, params)
-        new_params = optax.apply_updates(params, updates)
+        new_params, new_opt_state, value = apply_step(lambda p: batch_loss(p, xb, yb, mask), optimizer, params,
+                                                      opt_state)
         if engine.guard:
             # Only a scalar test per step: a non-finite gradient makes the params non-finite,
             # which the next step's loss (or the end-of-epoch check) reveals. No per-step

@@ -1,4 +1,8 @@
-"""``make_train_step``: one compiled training step, for loops written by hand."""
+"""The training step: one gradient of the batch loss and one optimizer update.
+
+:func:`apply_step` is the step itself, shared by :func:`jaxnn.train.fit`'s compiled epochs
+and by :func:`make_train_step`, which compiles it alone for loops written by hand.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,25 @@ import jax.numpy as jnp
 import optax
 
 from jaxnn.train._types import LossFn, Params
+
+
+def apply_step(
+    batch_loss: Callable[[Params], jax.Array], optimizer: optax.GradientTransformation, params: Params, opt_state: Any
+) -> tuple[Params, Any, jax.Array]:
+    """One step: the value and gradient of ``batch_loss`` at ``params``, and one optimizer update.
+
+    Args:
+      batch_loss: ``params -> scalar``, the loss of one batch.
+      optimizer: an ``optax.GradientTransformation``.
+      params: the parameters, a pytree.
+      opt_state: the optimizer's state for ``params``.
+
+    Returns:
+      ``(new_params, new_opt_state, loss)``, ``loss`` at the old ``params``.
+    """
+    value, grads = jax.value_and_grad(batch_loss)(params)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, value
 
 
 def make_train_step(
@@ -43,8 +66,6 @@ def make_train_step(
         raise TypeError("loss_fn must be callable as loss_fn(params, x, y) -> per-example losses [batch]")
 
     def step(params, opt_state, xb, yb):
-        value, grads = jax.value_and_grad(lambda p: jnp.mean(loss_fn(p, xb, yb)))(params)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, value
+        return apply_step(lambda p: jnp.mean(loss_fn(p, xb, yb)), optimizer, params, opt_state)
 
     return jax.jit(step, donate_argnums=(0, 1) if donate else ())
