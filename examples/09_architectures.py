@@ -146,6 +146,14 @@ class Fit:
     predict: Callable[[np.ndarray], np.ndarray]
 
 
+@jax.jit
+def _standardize(x_train: jax.Array, x_val: jax.Array) -> tuple[data.Standardizer, jax.Array, jax.Array]:
+    # One compiled call: run eagerly, each of the standardizer's operations would be
+    # compiled on its own, for each problem's shapes.
+    scaler = data.Standardizer.fit(x_train)
+    return scaler, scaler.transform(x_train), scaler.transform(x_val)
+
+
 def train_and_test(problem: Problem, split_key: jax.Array, train_key: jax.Array) -> Fit:
     """Splits 60/20/20, standardizes the inputs, trains with Adam and early stopping, and tests.
 
@@ -161,13 +169,13 @@ def train_and_test(problem: Problem, split_key: jax.Array, train_key: jax.Array)
     (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = data.train_val_test_split(
         split_key, problem.x, problem.y, val_fraction=0.2, test_fraction=0.2, stratify=problem.stratify)
     # Inputs standardized with the statistics of the training part only.
-    scaler = data.Standardizer.fit(x_tr)
+    scaler, x_tr, x_va = _standardize(x_tr, x_va)
     y_tr, y_va, y_te = (problem.targets(part) for part in (y_tr, y_va, y_te))
     net = nn.MLP(list(problem.hidden), problem.outputs, activation=problem.activation)
     _, params = net.init(k_init, (-1, problem.x.shape[1]))
-    result = train.fit(params, train.Supervised(net.apply, problem.head), scaler.transform(x_tr), y_tr,
+    result = train.fit(params, train.Supervised(net.apply, problem.head), x_tr, y_tr,
                        optimizer=optim.adam(problem.learning_rate), key=k_fit, epochs=problem.epochs,
-                       batch_size=problem.batch_size, validation_data=(scaler.transform(x_va), y_va),
+                       batch_size=problem.batch_size, validation_data=(x_va, y_va),
                        early_stopping=train.EarlyStopping(monitor="val_loss", patience=25, restore_best=True))
     predict = jax.jit(lambda x: net.apply(result.params, scaler.transform(x)))
     outputs = predict(x_te)
