@@ -8,21 +8,21 @@ logit by ``binary_cross_entropy_with_logits``) is smooth everywhere. Regression 
 functions of the error r = f(x) - y: squared (MSE), absolute (MAE), Huber and log-cosh.
 The lower row plots each loss's derivative, taken with ``jax.grad`` (vmapped over the grid).
 
+``compute`` does the work and returns a :class:`Result`; ``plot`` draws it; ``main`` does both
+and writes the figure.
+
 Run: python examples/05_losses.py [--out DIR] [--quick]      (needs: pip install "jaxnn[plot]")
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 
 import jax
 import jax.numpy as jnp
-
-try:
-    from matplotlib.figure import Figure
-except ImportError as err:  # pragma: no cover
-    raise SystemExit("this example draws figures with matplotlib: pip install 'jaxnn[plot]'") from err
+import numpy as np
 
 from jaxnn import data, losses
 
@@ -45,6 +45,69 @@ REGRESSION = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """What :func:`compute` found.
+
+    Attributes:
+      grid: the margins (classification) and errors (regression) evaluated, ``[g]``.
+      values: each loss on the grid, ``{name: [g]}``, in the order of ``CLASSIFICATION`` then ``REGRESSION``.
+      slopes: each loss's derivative on the grid (``jax.grad``), ``{name: [g]}``.
+      at_zero: each loss at margin or error 0, ``{name: value}``.
+    """
+
+    grid: np.ndarray
+    values: dict[str, np.ndarray]
+    slopes: dict[str, np.ndarray]
+    at_zero: dict[str, float]
+
+
+def compute(quick: bool = False) -> Result:
+    """Evaluates the course's losses and their derivatives on a grid.
+
+    Args:
+      quick: a coarser grid.
+
+    Returns:
+      The :class:`Result`.
+    """
+    grid = jnp.linspace(-3.0, 3.0, 121 if quick else 601)
+    # Every loss and its derivative on the grid, in one compiled call.
+    curves = jax.jit(lambda g: {
+        name: (jax.vmap(fn)(g), jax.vmap(jax.grad(fn))(g), fn(jnp.zeros(())))
+        for name, fn in {**CLASSIFICATION, **REGRESSION}.items()
+    })(grid)
+    names = [*CLASSIFICATION, *REGRESSION]  # jit returns dicts with sorted keys; keep our order
+    return Result(grid=np.asarray(grid), values={k: np.asarray(curves[k][0]) for k in names},
+                  slopes={k: np.asarray(curves[k][1]) for k in names}, at_zero={k: float(curves[k][2]) for k in names})
+
+
+def plot(result: Result, fig) -> None:
+    """Draws the losses (upper row) and their derivatives (lower row) into ``fig``.
+
+    Args:
+      result: from :func:`compute`.
+      fig: an empty ``matplotlib.figure.Figure`` or ``SubFigure``; a 2 x 2 grid of axes is added to it.
+    """
+    (ax_c, ax_r), (ax_cg, ax_rg) = fig.subplots(2, 2)
+    for ax, ax_g, table, xlabel in [
+        (ax_c, ax_cg, CLASSIFICATION, "margin m = y f(x)"),
+        (ax_r, ax_rg, REGRESSION, "error r = f(x) - y"),
+    ]:
+        for name in table:
+            ax.plot(result.grid, result.values[name], label=name)
+            ax_g.plot(result.grid, result.slopes[name], label=name)
+        ax.set(xlabel=xlabel, ylabel="loss", ylim=(-0.1, 4.0))
+        ax_g.set(xlabel=xlabel, ylabel="d loss / d f (jax.grad)")
+        ax.legend(fontsize=9)
+        ax_g.axhline(0, color="k", lw=0.5)
+    ax_c.set_title("Classification losses against the margin")
+    ax_r.set_title("Regression losses against the error")
+    ax_cg.set_title("Gradients: none from 0/1; none from the perceptron once right")
+    ax_cg.set_ylim(-3.2, 0.4)  # the squared hinge goes on to -8
+    ax_rg.set_title("Gradients: bounded for MAE, Huber, log-cosh (robust)")
+
+
 def main(out_dir: str = "out", quick: bool = False) -> dict:
     """Plots the course's losses and their derivatives.
 
@@ -55,40 +118,20 @@ def main(out_dir: str = "out", quick: bool = False) -> dict:
     Returns:
       ``{"at_zero": {loss: value at margin or error 0}, "figures"}``.
     """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as err:  # pragma: no cover
+        raise SystemExit("this example draws figures with matplotlib: pip install 'jaxnn[plot]'") from err
+    r = compute(quick)
+    for name, v in r.at_zero.items():
+        print(f"{name:28s} at 0: {v:.4f}")
+
     os.makedirs(out_dir, exist_ok=True)
-    grid = jnp.linspace(-3.0, 3.0, 121 if quick else 601)
-    fig = Figure(figsize=(12, 8))
-    (ax_c, ax_r), (ax_cg, ax_rg) = fig.subplots(2, 2)
-    # Every loss and its derivative on the grid, in one compiled call.
-    curves = jax.jit(lambda g: {
-        name: (jax.vmap(fn)(g), jax.vmap(jax.grad(fn))(g), fn(jnp.zeros(())))
-        for name, fn in {**CLASSIFICATION, **REGRESSION}.items()
-    })(grid)
-    at_zero = {}
-    for (ax, ax_g, table, xlabel) in [
-        (ax_c, ax_cg, CLASSIFICATION, "margin m = y f(x)"),
-        (ax_r, ax_rg, REGRESSION, "error r = f(x) - y"),
-    ]:
-        for name in table:
-            values, slopes, zero = curves[name]
-            at_zero[name] = float(zero)
-            ax.plot(grid, values, label=name)
-            ax_g.plot(grid, slopes, label=name)
-        ax.set(xlabel=xlabel, ylabel="loss", ylim=(-0.1, 4.0))
-        ax_g.set(xlabel=xlabel, ylabel="d loss / d f (jax.grad)")
-        ax.legend(fontsize=9)
-        ax_g.axhline(0, color="k", lw=0.5)
-    ax_c.set_title("Classification losses against the margin")
-    ax_r.set_title("Regression losses against the error")
-    ax_cg.set_title("Gradients: none from 0/1; none from the perceptron once right")
-    ax_cg.set_ylim(-3.2, 0.4)  # the squared hinge goes on to -8
-    ax_rg.set_title("Gradients: bounded for MAE, Huber, log-cosh (robust)")
-    fig.tight_layout()
+    fig = Figure(figsize=(12, 8), layout="constrained")
+    plot(r, fig)
     path = os.path.join(out_dir, "05_losses.png")
     fig.savefig(path, dpi=100)
-    for name, v in at_zero.items():
-        print(f"{name:28s} at 0: {v:.4f}")
-    return {"at_zero": at_zero, "figures": [path]}
+    return {"at_zero": r.at_zero, "figures": [path]}
 
 
 if __name__ == "__main__":

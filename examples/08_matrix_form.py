@@ -8,37 +8,50 @@ X~ is N x 4, W1 is 5 x 4, h is N x 5, h~ is N x 6, W2 is 4 x 6 and O is N x 4.
 ``jaxnn.nn.forward_matrix_form`` computes exactly this; ``jaxnn.nn.to_augmented`` turns an
 MLP layer's ``{"w": [in, out], "b": [out]}`` into the course's W, so both agree.
 
+``compute`` does the work and returns a :class:`Result`; ``plot`` draws it; ``main`` does both
+and writes the figure.
+
 Run: python examples/08_matrix_form.py [--out DIR] [--quick]      (needs: pip install "jaxnn[plot]")
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-try:
-    from matplotlib.figure import Figure
-except ImportError as err:  # pragma: no cover
-    raise SystemExit("this example draws figures with matplotlib: pip install 'jaxnn[plot]'") from err
-
 from jaxnn import activations, nn
 
+ORDER = ("X~ = [1, X]", "W1", "h = Phi1(X~ W1^T)", "h~ = [1, h]", "W2", "O = Phi2(h~ W2^T)")
 
-def main(out_dir: str = "out", quick: bool = False) -> dict:
-    """Runs the course's 3-5-4 network in matrix form, prints every shape and draws the matrices.
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """What :func:`compute` found.
+
+    Attributes:
+      matrices: every matrix of the matrix form, ``{name: array}`` in the order of ``ORDER``.
+      max_diff: max |matrix form - MLP.apply| (for both the hand-written products and
+        ``forward_matrix_form``).
+    """
+
+    matrices: dict[str, np.ndarray]
+    max_diff: float
+
+
+def compute(quick: bool = False) -> Result:
+    """Runs the course's 3-5-4 network in matrix form on 6 random inputs.
 
     Args:
-      out_dir: folder for the figure (created if needed).
       quick: accepted for symmetry with the other examples; this one is small already.
 
     Returns:
-      ``{"shapes": {name: shape}, "max_diff", "figures"}``.
+      The :class:`Result`.
     """
-    os.makedirs(out_dir, exist_ok=True)
     n = 6
     net = nn.MLP([5], 4, activation="tanh", output_activation="sigmoid")
 
@@ -52,25 +65,26 @@ def main(out_dir: str = "out", quick: bool = False) -> dict:
         h = activations.tanh(x_bar @ w1.T)  # [N, 5]
         h_bar = nn.add_bias_column(h)  # [N, 6]
         o = activations.sigmoid(h_bar @ w2.T)  # [N, 4]
-        return {
-            "X~ = [1, X]": x_bar, "W1": w1, "h = Phi1(X~ W1^T)": h, "h~ = [1, h]": h_bar, "W2": w2,
-            "O = Phi2(h~ W2^T)": o,
-            "forward_matrix_form": nn.forward_matrix_form(x, [w1, w2], ["tanh", "sigmoid"]),
-            "MLP.apply": net.apply(params, x),
-        }
+        mats = dict(zip(ORDER, (x_bar, w1, h, h_bar, w2, o)))
+        reference = net.apply(params, x)
+        max_diff = jnp.maximum(jnp.max(jnp.abs(o - reference)),
+                               jnp.max(jnp.abs(nn.forward_matrix_form(x, [w1, w2], ["tanh", "sigmoid"]) - reference)))
+        return mats, max_diff
 
-    mats = forward(jax.random.key(0))
-    order = ["X~ = [1, X]", "W1", "h = Phi1(X~ W1^T)", "h~ = [1, h]", "W2", "O = Phi2(h~ W2^T)"]
-    for name in order:
-        print(f"{name:20s} shape {tuple(mats[name].shape)}")
-    max_diff = float(jnp.maximum(jnp.max(jnp.abs(mats["O = Phi2(h~ W2^T)"] - mats["MLP.apply"])),
-                                 jnp.max(jnp.abs(mats["forward_matrix_form"] - mats["MLP.apply"]))))
-    print(f"max |matrix form - MLP.apply| = {max_diff:.1e}")
+    mats, max_diff = forward(jax.random.key(0))
+    return Result(matrices={k: np.asarray(mats[k]) for k in ORDER}, max_diff=float(max_diff))
 
-    fig = Figure(figsize=(15, 3.6))
-    axes = fig.subplots(1, len(order), gridspec_kw={"width_ratios": [mats[k].shape[1] for k in order]})
-    for ax, name in zip(axes, order):
-        m = np.asarray(mats[name])
+
+def plot(result: Result, fig) -> None:
+    """Draws every matrix as a heat map with its values and shape into ``fig``.
+
+    Args:
+      result: from :func:`compute`.
+      fig: an empty ``matplotlib.figure.Figure`` or ``SubFigure``; one axes per matrix is added to it.
+    """
+    mats = result.matrices
+    axes = fig.subplots(1, len(mats), gridspec_kw={"width_ratios": [m.shape[1] for m in mats.values()]})
+    for ax, (name, m) in zip(axes, mats.items()):
         ax.imshow(m, cmap="coolwarm", vmin=-np.abs(m).max(), vmax=np.abs(m).max(), aspect="equal")
         for (r, c), v in np.ndenumerate(m):
             ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=5.5)
@@ -78,11 +92,37 @@ def main(out_dir: str = "out", quick: bool = False) -> dict:
         ax.set_xticks(range(m.shape[1]))
         ax.set_yticks(range(m.shape[0]))
         ax.tick_params(labelsize=6)
-    fig.suptitle("The course's 3-5-4 network in matrix form (bias in column 0 of each W; N = 6 inputs)", fontsize=11)
-    fig.tight_layout()
+    n = mats[ORDER[0]].shape[0]
+    fig.suptitle(f"The course's 3-5-4 network in matrix form (bias in column 0 of each W; N = {n} inputs)",
+                 fontsize=11)
+
+
+def main(out_dir: str = "out", quick: bool = False) -> dict:
+    """Runs the course's 3-5-4 network in matrix form, prints every shape and draws the matrices.
+
+    Args:
+      out_dir: folder for the figure (created if needed).
+      quick: accepted for symmetry with the other examples; this one is small already.
+
+    Returns:
+      ``{"shapes": {name: shape}, "max_diff", "figures"}``.
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as err:  # pragma: no cover
+        raise SystemExit("this example draws figures with matplotlib: pip install 'jaxnn[plot]'") from err
+    r = compute(quick)
+    shapes = {k: tuple(int(d) for d in m.shape) for k, m in r.matrices.items()}
+    for name, shape in shapes.items():
+        print(f"{name:20s} shape {shape}")
+    print(f"max |matrix form - MLP.apply| = {r.max_diff:.1e}")
+
+    os.makedirs(out_dir, exist_ok=True)
+    fig = Figure(figsize=(15, 3.6), layout="constrained")
+    plot(r, fig)
     path = os.path.join(out_dir, "08_matrix_form.png")
     fig.savefig(path, dpi=100)
-    return {"shapes": {k: tuple(int(d) for d in mats[k].shape) for k in order}, "max_diff": max_diff, "figures": [path]}
+    return {"shapes": shapes, "max_diff": r.max_diff, "figures": [path]}
 
 
 if __name__ == "__main__":

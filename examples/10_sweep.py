@@ -7,37 +7,60 @@ for 12 learning rates from 1e-3 to 300 and 8 seeds each (96 networks). Too small
 barely moves in the epochs given, a good one fits, and too large a one blows up (the loss
 explodes, or the guard in ``fit`` stops the run at the first non-finite step).
 
+``compute`` does the work and returns a :class:`Result`; ``plot`` draws it; ``main`` does both
+and writes the figure.
+
 Run: python examples/10_sweep.py [--out DIR] [--quick]      (needs: pip install "jaxnn[plot]")
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-try:
-    from matplotlib.figure import Figure
-except ImportError as err:  # pragma: no cover
-    raise SystemExit("this example draws figures with matplotlib: pip install 'jaxnn[plot]'") from err
-
 from jaxnn import datasets, heads, nn, optim, train
 
 
-def main(out_dir: str = "out", quick: bool = False) -> dict:
-    """Sweeps learning rates x seeds in one compiled call and plots the final loss against the learning rate.
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """What :func:`compute` found.
+
+    Attributes:
+      learning_rates: the rates swept, ``[rates]``.
+      seeds: the networks trained per rate.
+      epochs: the epochs each was given.
+      final: each network's final training loss, ``inf`` for a run stopped by a NaN/Inf, ``[rates, seeds]``.
+      median: the median over the seeds, ``[rates]``.
+      best: the index of the best rate (lowest median).
+    """
+
+    learning_rates: np.ndarray
+    seeds: int
+    epochs: int
+    final: np.ndarray
+    median: np.ndarray
+    best: int
+
+    @property
+    def members(self) -> int:
+        """How many networks were trained in the one call."""
+        return self.final.size
+
+
+def compute(quick: bool = False) -> Result:
+    """Sweeps learning rates x seeds in one compiled call.
 
     Args:
-      out_dir: folder for the figure (created if needed).
       quick: fewer learning rates, seeds and epochs.
 
     Returns:
-      ``{"learning_rates", "median_final_loss", "best_learning_rate", "members", "figures"}``.
+      The :class:`Result`.
     """
-    os.makedirs(out_dir, exist_ok=True)
     seeds = 3 if quick else 8
     learning_rates = np.geomspace(1e-3, 300.0, 6 if quick else 12).astype(np.float32)
     epochs = 50 if quick else 200
@@ -61,30 +84,59 @@ def main(out_dir: str = "out", quick: bool = False) -> dict:
     # A run stopped by a NaN/Inf counts as infinitely bad.
     final = np.where(stopped | ~np.isfinite(last), np.inf, last).reshape(len(learning_rates), seeds)
     median = np.median(final, axis=1)
-    best = int(np.argmin(median))
-    for lr, row in zip(learning_rates, final):
-        print(f"lr {lr:9.4g}: final loss per seed {np.array2string(row, precision=3, max_line_width=200)}")
-    print(f"{members} networks in one compiled call; best learning rate {learning_rates[best]:.3g} "
-          f"(median final loss {median[best]:.4f})")
+    return Result(learning_rates=learning_rates, seeds=seeds, epochs=epochs, final=final, median=median,
+                  best=int(np.argmin(median)))
 
-    fig = Figure(figsize=(7.5, 4.5))
+
+def plot(result: Result, fig) -> None:
+    """Draws the final loss of every network and the median against the learning rate into ``fig``.
+
+    Args:
+      result: from :func:`compute`.
+      fig: an empty ``matplotlib.figure.Figure`` or ``SubFigure``; one axes is added to it.
+    """
     ax = fig.subplots()
-    ceiling = np.nanmax(np.where(np.isfinite(final), final, np.nan)) * 3
-    for s in range(seeds):
+    lrs, final, median, best = result.learning_rates, result.final, result.median, result.best
+    ceiling = np.nanmax(np.where(np.isfinite(final), final, np.nan)) * 3  # where diverged runs are drawn
+    for s in range(result.seeds):
         shown = np.where(np.isfinite(final[:, s]), final[:, s], ceiling)
-        ax.loglog(learning_rates, shown, "o", color="C0", alpha=0.4, ms=5, label="one seed" if s == 0 else None)
-    ax.loglog(learning_rates, np.where(np.isfinite(median), median, ceiling), "-", color="C3", lw=2,
-              label=f"median of {seeds} seeds")
-    ax.axvline(learning_rates[best], color="k", ls=":", lw=1, label=f"best: {learning_rates[best]:.3g}")
-    ax.set(xlabel="learning rate (GD)", ylabel=f"training loss after {epochs} epochs",
-           title=f"{members} networks (2-16-1, two moons) trained in one compiled call")
+        ax.loglog(lrs, shown, "o", color="C0", alpha=0.4, ms=5, label="one seed" if s == 0 else None)
+    ax.loglog(lrs, np.where(np.isfinite(median), median, ceiling), "-", color="C3", lw=2,
+              label=f"median of {result.seeds} seeds")
+    ax.axvline(lrs[best], color="k", ls=":", lw=1, label=f"best: {lrs[best]:.3g}")
+    ax.set(xlabel="learning rate (GD)", ylabel=f"training loss after {result.epochs} epochs",
+           title=f"{result.members} networks (2-16-1, two moons) trained in one compiled call")
     ax.title.set_fontsize(10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
+
+
+def main(out_dir: str = "out", quick: bool = False) -> dict:
+    """Sweeps learning rates x seeds in one compiled call and plots the final loss against the learning rate.
+
+    Args:
+      out_dir: folder for the figure (created if needed).
+      quick: fewer learning rates, seeds and epochs.
+
+    Returns:
+      ``{"learning_rates", "median_final_loss", "best_learning_rate", "members", "figures"}``.
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as err:  # pragma: no cover
+        raise SystemExit("this example draws figures with matplotlib: pip install 'jaxnn[plot]'") from err
+    r = compute(quick)
+    for lr, row in zip(r.learning_rates, r.final):
+        print(f"lr {lr:9.4g}: final loss per seed {np.array2string(row, precision=3, max_line_width=200)}")
+    print(f"{r.members} networks in one compiled call; best learning rate {r.learning_rates[r.best]:.3g} "
+          f"(median final loss {r.median[r.best]:.4f})")
+
+    os.makedirs(out_dir, exist_ok=True)
+    fig = Figure(figsize=(7.5, 4.5), layout="constrained")
+    plot(r, fig)
     path = os.path.join(out_dir, "10_sweep.png")
     fig.savefig(path, dpi=100)
-    return {"learning_rates": learning_rates.tolist(), "median_final_loss": median.tolist(),
-            "best_learning_rate": float(learning_rates[best]), "members": members, "figures": [path]}
+    return {"learning_rates": r.learning_rates.tolist(), "median_final_loss": r.median.tolist(),
+            "best_learning_rate": float(r.learning_rates[r.best]), "members": r.members, "figures": [path]}
 
 
 if __name__ == "__main__":

@@ -354,27 +354,6 @@ def test_bench_outside_a_checkout(monkeypatch, tmp_path, capsys):
     assert "source" in _error_line(capsys, "bench")
 
 
-def test_demo_quick_subset_writes_pngs(tmp_path, capsys):
-    pytest.importorskip("matplotlib")
-    out = tmp_path / "demo"
-    assert cli.main(["demo", "--quick", "--out", str(out), "--only", "perceptron,losses"]) == 0
-    table = capsys.readouterr().out
-    assert "| section" in table and "Perceptron" in table and "Loss functions" in table
-    pngs = sorted(out.glob("*.png"))
-    assert [p.name for p in pngs] == ["01_perceptron_and_xor.png", "04_losses.png"]
-    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5_000 for p in pngs)
-
-
-@pytest.mark.slow
-def test_demo_quick_everything(tmp_path, capsys):
-    pytest.importorskip("matplotlib")
-    out = tmp_path / "demo"
-    assert cli.main(["demo", "--quick", "--out", str(out)]) == 0
-    table = capsys.readouterr().out
-    assert table.count("| 4 Architectures") == 5
-    assert len(list(out.glob("*.png"))) == 8
-
-
 # ----------------------------------------------------------------------------- real processes
 
 
