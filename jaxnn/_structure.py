@@ -34,6 +34,7 @@ import functools
 import os
 import sys
 import sysconfig
+import threading
 import types
 from collections.abc import Callable
 from typing import Any
@@ -311,6 +312,7 @@ class _Key:
 
 
 _LIFTED: collections.OrderedDict = collections.OrderedDict()
+_LIFTED_LOCK = threading.Lock()  # lift may be called from several threads
 
 
 def lift(obj: Any) -> Lifted:
@@ -320,19 +322,22 @@ def lift(obj: Any) -> Lifted:
     the object): like ``jax.jit``, it assumes an object does not change what it computes
     between calls.
     """
-    hit = _LIFTED.get(id(obj))
-    if hit is not None and hit.original is obj:
-        _LIFTED.move_to_end(id(obj))
-        return hit
+    with _LIFTED_LOCK:
+        hit = _LIFTED.get(id(obj))
+        if hit is not None and hit.original is obj:
+            _LIFTED.move_to_end(id(obj))
+            return hit
     walker = _Walker(lift=True)
     try:
         key, rebuild = walker(obj)
         lifted = Lifted(_Key(key), walker.values, rebuild, obj)
     except _TooLarge:
         lifted = Lifted(_Identity(object()), [], None, obj)
-    _LIFTED[id(obj)] = lifted
-    if len(_LIFTED) > 64:
-        _LIFTED.popitem(last=False)
+    with _LIFTED_LOCK:
+        _LIFTED[id(obj)] = lifted
+        _LIFTED.move_to_end(id(obj))
+        while len(_LIFTED) > 64:
+            _LIFTED.popitem(last=False)
     return lifted
 
 

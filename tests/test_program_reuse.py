@@ -265,3 +265,29 @@ def test_config_key_holds_arrays_by_identity_and_floats_by_value():
     assert config_key((a, 1.0)) != config_key((jnp.ones(3), 1.0))
     assert config_key((a, 1.0)) != config_key((a, 2.0))
     assert config_key(float("nan")) == config_key(float("nan"))
+
+
+def test_fits_from_several_threads_share_the_cache_safely(monkeypatch):
+    # The demo runs examples on two threads. With more distinct programs than the cache holds,
+    # fits from four threads evict each other's programs and still equal the same fits run alone.
+    import concurrent.futures
+
+    from jaxnn.train import _programs
+
+    monkeypatch.setattr(_programs, "_PROGRAMS_MAX", 2)
+    x = np.random.default_rng(0).normal(size=(32, 2)).astype(np.float32)
+    y = (x[:, :1] > 0).astype(np.float32)
+
+    def job(i):
+        net = nn.MLP([2 + i % 3], 1)
+        p = net.init(jax.random.key(i), (-1, 2))[1]
+        r = train.fit(p, train.Supervised(net.apply, heads.binary()), x, y, optimizer=optax.sgd(0.1),
+                      key=jax.random.key(0), epochs=5)
+        return np.asarray(r.history.train_loss)
+
+    alone = [job(i) for i in range(6)]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(job, list(range(6)) * 2))
+    for a, b in zip(alone * 2, together):
+        np.testing.assert_array_equal(a, b)
+    assert len(_programs._PROGRAMS) <= 2

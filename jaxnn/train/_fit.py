@@ -395,7 +395,7 @@ def fit(
     if plan.seconds_per_epoch is not None:
         _SPEEDS[speed_key] = plan.seconds_per_epoch
         if len(_SPEEDS) > 256:
-            _SPEEDS.pop(next(iter(_SPEEDS)))
+            _SPEEDS.pop(next(iter(_SPEEDS.copy())), None)  # copy: another thread may be adding one
     result = _result(state, plan, engine, restore, tuple(lifted_metrics))
     if on_nonfinite == "raise" and int(result.history.nonfinite_epoch) >= 0:
         raise FloatingPointError(

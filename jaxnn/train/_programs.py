@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -15,17 +16,25 @@ from jaxnn.train._types import LossFn, MetricFn
 
 _PROGRAMS: collections.OrderedDict = collections.OrderedDict()
 _PROGRAMS_MAX = 64
+# fit and sweep may be called from several threads (the demo runs two examples at once):
+# the cache's bookkeeping is done under a lock; building a program is not.
+_LOCK = threading.Lock()
 _PROBES: dict = {}
 
 
 def _program(key: Any, build: Callable[[], Callable]) -> Callable:
     """The compiled program for ``key`` (built once; least recently used ones dropped)."""
-    if key in _PROGRAMS:
+    with _LOCK:
+        program = _PROGRAMS.get(key)
+        if program is not None:
+            _PROGRAMS.move_to_end(key)
+            return program
+    program = build()
+    with _LOCK:
+        program = _PROGRAMS.setdefault(key, program)  # a thread that built it first wins
         _PROGRAMS.move_to_end(key)
-        return _PROGRAMS[key]
-    program = _PROGRAMS[key] = build()
-    if len(_PROGRAMS) > _PROGRAMS_MAX:
-        _PROGRAMS.popitem(last=False)
+        while len(_PROGRAMS) > _PROGRAMS_MAX:
+            _PROGRAMS.popitem(last=False)
     return program
 
 
