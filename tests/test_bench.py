@@ -26,6 +26,9 @@ from bench import _timing  # noqa: E402
 from bench.workloads import CONFIGS, WORKLOADS  # noqa: E402
 from bench.workloads.perceptron import perceptron_data  # noqa: E402
 
+# Its module-scoped fixture is built once: all its tests run on one pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("test_bench")
+
 REQUIRED = ("workload", "impl", "kind", "measure", "median_s", "times_s", "repeats", "note", "size",
             "jax_version", "jaxlib_version", "backend", "device_kind", "cpu_count")
 

@@ -16,6 +16,9 @@ import pytest
 
 from jaxnn import optim, train
 
+# Its module-scoped fixture is built once: all its tests run on one pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("test_bring_your_own_model")
+
 EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "bring_your_own_model.py"
 
 

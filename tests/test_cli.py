@@ -394,15 +394,21 @@ def test_train_keeps_compiled_programs_in_the_user_cache_unless_told_not_to(tmp_
     command = [sys.executable, "-m", "jaxnn", "train", "--data", good_csv, "--target", "label", "--epochs", "2",
                "--hidden", "4"]
 
-    def run(home, *extra, **env):
-        out = subprocess.run(command + ["--out", str(tmp_path / f"{home}.jaxnn"), *extra], capture_output=True,
-                             text=True, timeout=300, env={**base, "XDG_CACHE_HOME": str(tmp_path / home), **env})
-        assert out.returncode == 0, out.stderr
+    def start(home, *extra, **env):
+        return subprocess.Popen(command + ["--out", str(tmp_path / f"{home}-{len(extra)}{len(env)}.jaxnn"), *extra],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**base, "XDG_CACHE_HOME": str(tmp_path / home), **env})
+
+    def files(process, home):
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
         folder = tmp_path / home / "jaxnn"
         return sorted(p.name for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
-    cached = run("default")
+    cached = files(start("default"), "default")
     assert any(name.endswith("-cache") for name in cached)
-    assert run("default") == cached  # the second process compiled nothing new
-    assert run("flag", "--no-cache") == []
-    assert run("env", JAXNN_NO_COMPILATION_CACHE="1") == []
+    # The three independent processes run side by side.
+    again, flag, env = start("default"), start("flag", "--no-cache"), start("env", JAXNN_NO_COMPILATION_CACHE="1")
+    assert files(again, "default") == cached  # the second process compiled nothing new
+    assert files(flag, "flag") == []
+    assert files(env, "env") == []

@@ -22,6 +22,9 @@ import pytest
 from jaxnn import _atomic, _memory, _model_file, checkpoint, cli, nn, train
 from jaxnn.cli import _numbers, _parser, _schema, _table
 
+# Its module-scoped fixture is built once: all its tests run on one pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("test_cli_reliability")
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 # Validation is left out: it adds a second compiled program to every training run.
 FAST = ["--epochs", "2", "--hidden", "4", "--no-progress", "--val-split", "0"]

@@ -30,6 +30,9 @@ with warnings.catch_warnings():  # newer Starlette asks for httpx2; httpx works 
 from jaxnn.playground import _config, create_app  # noqa: E402 - after the skips above
 from jaxnn.playground._data import MAX_UPLOAD_BYTES  # noqa: E402
 
+# Its module-scoped fixture is built once: all its tests run on one pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("test_playground_api")
+
 SMALL = {"samples": 60, "hidden": [3], "epochs_per_frame": 2, "batch": 0}
 
 

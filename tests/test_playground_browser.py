@@ -21,7 +21,11 @@ webdriver = pytest.importorskip("selenium.webdriver")
 
 CHROMEDRIVER = shutil.which("chromedriver")
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
-pytestmark = pytest.mark.skipif(not (CHROMEDRIVER and CHROMIUM), reason="needs chromium and chromedriver")
+pytestmark = [
+    pytest.mark.skipif(not (CHROMEDRIVER and CHROMIUM), reason="needs chromium and chromedriver"),
+    # Its module-scoped browser and server are started once: all its tests run on one worker.
+    pytest.mark.xdist_group("test_playground_browser"),
+]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
