@@ -12,6 +12,42 @@ from jaxnn._checks import check_float
 from jaxnn.data._host import _is_traced
 
 
+@jax.jit
+def _statistics(x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(mean, std, all finite)`` of ``x`` over its first axis: one compiled program per
+    shape, instead of the two dozen small ones its operations would compile one by one."""
+    mean = jnp.mean(x, axis=0)
+    # The spread is taken on values scaled by their largest magnitude: squares of
+    # values past about 1.8e19 overflow float32, and those of values below about 1e-19
+    # underflow to zero, although the std itself is representable. So is the mean where
+    # the plain sum overflowed.
+    magnitude = jnp.max(jnp.abs(x), axis=0, keepdims=True)
+    scale = jnp.where(magnitude > 0, magnitude, jnp.ones_like(magnitude))
+    scaled_mean = scale * jnp.mean(x / scale, axis=0, keepdims=True)
+    spread = jnp.max(jnp.abs(x - scaled_mean), axis=0, keepdims=True)
+    spread = jnp.where(spread > 0, spread, jnp.ones_like(spread))
+    scaled_std = spread * jnp.sqrt(jnp.mean(((x - scaled_mean) / spread) ** 2, axis=0, keepdims=True))
+    mean = jnp.where(jnp.isfinite(mean), mean, scaled_mean[0])
+    std = scaled_std[0]
+    # A constant column has std 0 in exact arithmetic but may come out as round-off
+    # (~eps * its magnitude) in floating point; dividing by that would blow noise up to
+    # O(1). (Relative to the column's own magnitude, so that a column of tiny values is
+    # not taken for a constant.)
+    tol = 10 * jnp.finfo(x.dtype).eps * jnp.abs(magnitude[0])
+    std = jnp.where(std <= tol, jnp.ones_like(std), std)
+    return mean, std, jnp.all(jnp.isfinite(x))
+
+
+@jax.jit
+def _standardize(x: jax.Array, mean: jax.Array, std: jax.Array) -> jax.Array:
+    return (x - mean) / std
+
+
+@jax.jit
+def _unstandardize(z: jax.Array, mean: jax.Array, std: jax.Array) -> jax.Array:
+    return z * std + mean
+
+
 class Standardizer(NamedTuple):
     """Per-feature standardization ``z = (x - mean) / std``, a pytree of two arrays.
 
@@ -62,27 +98,9 @@ class Standardizer(NamedTuple):
             raise ValueError(
                 f"Standardizer.fit needs at least one sample along axis 0, got x.shape={x.shape}"
             )
-        if not _is_traced(x) and not bool(jnp.all(jnp.isfinite(x))):
+        mean, std, finite = _statistics(x)
+        if not _is_traced(x) and not bool(finite):
             raise ValueError("Standardizer.fit: x contains NaN or Inf; clean or impute it first")
-        mean = jnp.mean(x, axis=0)
-        # The spread is taken on values scaled by their largest magnitude: squares of
-        # values past about 1.8e19 overflow float32, and those of values below about 1e-19
-        # underflow to zero, although the std itself is representable. So is the mean where
-        # the plain sum overflowed.
-        magnitude = jnp.max(jnp.abs(x), axis=0, keepdims=True)
-        scale = jnp.where(magnitude > 0, magnitude, jnp.ones_like(magnitude))
-        scaled_mean = scale * jnp.mean(x / scale, axis=0, keepdims=True)
-        spread = jnp.max(jnp.abs(x - scaled_mean), axis=0, keepdims=True)
-        spread = jnp.where(spread > 0, spread, jnp.ones_like(spread))
-        scaled_std = spread * jnp.sqrt(jnp.mean(((x - scaled_mean) / spread) ** 2, axis=0, keepdims=True))
-        mean = jnp.where(jnp.isfinite(mean), mean, scaled_mean[0])
-        std = scaled_std[0]
-        # A constant column has std 0 in exact arithmetic but may come out as round-off
-        # (~eps * its magnitude) in floating point; dividing by that would blow noise up to
-        # O(1). (Relative to the column's own magnitude, so that a column of tiny values is
-        # not taken for a constant.)
-        tol = 10 * jnp.finfo(x.dtype).eps * jnp.abs(magnitude[0])
-        std = jnp.where(std <= tol, jnp.ones_like(std), std)
         return cls(mean=mean, std=std)
 
     def _check(self, x: ArrayLike, what: str) -> jax.Array:
@@ -110,8 +128,7 @@ class Standardizer(NamedTuple):
           The standardized inputs, same shape as ``x``.
         """
         x = self._check(x, "transform")
-        mean, std = self._expand(x.ndim)
-        return (x - mean) / std
+        return _standardize(x, *self._expand(x.ndim))
 
     def inverse_transform(self, z: ArrayLike) -> jax.Array:
         """Undoes :meth:`transform`: ``z * std + mean``.
@@ -123,5 +140,4 @@ class Standardizer(NamedTuple):
           Values on the original scale, same shape as ``z``.
         """
         z = self._check(z, "inverse_transform")
-        mean, std = self._expand(z.ndim)
-        return z * std + mean
+        return _unstandardize(z, *self._expand(z.ndim))
