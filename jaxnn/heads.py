@@ -128,10 +128,6 @@ def check_class_targets(y: np.ndarray, out_shape: tuple[int, ...], what: str) ->
         )
 
 
-def _r2(logits: jax.Array, y: jax.Array) -> jax.Array:
-    return _metrics.r2_score(logits, y)
-
-
 def _binary_accuracy(logits: jax.Array, y: jax.Array) -> jax.Array:
     return _metrics.accuracy(_binary_predict(logits), jnp.asarray(y).astype(jnp.int32))
 
@@ -163,7 +159,7 @@ class Head(NamedTuple):
     loss: Callable[[jax.Array, jax.Array], jax.Array]
     predict: Callable[[jax.Array], jax.Array]
     check_targets: Callable[[np.ndarray, tuple[int, ...], str], None] = check_value_targets
-    score: Callable[[jax.Array, jax.Array], jax.Array] = _r2
+    score: Callable[[jax.Array, jax.Array], jax.Array] = _metrics.r2_score
     score_name: str = "r2"
 
 
