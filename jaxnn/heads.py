@@ -3,14 +3,14 @@
 A network built with :func:`jaxnn.nn.MLP` and ``output_activation=None`` outputs
 *logits* (pre-activations). A :class:`Head` says what to do with them:
 
-==========================  ===================  ===========================================  =======================
-head                        output activation    training loss (from the logits)              targets
-==========================  ===================  ===========================================  =======================
-``regression()``            identity             mean squared error                           ``[batch, 1]`` floats
-``multivariate_regression`` identity             mean squared error (mean over outputs)       ``[batch, outputs]``
-``binary()``                sigmoid              binary cross-entropy from logits             ``[batch, 1]`` in {0, 1}
-``multiclass()``            softmax              categorical cross-entropy from logits        ``[batch]`` int classes
-==========================  ===================  ===========================================  =======================
+=============================  ===================  ===========================================  ========================
+head                           output activation    training loss (from the logits)              targets
+=============================  ===================  ===========================================  ========================
+``regression()``               identity             mean squared error                           ``[batch, 1]`` floats
+``multivariate_regression()``  identity             mean squared error (mean over outputs)       ``[batch, outputs]``
+``binary()``                   sigmoid              binary cross-entropy from logits             ``[batch, 1]`` in {0, 1}
+``multiclass()``               softmax              categorical cross-entropy from logits        ``[batch]`` int classes
+=============================  ===================  ===========================================  ========================
 
 The classification losses are computed from the logits rather than from
 ``sigmoid``/``softmax`` outputs: the same value, but exact where the activation

@@ -9,7 +9,7 @@ Conventions (the same for every loss here):
   ``[batch]``; trailing axes (several outputs, classes) are reduced inside the example
   (mean over outputs for regression losses, as in Keras; sum over classes for
   cross-entropies). ``reduction="mean"`` or ``"sum"`` reduces over the batch too;
-  training (:func:`jaxnn.fit`) uses the mean.
+  training (:func:`jaxnn.train.fit`) uses the mean.
 * Margin losses (``zero_one_loss``, ``perceptron_loss``, ``hinge_loss``,
   ``squared_hinge_loss``) take labels in {-1, +1}. Binary cross-entropies take labels in
   [0, 1] (usually {0, 1}; soft targets in between are allowed). Nothing is converted

@@ -9,15 +9,15 @@ a contour plot with ``jax.vmap``:
     >>> jax.vmap(jax.vmap(rosenbrock))(xs).shape
     (5, 5)
 
-=====================  =========  ==============================================  =======
-function               ``x``      global minimizer(s)                             value
-=====================  =========  ==============================================  =======
-``quadratic_bowl``     any shape  ``0``                                           0
+=====================  =========  ================================================  ========
+function               ``x``      global minimizer(s)                               value
+=====================  =========  ================================================  ========
+``quadratic_bowl``     any shape  ``0``                                             0
 ``rosenbrock``         ``[n]``    ``ones(n)`` (:data:`ROSENBROCK_MINIMUM` for 2-D)  0
-``beale``              ``[2]``    :data:`BEALE_MINIMUM` = (3, 0.5)                0
-``himmelblau``         ``[2]``    the four rows of :data:`HIMMELBLAU_MINIMA`      0
-``double_well``        ``[]``     :data:`DOUBLE_WELL_GLOBAL_MINIMUM` ~ -1.3008    ~ -3.514
-=====================  =========  ==============================================  =======
+``beale``              ``[2]``    :data:`BEALE_MINIMUM` = (3, 0.5)                  0
+``himmelblau``         ``[2]``    the four rows of :data:`HIMMELBLAU_MINIMA`        0
+``double_well``        ``[]``     :data:`DOUBLE_WELL_GLOBAL_MINIMUM` ~ -1.3008      ~ -3.514
+=====================  =========  ================================================  ========
 
 The constants are float64 NumPy arrays (exact to about 1e-15), so tests can compare
 against them at any precision.
@@ -68,7 +68,7 @@ HIMMELBLAU_MINIMA = np.array(
 DOUBLE_WELL_GLOBAL_MINIMUM = np.array(-1.300839565941577)
 """Global minimizer of :func:`double_well` (left well)."""
 DOUBLE_WELL_LOCAL_MAXIMUM = np.array(0.16993844331159128)
-"""The barrier between the wells: gradient descent started right of it ends in the right well."""
+"""The local maximum between the wells; gradient descent started right of it ends in the right well."""
 DOUBLE_WELL_LOCAL_MINIMUM = np.array(1.1309011226299859)
 """Local, non-global minimizer of :func:`double_well` (right well)."""
 DOUBLE_WELL_GLOBAL_VALUE = np.array(-3.5139050389347886)

@@ -58,7 +58,7 @@ Leaves come back as ``jax.Array`` with the stored dtype; leaves that were Python
 come back as 0-d ``jax.Array``. A 64-bit leaf (``float64``, ``int64``, ...) needs
 ``jax_enable_x64``: loading it without raises rather than silently narrowing it.
 
-Writes are atomic (:func:`jaxnn._atomic.atomic_file`): the file is written to a
+Writes are atomic (``jaxnn/_atomic.py``): the file is written to a
 temporary name in the target directory (``.<name>.<16 hex digits>.tmp``), flushed and
 ``fsync`` ed, then moved over the final name with ``os.replace``. A crash mid-save leaves
 the previous checkpoint intact; the temporary file is removed on any exception. A process

@@ -9,11 +9,11 @@
     jaxnn bench [ARGS ...]                    the benchmark suite (from a source checkout)
 
 ``jaxnn train`` decides each column's type once (number or category; see
-:mod:`jaxnn.cli._schema`), standardizes the features (the scaler is fitted on the training
+``jaxnn/cli/_schema.py``), standardizes the features (the scaler is fitted on the training
 split, in float64, and saved with the model), one-hot encodes category columns, infers the
 task from the target column unless ``--task`` says it, trains with :func:`jaxnn.train.fit`,
 and writes the model (params plus a config holding the network, the preprocessing and the
-table schema; see :mod:`jaxnn._model_file`) and a metrics JSON. ``jaxnn predict`` reads its
+table schema; see ``jaxnn/_model_file.py``) and a metrics JSON. ``jaxnn predict`` reads its
 file through the stored schema.
 
 The promise: bad input (a missing file, a misspelled column, missing values, numbers in an
@@ -25,7 +25,7 @@ status 1; Ctrl-C gets one line and exit status 130. A traceback is printed only 
 
 Task inference (``--task auto``, the default), in short: several targets or a numeric target
 with many values is a regression, a text target or a few whole numbers are classes (the rules
-are in :mod:`jaxnn.cli._target`).
+are in ``jaxnn/cli/_target.py``).
 
 Also runnable as ``python -m jaxnn``. Where things live:
 
@@ -38,8 +38,20 @@ Also runnable as ``python -m jaxnn``. Where things live:
 * ``_predict`` - ``jaxnn predict``; ``_demo`` and ``_bench`` - ``jaxnn demo`` and ``jaxnn bench``.
 """
 
-from jaxnn.cli._datasets import DATASETS
+from jaxnn.cli import _datasets, _parser
 from jaxnn.cli._main import main
-from jaxnn.cli._parser import MAX_EPOCHS, MAX_SEED, OPTIMIZERS
+
+# The constants are re-exported by assignment so that each carries its description here,
+# where the API reference reads it.
+
+#: The built-in data sets ``jaxnn train --dataset`` accepts.
+DATASETS = _datasets.DATASETS
+#: ``--optimizer`` choices (from :mod:`jaxnn.optim`) and their default learning rates.
+OPTIMIZERS = _parser.OPTIMIZERS
+#: The largest ``--epochs``: training keeps one loss per epoch, so the bound keeps that
+#: history to a few megabytes.
+MAX_EPOCHS = _parser.MAX_EPOCHS
+#: The largest ``--seed``: seeds are 32-bit, as ``jax.random.key`` takes them.
+MAX_SEED = _parser.MAX_SEED
 
 __all__ = ["main", "DATASETS", "OPTIMIZERS", "MAX_EPOCHS", "MAX_SEED"]

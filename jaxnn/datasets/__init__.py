@@ -1,6 +1,6 @@
 """Data sets: synthetic generators drawn from a key, and small real data shipped inside jaxnn.
 
-Synthetic (each takes a PRNG key first; see :mod:`jaxnn.datasets._synthetic` for the
+Synthetic (each takes a PRNG key first; see ``jaxnn/datasets/_synthetic.py`` for the
 conventions): :func:`linearly_separable`, :func:`xor`, :func:`noisy_xor`, :func:`blobs`,
 :func:`two_moons`, :func:`circles`, :func:`spirals`, :func:`regression_1d`,
 :func:`regression_multi`.
@@ -9,7 +9,7 @@ Real (no download; SHA-256 checked on load): :func:`load_iris` (150 x 4, 3 class
 :func:`load_digits` (1797 x 64, 10 classes), :func:`load_diabetes` (442 x 10,
 regression). Sources: the UCI Machine Learning Repository (Iris, optical digits;
 CC BY 4.0) and Efron et al. (2004) (diabetes), all as bundled with scikit-learn
-(BSD-3-Clause); details in :mod:`jaxnn.datasets._real` and ``jaxnn/datasets/data/README.md``.
+(BSD-3-Clause); details in ``jaxnn/datasets/_real.py`` and ``jaxnn/datasets/data/README.md``.
 
 >>> import jax
 >>> from jaxnn import datasets

@@ -26,10 +26,9 @@ match, and which arguments reproduce the others.
 from jaxnn.optim._adadelta import ScaleByAdaDeltaState, adadelta, scale_by_adadelta
 from jaxnn.optim._adagrad import ScaleByRssState, adagrad, scale_by_rss
 from jaxnn.optim._adam import ScaleByAdamState, adam, adamw, scale_by_adam
+from jaxnn.optim import _base
 from jaxnn.optim._base import (
     Optimizer,
-    ScalarOrSchedule,
-    Schedule,
     ScaleByLearningRateState,
     add_decayed_weights,
     scale_by_learning_rate,
@@ -37,6 +36,14 @@ from jaxnn.optim._base import (
 from jaxnn.optim._momentum import TraceState, momentum, trace
 from jaxnn.optim._rmsprop import ScaleByRmsState, rmsprop, scale_by_rms
 from jaxnn.optim._sgd import sgd
+
+# The type aliases are re-exported by assignment so that each carries its description here,
+# where the API reference reads it.
+
+#: A learning-rate schedule, which maps the int32 step count (0, 1, 2, ...) to a scalar.
+Schedule = _base.Schedule
+#: A constant learning rate (a Python float or a scalar array) or a :data:`Schedule`.
+ScalarOrSchedule = _base.ScalarOrSchedule
 
 __all__ = [
     # named optimizers

@@ -29,7 +29,7 @@ DEFAULT_PORT = 8765
 
 
 def create_app(allowed_hosts: list[str] | None = None, *, precompile: bool = True):
-    """The Starlette app (see :func:`jaxnn.playground._server.create_app`); needs the ``playground`` extra."""
+    """The Starlette app (built by ``jaxnn/playground/_server.py``); needs the ``playground`` extra."""
     from jaxnn.playground._server import create_app as make
 
     return make(allowed_hosts, precompile=precompile)
