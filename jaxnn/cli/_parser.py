@@ -119,7 +119,7 @@ def _common() -> argparse.ArgumentParser:
 def _add_demo(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     d = sub.add_parser(
         "demo",
-        help="the course end to end: a summary table and figures (about a minute)",
+        help="the course end to end: a summary table and figures (about 30 s on 2 CPU cores)",
         description="Runs every section of the course at a small size, prints what was trained, on "
         "what and the metric reached, and writes figures (PNG) when matplotlib is installed "
         "(pip install 'jaxnn[plot]').",
