@@ -187,6 +187,92 @@ def test_thousands_separator(tmp_path, capsys):
     assert files.unchanged()
 
 
+@pytest.mark.parametrize("decimal, thousands, cell, value", [
+    (",", ".", "1.234.567", 1234567.0),
+    (",", ".", "1.234,5", 1234.5),
+    (",", ".", "-12.345,25", -12345.25),
+    (",", ".", "0,25", 0.25),
+    (",", ".", "1234,5", 1234.5),  # ungrouped is fine too
+    (",", ".", "0.250", None),  # a leading group of 0: a decimal point, not grouping
+    (",", ".", "-0.250", None),
+    (",", ".", "000.250", None),
+    (",", ".", "12.34", None),  # a group of two digits
+    (",", ".", "1.2345", None),
+    (",", ".", "1234.567", None),  # a leading group of four digits
+    (",", ".", "1.234.56", None),
+    (".", ",", "0,250", None),
+    (".", ",", "1,234,567.5", 1234567.5),
+    (".", ",", "12,34", None),
+    (".", " ", "0 250", None),
+    (".", " ", "10 250", 10250.0),
+    (".", "'", "1'000'000", 1e6),
+])
+def test_thousands_only_in_valid_groups(decimal, thousands, cell, value):
+    assert _numbers.NumberFormat(decimal, thousands).parse(cell) == value
+
+
+@pytest.fixture(scope="module")
+def grouped_models(tmp_path_factory):
+    """Two models whose number convention has a thousands separator that is another
+    convention's decimal mark: ',' decimal with '.' thousands, and '.' decimal with ','."""
+    folder = tmp_path_factory.mktemp("grouped")
+    rng = np.random.default_rng(3)
+    amounts = rng.uniform(0, 5000, size=40).round(2)
+    models = {}
+    for name, (decimal, thousands, delimiter) in {"de": (",", ".", ";"), "en": (".", ",", ";")}.items():
+        def cell(v):
+            text = f"{v:,.2f}"
+            return text if decimal == "." else text.translate(str.maketrans(",.", ".,"))
+        data = folder / f"{name}.csv"
+        data.write_text(f"a{delimiter}label\n" + "".join(
+            f"{cell(v)}{delimiter}{'yes' if v > 2500 else 'no'}\n" for v in amounts))
+        model = folder / f"{name}.jaxnn"
+        argv = ["train", "--data", str(data), "--out", str(model), *FAST, "--decimal", decimal,
+                "--thousands", thousands]
+        assert cli.main(argv) == 0
+        models[name] = model
+    return models
+
+
+@pytest.mark.parametrize("model, cells, words", [
+    # Not valid grouping under the model's convention: refused, naming the other convention.
+    ("de", ["0.250", "1,5"], ["line 2 holds '0.250'", "'.' as the decimal mark (pass --decimal .)"]),
+    ("en", ["0,250", "1.5"], ["line 2 holds '0,250'", "',' as the decimal mark (pass --decimal ,)"]),
+    # Valid grouping, but every cell is a plain decimal number too: two readings, refused.
+    ("de", ["1.250", "2.500"], ["'1.250' on line 2", "reads as 1250", "reads as 1.25",
+                                "--decimal , --thousands . (the model's) or --decimal ."]),
+    ("en", ["2,500", "1,250"], ["'2,500' on line 2", "reads as 2500", "reads as 2.5",
+                                "--decimal . --thousands , (the model's) or --decimal ,"]),
+])
+def test_predict_refuses_numbers_the_model_would_misread(tmp_path, capsys, grouped_models, model, cells, words):
+    new = tmp_path / "new.csv"
+    new.write_text("a;x\n" + "".join(f"{c};1\n" for c in cells))
+    files = Files(new, grouped_models[model])
+    line, out = _one_line(capsys, "predict", 2, ["predict", "--model", grouped_models[model], "--data", new])
+    assert "column 'a'" in line and all(w in line for w in words), line
+    assert out == "" and files.unchanged()
+
+
+def _p_yes(capsys, model, data, *extra):
+    assert cli.main(["predict", "--model", str(model), "--data", str(data), *extra]) == 0, capsys.readouterr().err
+    return [float(r.split(",")[2]) for r in capsys.readouterr().out.strip().splitlines()[1:]]
+
+
+def test_predict_reads_one_way_once_a_cell_or_an_option_says_which(tmp_path, capsys, grouped_models):
+    model = grouped_models["de"]
+    new, reference = tmp_path / "new.csv", tmp_path / "ref.csv"
+    # '3,5' has a decimal comma: the column is in the model's convention, so '1.250' is 1250.
+    new.write_text("a;x\n1.250;1\n3,5;1\n")
+    reference.write_text("a;x\n1250;1\n3,5;1\n")
+    assert _p_yes(capsys, model, new) == _p_yes(capsys, model, reference)
+    # Ambiguous alone; each option reads it its way.
+    new.write_text("a;x\n1.250;1\n2.500;1\n")
+    reference.write_text("a;x\n1250;1\n2500;1\n")
+    assert _p_yes(capsys, model, new, "--decimal", ",", "--thousands", ".") == _p_yes(capsys, model, reference)
+    reference.write_text("a;x\n1,25;1\n2,5;1\n")
+    assert _p_yes(capsys, model, new, "--decimal", ".") == _p_yes(capsys, model, reference)
+
+
 @pytest.mark.parametrize("cells, words", [
     (["$1.50", "$2.25", "$3.00"], ["currency"]),
     (["-$1.50", "$2,250.00", "$3"], ["currency"]),

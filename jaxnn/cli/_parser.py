@@ -55,6 +55,12 @@ how CSV files are read:
   separator (or as --decimal/--thousands say), else a category column (or as --categorical
   says). predict reads its file through that schema: categories are compared as the exact
   strings of the training file ('01' is not '1'), numbers as numbers.
+  A thousands separator is read only in valid groups: with --decimal , --thousands .,
+  1.234.567 and 1.234,5 but not 0.250 (a leading group of 0) nor 12.34 (a group of two).
+  predict reads numbers the model's way unless --decimal/--thousands say otherwise; a
+  number column that the model's way and the plain decimal reading of its thousands
+  separator read differently (1.250: 1250 or 1.25), with no cell telling which, is an
+  error naming the line and both options.
   A column written as numbers in another convention (decimal comma, thousands separator,
   currency or percent signs) is never silently read as categories: it is an error naming
   the column, a value and the option to pass; so is a column of numbers with a few (under
