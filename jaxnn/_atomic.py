@@ -26,6 +26,8 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import IO
 
+from jaxnn import _interrupt
+
 __all__ = ["OutputError", "check_outputs", "atomic_file", "atomic_open", "write_text"]
 
 
@@ -49,12 +51,16 @@ def _probe_folder(option: str, path: str) -> None:
     if not os.path.isdir(folder):
         raise OutputError(f"{option} {path}: {folder} is not a folder")
     probe = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.probe")
-    try:
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as e:
-        raise OutputError(f"{option} {path}: cannot create a file in the folder {folder} ({e.strerror})") from None
-    os.close(fd)
-    os.unlink(probe)
+    with _interrupt.removed_on_interrupt(probe):  # the jaxnn program removes it on Ctrl-C
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as e:
+            raise OutputError(
+                f"{option} {path}: cannot create a file in the folder {folder} ({e.strerror})") from None
+        try:
+            os.close(fd)
+        finally:
+            os.unlink(probe)
 
 
 def check_outputs(outputs: Mapping[str, str], inputs: Mapping[str, str]) -> None:
@@ -193,19 +199,22 @@ def atomic_file(path: str | os.PathLike[str], mode: str = "wb", **kwargs: object
     # A leftover was last modified before this write began (a file system's clock may lag
     # time.time_ns() by a tick, which only makes old files look older).
     started_ns = time.time_ns()
-    # O_EXCL: never clobber a file; mode 0o666 lets the umask decide, as open() would.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    _lock_exclusive(fd, wait=True)  # our own fresh file: no one else can hold it
-    try:
-        with os.fdopen(fd, mode, **kwargs) as f:  # type: ignore[call-overload]
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    # The jaxnn program removes the file itself on Ctrl-C (see jaxnn._interrupt).
+    with _interrupt.removed_on_interrupt(tmp):
+        try:  # from the open on: the name is random, so a file by that name is ours
+            # O_EXCL: never clobber a file; mode 0o666 lets the umask decide, as open() would.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            _lock_exclusive(fd, wait=True)  # our own fresh file: no one else can hold it
+            with os.fdopen(fd, mode, **kwargs) as f:  # type: ignore[call-overload]
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+            _interrupt.last_chance()  # the program ignores Ctrl-C from here: the output is complete
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
     _remove_stale_temps(target, started_ns)
     _fsync_folder(folder)
 

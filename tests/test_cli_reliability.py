@@ -14,6 +14,7 @@ import pathlib
 import signal
 import subprocess
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -690,6 +691,93 @@ def test_subprocess_two_ctrl_c_exit_130(tmp_path, d_csv):
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "jaxnn train: interrupted" and "Traceback" not in err
     assert files.unchanged() and not (tmp_path / "m.jaxnn").exists() and _no_temp_files(tmp_path)
+
+
+# The jaxnn program as `python -m jaxnn` runs it, from the moment its handler of Ctrl-C is
+# installed (the program's first act), marked by a line on stdout: the signals are sent
+# from then on. Before it, Python's own start-up (its site packages) runs no jaxnn code.
+_PROGRAM = ("import runpy, sys; from jaxnn import _interrupt; _interrupt.install(); print('started', flush=True); "
+            "runpy.run_module('jaxnn', run_name='__main__', alter_sys=True)")
+
+
+def _start(argv, cwd):
+    proc = subprocess.Popen([sys.executable, "-c", _PROGRAM, *map(str, argv)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=_env(), cwd=cwd)
+    assert proc.stdout.readline() == "started\n"
+    return proc
+
+
+def _sigint_sweep(argv, folder, inputs, outputs, moments):
+    """Sends Ctrl-C to the program at ``moments`` spread over the part of its run before it
+    writes (70% of its shortest uninterrupted run, measured here); each run must end with
+    exit status 130, one line on stderr, no output and no temporary file. Returns the
+    failures, one line each."""
+    durations = []
+    for _ in range(2):  # the second run is warm: the shorter one places the moments
+        start = time.monotonic()
+        proc = _start(argv, folder)
+        _, err = proc.communicate(timeout=300)
+        durations.append(time.monotonic() - start)
+        assert proc.returncode == 0, err
+        for out in outputs:
+            out.unlink()
+    files = Files(*inputs)
+    failures = []
+    for k in range(moments):
+        at = 0.7 * min(durations) * k / moments
+        proc = _start(argv, folder)
+        time.sleep(at)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=300)
+        lines = err.strip().splitlines()
+        left = [p.name for p in folder.iterdir() if p.name.endswith((".tmp", ".probe")) or p in outputs]
+        if not (proc.returncode == 130 and len(lines) == 1 and lines[0] in (
+                f"jaxnn {argv[0]}: interrupted", "jaxnn: interrupted") and not left):
+            failures.append(f"at {at:.2f} s: status {proc.returncode}, left {left}, stderr {lines[-3:]}")
+            for out in outputs:
+                out.unlink(missing_ok=True)
+    assert files.unchanged()
+    return failures
+
+
+def _sigint_files(folder, rows):
+    """A model trained on d.csv and a file of ``rows`` rows to predict, in ``folder``."""
+    data = _write_d_csv(folder)
+    assert cli.main(["train", "--data", str(data), "--out", str(folder / "m.jaxnn"), *FAST]) == 0
+    rng = np.random.default_rng(4)
+    big = folder / "big.csv"
+    np.savetxt(big, rng.normal(size=(rows, 2)), fmt="%.4f", delimiter=",", header="a,b", comments="")
+    return data, folder / "m.jaxnn", big
+
+
+def test_subprocess_ctrl_c_at_a_few_moments(tmp_path, capsys):
+    """The fast variant: Ctrl-C at 4 moments of a predict run (the imports among them)."""
+    _, model, big = _sigint_files(tmp_path, 20_000)
+    capsys.readouterr()
+    argv = ["predict", "--model", model, "--data", big, "--out", tmp_path / "p.csv"]
+    assert _sigint_sweep(argv, tmp_path, [model, big], [tmp_path / "p.csv"], moments=4) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["predict", "train"])
+def test_subprocess_ctrl_c_at_any_moment(tmp_path, capsys, command):
+    """Ctrl-C at 24 moments of a run, from the program's first line to its writing: every
+    one stops it (a SIGINT swallowed by JAX's gc callback used to let the run finish)."""
+    data, model, big = _sigint_files(tmp_path, 150_000)
+    capsys.readouterr()
+    if command == "predict":
+        argv = ["predict", "--model", model, "--data", big, "--out", tmp_path / "p.csv"]
+        inputs, outputs = [model, big], [tmp_path / "p.csv"]
+    else:
+        labelled = tmp_path / "labelled.csv"
+        rows = np.loadtxt(big, delimiter=",", skiprows=1)[:30_000]
+        labelled.write_text("a,b,label\n" + "".join(f"{a:.4f},{b:.4f},{'yes' if a + b > 0 else 'no'}\n"
+                                                     for a, b in rows))
+        argv = ["train", "--data", labelled, "--out", tmp_path / "t.jaxnn", "--epochs", "3", "--hidden", "4",
+                "--no-progress"]
+        inputs, outputs = [labelled], [tmp_path / "t.jaxnn", tmp_path / "t.metrics.json"]
+    failures = _sigint_sweep(argv, tmp_path, inputs, outputs, moments=24)
+    assert failures == [], "\n".join(failures)
 
 
 def test_model_round_trip_matches_the_api(capsys, trained):

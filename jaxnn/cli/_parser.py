@@ -83,7 +83,8 @@ limits and behaviours:
 
 exit status: 0 success; 2 bad input, options, files or too little memory (one line on
   stderr); 1 an unexpected failure, which is a bug in jaxnn (one line; --debug prints the
-  traceback); 130 interrupted by Ctrl-C.
+  traceback); 130 interrupted by Ctrl-C, at any moment: no output is left, nor a temporary
+  file (once the outputs are complete and being renamed into place, Ctrl-C is ignored).
 """
 
 
