@@ -72,7 +72,8 @@ def check_outputs(outputs: Mapping[str, str], inputs: Mapping[str, str]) -> None
 
     Raises:
       OutputError: an output is an input or another output (same file after resolving
-        links), is a folder, or its folder does not exist or does not accept new files.
+        links), is a folder, a symbolic link, a device or a read-only file, or its folder
+        does not exist or does not accept new files.
     """
     items = list(outputs.items())
     for i, (option, path) in enumerate(items):
@@ -86,9 +87,17 @@ def check_outputs(outputs: Mapping[str, str], inputs: Mapping[str, str]) -> None
                 raise OutputError(f"{option} {path} and {other_option} {other} are the same file; give two paths")
         if os.path.isdir(path):
             raise OutputError(f"{option} {path} is a folder; give a file name")
+        if os.path.islink(path):
+            # Renaming over a link replaces the link, not the file it points to: neither
+            # is what the user meant, so neither is done.
+            raise OutputError(f"{option} {path} is a symbolic link; give the path of a regular file (or remove the "
+                              "link)")
         if os.path.exists(path) and not os.path.isfile(path):
             # A device or a pipe (/dev/null, a FIFO): renaming over it would replace it.
             raise OutputError(f"{option} {path} is not a regular file; give a file name")
+        if os.path.isfile(path) and (not os.access(path, os.W_OK) or not os.stat(path).st_mode & 0o222):
+            # Renaming would replace it (writable) although it was made read-only.
+            raise OutputError(f"{option} {path} is read-only; make it writable or choose another {option}")
         _probe_folder(option, path)
 
 

@@ -8,6 +8,7 @@ second Ctrl-C, a closed pipe, a hang after running out of memory).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pathlib
@@ -286,6 +287,71 @@ def test_currency_and_percent_are_errors(tmp_path, capsys, cells, words):
     assert "column 'v'" in line and all(w in line for w in words)
 
 
+@pytest.mark.parametrize("cells, words", [
+    (["($500.00)", "$200.00", "(12.50)"], ["accounting negatives", "-500"]),
+    (["(500.00)", "200", "(12.5)"], ["accounting negatives"]),
+    (["USD 1000", "USD 250", "USD 12.50"], ["unit or currency code ('usd')", "strip it first"]),
+    (["5kg", "12kg", "7.5kg"], ["unit or currency code ('kg')"]),
+    (["12 cm", "3 cm", "4.5 cm"], ["('cm')"]),
+])
+def test_numbers_with_units_are_an_error(tmp_path, capsys, cells, words):
+    data = tmp_path / "u.csv"
+    data.write_text("v,label\n" + "".join(f'"{cells[i % 3]}",{"yes" if i % 2 else "no"}\n' for i in range(20)))
+    line, _ = _one_line(capsys, "train", 2, ["train", "--data", data, "--out", tmp_path / "m.jaxnn", *FAST])
+    assert "column 'v'" in line and "--categorical v" in line and all(w in line for w in words), line
+
+
+@pytest.mark.parametrize("cells", [["1A", "2B", "3C"], ["Q1", "Q2", "Q3"]])
+def test_codes_with_letters_stay_categories(tmp_path, capsys, cells):
+    data = tmp_path / "c.csv"
+    data.write_text("v,label\n" + "".join(f"{cells[i % 3]},{'yes' if i % 2 else 'no'}\n" for i in range(20)))
+    _train(capsys, data, tmp_path / "m.jaxnn")
+    assert checkpoint.load_metadata(tmp_path / "m.jaxnn").config["features"][0]["categories"] == sorted(cells)
+
+
+def test_excel_sep_line_and_spaces_before_quotes(tmp_path):
+    data = tmp_path / "excel.csv"
+    data.write_text('sep=;\na;note;y\n1,5; "x; y";0\n2;z;1\n')
+    table = _table.read_csv(data)
+    assert table.names == ["a", "note", "y"] and table.lines.tolist() == [3, 4]
+    assert table.column("note").cells.tolist() == ["x; y", "z"]
+    data.write_text('a,note,y\n1, "x,y",0\n2, "z",1\n')  # a space before a quote: still a quoted cell
+    assert _table.read_csv(data).column("note").cells.tolist() == ["x,y", "z"]
+    with pytest.raises(_table.TableError, match="line 1 says the delimiter is ';'"):
+        data.write_text("sep=;\na;y\n1;0\n")
+        _table.read_csv(data, delimiter=",")
+
+
+def test_unicode_forms_are_one_string(tmp_path, capsys):
+    """A header or category typed as 'é' (one code point) or 'e' + a combining accent is
+    one name: the table is NFC-normalized, so predict accepts either form."""
+    nfc, nfd = "caf\u00e9", "cafe\u0301"
+    rows = [(a, nfc if i % 2 else "tea", lab) for i, (a, _, lab) in enumerate(_labelled_rows())]
+    data = tmp_path / "u.csv"
+    data.write_text(f"a,{nfd}_kind,label\n" + "".join(",".join(r) + "\n" for r in rows))
+    model = tmp_path / "m.jaxnn"
+    _train(capsys, data, model)
+    assert checkpoint.load_metadata(model).config["features"][1] == {
+        "name": f"{nfc}_kind", "kind": "categorical", "categories": [nfc, "tea"]}
+    new = tmp_path / "new.csv"
+    new.write_text(f"a,{nfc}_kind\n0.5,{nfd}\n")
+    same = tmp_path / "same.csv"
+    same.write_text(f"a,{nfc}_kind\n0.5,{nfc}\n")
+    assert _predict_rows(capsys, model, new) == _predict_rows(capsys, model, same)
+
+
+def test_data_from_standard_input(capsys, trained, monkeypatch):
+    d_csv, model = trained
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(d_csv.read_bytes())))
+    assert _predict_rows(capsys, model, "-") == _predict_rows(capsys, model, d_csv)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="needs /proc")
+def test_unreadable_special_file_is_a_user_error(tmp_path, capsys):
+    line, _ = _one_line(capsys, "train", 2, ["train", "--data", "/proc/self/mem", "--out", tmp_path / "m.jaxnn"])
+    assert "cannot read /proc/self/mem" in line and "bug" not in line
+
+
 @pytest.mark.parametrize("column", ["a", "y"])
 def test_numbers_with_a_few_stray_cells_are_an_error(tmp_path, capsys, column):
     values = [f"{i * 0.37:.2f}" for i in range(30)]
@@ -416,6 +482,27 @@ def test_output_folder_missing_or_not_a_folder_found_before_training(tmp_path, c
                                               "--metrics-json", tmp_path / "nope" / "m.json"])
     assert "--metrics-json" in line and "does not exist" in line and not (tmp_path / "m.jaxnn").exists()
     assert files.unchanged()
+
+
+@pytest.mark.parametrize("kind", ["symlink", "read-only"])
+def test_output_that_is_a_link_or_read_only_is_refused(tmp_path, capsys, trained, kind):
+    d_csv, model = trained
+    target = tmp_path / "old.csv"
+    target.write_text("old predictions\n")
+    out = tmp_path / "p.csv"
+    if kind == "symlink":
+        out.symlink_to(target)
+    else:
+        target.chmod(0o444)
+        out = target
+    files = Files(target)
+    line, _ = _one_line(capsys, "predict", 2, ["predict", "--model", model, "--data", d_csv, "--out", out])
+    assert ("is a symbolic link" if kind == "symlink" else "is read-only") in line
+    assert files.unchanged()
+    if kind == "symlink":
+        assert out.is_symlink()  # not replaced by a regular file
+    else:
+        assert target.stat().st_mode & 0o777 == 0o444  # not made writable
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/null"), reason="needs /dev/null")

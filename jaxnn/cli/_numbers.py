@@ -126,6 +126,33 @@ def other_convention(cells: Sequence[str], fmt: NumberFormat) -> str | None:
     stripped = [c[:-1].rstrip() if c.endswith("%") else c for c in cells]
     if any(c.endswith("%") for c in cells) and any(parses_as_numbers(stripped, f) for f in formats):
         return "percentages, which jaxnn does not read: write the column as plain numbers (or --drop it)"
+    return _with_unit(cells, formats)
+
+
+# A number with a currency code before it or a unit after it ("USD 1000", "5kg", "12 cm"),
+# and accounting's negatives in parentheses ("(500.00)", "($500.00)").
+# A prefix must be a currency code (three capitals and a space): codes such as Q1, Q2 are
+# categories.
+_UNIT = re.compile(rf"(\(?)([A-Z]{{3}} )?([{_CURRENCY}]?)([-+]?[0-9.,' ]*[0-9])( ?[A-Za-z°/]{{1,6}})?\)?")
+
+
+def _with_unit(cells: Sequence[str], formats: Sequence[NumberFormat]) -> str | None:
+    """A phrase for numbers written with a unit, a currency code or in parentheses, when
+    the unit is the same in every cell (codes such as ``1A``, ``2B`` are categories)."""
+    parts = [_UNIT.fullmatch(c) for c in cells]
+    if not all(parts):
+        return None
+    numbers = [m.group(4) for m in parts]  # type: ignore[union-attr]
+    if not any(parses_as_numbers(numbers, f) for f in formats):
+        return None
+    units = {((m.group(2) or "") + (m.group(5) or "")).strip().lower() for m in parts}  # type: ignore[union-attr]
+    accounting = any(m.group(1) for m in parts)  # type: ignore[union-attr]
+    if accounting and units <= {""}:
+        return ("accounting negatives in parentheses, which jaxnn does not read: write them as -500 "
+                "(plain numbers), or --drop the column")
+    if len(units) == 1 and units != {""}:
+        return (f"numbers with a unit or currency code ({units.pop()!r}), which jaxnn does not read: strip it "
+                "first and write the column as plain numbers (or --drop it)")
     return None
 
 

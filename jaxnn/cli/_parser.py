@@ -46,9 +46,12 @@ class Parser(argparse.ArgumentParser):
 
 _TABLE_HELP = """\
 how CSV files are read:
-  The first row is the header (unique names). The delimiter (',', ';' or tab) is detected
-  unless --delimiter says it. Spaces around cells are ignored. Missing cells (empty, NA,
-  N/A, NaN, null, None, ?) are an error naming the column and line: impute or drop them.
+  The first row is the header (unique names); --data - reads standard input. The delimiter
+  (',', ';' or tab) is detected unless --delimiter or an Excel first line 'sep=;' says it.
+  A quote after spaces opens a quoted cell. Text is compared in Unicode NFC form (an
+  accented letter typed either way is one name, one category). Spaces around cells are
+  ignored. Missing cells (empty, NA, N/A, NaN, null, None, ?) are an error naming the
+  column and line: impute or drop them.
   A quote that is never closed is an error on the line that opens it.
   Each column's type is decided once, by train, and stored in the model: a number column
   when every cell is a number written with '.' as the decimal mark and no thousands
@@ -62,7 +65,8 @@ how CSV files are read:
   separator read differently (1.250: 1250 or 1.25), with no cell telling which, is an
   error naming the line and both options.
   A column written as numbers in another convention (decimal comma, thousands separator,
-  currency or percent signs) is never silently read as categories: it is an error naming
+  currency or percent signs, a unit or currency code as in 5kg or USD 1000, accounting
+  negatives as in (500.00)) is never silently read as categories: it is an error naming
   the column, a value and the option to pass; so is a column of numbers with a few (under
   10%) stray cells such as 'unknown' (--categorical COL reads a column as categories).
   A category column may have at most 50 categories and at most half as many categories as
@@ -76,7 +80,8 @@ limits and behaviours:
   size; an out-of-memory failure during training is one line naming the size that did not
   fit. A regression target with the same value in every training row is an error (there is
   nothing to learn). No output may be an input or another output (compared after resolving
-  links); each output's folder must exist and be writable, checked before training. Every
+  links), a symbolic link or a read-only file; each output's folder must exist and be
+  writable, checked before training. Every
   output is written to a temporary file in the same folder and renamed into place, so a
   failure never leaves a truncated file. --metrics-json defaults to the model file with the
   suffix .metrics.json.

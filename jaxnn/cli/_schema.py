@@ -27,6 +27,7 @@ one-line message.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -269,7 +270,7 @@ def encode_features(
 def _check_present(table: Table, spec: Sequence[dict[str, Any]], model: str | None) -> None:
     """Raises :class:`TableError` naming the feature columns of ``spec`` that ``table`` lacks."""
     names = table.names
-    absent = [s["name"] for s in spec if s["name"] not in names]
+    absent = [s["name"] for s in spec if unicodedata.normalize("NFC", s["name"]) not in names]
     if not absent:
         return
     if model is not None:
@@ -290,7 +291,9 @@ def _one_hot(table: Table, col: Column, categories: list[str]) -> np.ndarray:
     """The one-hot rows ``float64 [rows, len(categories)]`` of a category column, compared as
     exact (stripped) strings with the training categories."""
     check_complete(table, col)
-    index = {c: k for k, c in enumerate(categories)}
+    # The table's text is NFC-normalized; so are the categories here (a model file written
+    # before that may hold another form).
+    index = {unicodedata.normalize("NFC", c): k for k, c in enumerate(categories)}
     unknown = [i for i, v in enumerate(col.cells) if v not in index]
     if unknown:
         i = unknown[0]
