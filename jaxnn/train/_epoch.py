@@ -149,10 +149,15 @@ def _epoch_fn(engine: _Engine, loss_fn, optimizer, metrics, patience, min_delta,
             measured = {name: fn(params, xv, yv) for name, fn in metrics.items()}
             records["val_loss"] = entry(val_loss)
             records["val_metrics"] = {name: entry(value) for name, value in measured.items()}
-            if engine.monitor is not None:
+            if engine.monitor is not None and engine.monitor != "train_loss":
                 monitored = val_loss if engine.monitor == "val_loss" else measured[engine.monitor[4:]]
                 state = _early_stopping_update(state, (sign * monitored).astype(jnp.float32), ~undo, epoch,
                                                patience, min_delta)
+        if engine.monitor == "train_loss":
+            # The epoch's running loss (each batch's loss before its update): scikit-learn's
+            # rule for stopping when there is no validation set.
+            state = _early_stopping_update(state, (sign * total / n).astype(jnp.float32), ~undo, epoch,
+                                           patience, min_delta)
         return state, records
 
     return one_epoch

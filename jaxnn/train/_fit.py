@@ -307,7 +307,8 @@ def fit(
       shuffle: reshuffle every epoch (default). ``False`` visits samples in order.
       validation_data: ``(x_val, y_val)``, evaluated after every epoch.
       metrics: ``{name: fn(params, x_val, y_val) -> scalar}``, recorded as ``val_<name>``.
-      early_stopping: an :class:`EarlyStopping` rule on ``val_loss`` or a ``val_<metric>``.
+      early_stopping: an :class:`EarlyStopping` rule on ``val_loss``, a ``val_<metric>`` or
+        ``train_loss``.
       progress: show a tqdm progress bar (needs ``pip install jaxnn[progress]``). The
         compiled loop then runs in chunks of ``progress_chunk`` epochs.
       progress_chunk: epochs per chunk with ``progress`` (default: about 1/20 of ``epochs``).

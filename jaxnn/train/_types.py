@@ -48,7 +48,8 @@ class EarlyStopping(NamedTuple):
     """Stop when a validation quantity has not improved for ``patience`` epochs.
 
     Attributes:
-      monitor: ``"val_loss"`` or ``"val_<metric>"`` for a metric passed to :func:`fit`.
+      monitor: ``"val_loss"`` or ``"val_<metric>"`` for a metric passed to :func:`fit`, or
+        ``"train_loss"`` (the epoch's mean training loss; needs no validation data).
       mode: ``"min"`` (loss-like) or ``"max"`` (accuracy-like).
       patience: epochs without improvement before stopping (>= 1).
       min_delta: an improvement must beat the best value by more than this.

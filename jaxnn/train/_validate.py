@@ -42,9 +42,9 @@ def _check_batch_size(batch_size: int | None, n: int) -> int:
 def _check_early_stopping(es: EarlyStopping | None, metric_names: list[str], has_val: bool) -> None:
     if es is None:
         return
-    if not has_val:
-        raise ValueError("early_stopping needs validation_data=(x_val, y_val)")
-    valid = ["val_loss"] + [f"val_{m}" for m in metric_names]
+    if not has_val and es.monitor != "train_loss":
+        raise ValueError("early_stopping needs validation_data=(x_val, y_val), or monitor='train_loss'")
+    valid = ["train_loss"] + (["val_loss"] + [f"val_{m}" for m in metric_names] if has_val else [])
     if es.monitor not in valid:
         raise ValueError(f"early_stopping.monitor must be one of {valid}, got {es.monitor!r}")
     if es.mode not in ("min", "max"):
