@@ -207,10 +207,11 @@ def test_early_stopping_on_metric_with_min_delta():
     assert int(r.history.epochs_run) == 3 and int(r.history.best_epoch) == 0
 
 
-def test_early_stopping_on_the_training_loss_follows_the_rule_on_its_history():
+@pytest.mark.parametrize("reference", ["improvement", "best"])
+def test_early_stopping_on_the_training_loss_follows_the_rule_on_its_history(reference):
     # No validation data: the rule reads the epoch's running training loss.
     x, y = regression_data(40)
-    es = EarlyStopping(monitor="train_loss", patience=3, min_delta=1e-2, restore_best=False)
+    es = EarlyStopping(monitor="train_loss", patience=3, min_delta=1e-2, restore_best=False, reference=reference)
     r = fit(LINEAR0, linear_loss, x, y, optimizer=optax.sgd(0.05), key=jax.random.key(0), epochs=300,
             batch_size=8, early_stopping=es)
     full = fit(LINEAR0, linear_loss, x, y, optimizer=optax.sgd(0.05), key=jax.random.key(0), epochs=300, batch_size=8)
@@ -218,10 +219,9 @@ def test_early_stopping_on_the_training_loss_follows_the_rule_on_its_history():
     losses_ = np.asarray(full.history.train_loss)
     best, wait, stop = np.inf, 0, None
     for epoch, value in enumerate(losses_):
-        if value < best - es.min_delta:
-            best, wait = value, 0
-        else:
-            wait += 1
+        wait = 0 if value < best - es.min_delta else wait + 1
+        if value < best - es.min_delta or (reference == "best" and value < best):
+            best = value
         if wait >= es.patience:
             stop = epoch + 1
             break

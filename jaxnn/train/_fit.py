@@ -367,6 +367,7 @@ def fit(
         loss.key, lifted_optimizer.key, tuple((k, m.key) for k, m in lifted_metrics.items()), n, batch_size,
         bool(shuffle), has_val, None if early_stopping is None else early_stopping.monitor,
         "min" if early_stopping is None else early_stopping.mode, on_nonfinite != "ignore", batch_sharding,
+        "improvement" if early_stopping is None else early_stopping.reference,
     )
     fresh = ("fit", engine) not in _PROGRAMS
     run = _program(("fit", engine), lambda: _fit_program(engine, parts))

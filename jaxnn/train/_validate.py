@@ -51,6 +51,8 @@ def _check_early_stopping(es: EarlyStopping | None, metric_names: list[str], has
         raise ValueError(f"early_stopping.mode must be 'min' or 'max', got {es.mode!r}")
     check_int(es.patience, "early_stopping.patience", why="a whole number of epochs")
     check_nonnegative(es.min_delta, "early_stopping.min_delta")
+    if es.reference not in ("improvement", "best"):
+        raise ValueError(f"early_stopping.reference must be 'improvement' or 'best', got {es.reference!r}")
     if not isinstance(es.restore_best, (bool, np.bool_)):
         raise ValueError(f"early_stopping.restore_best must be True or False, got {es.restore_best!r}")
 _MAX_EPOCHS = 10_000_000  # the history is kept on the host, 40 MB per recorded quantity
