@@ -10,9 +10,10 @@ Training is :func:`jaxnn.train.fit`: one compiled program per *structure* (hidde
 activation, solver, batch size, number of features and outputs), with the float
 hyperparameters (``learning_rate_init``, ``alpha``, ``beta_1``, ``beta_2``, ``epsilon``,
 ``momentum``, ``tol``, ``eta0``), ``max_iter``, ``n_iter_no_change`` and ``random_state`` as
-its data. The training rows are padded to a bucket (:func:`bucket`: at most 1/8 more rows)
-with rows of sample weight 0, so the folds of a cross-validation, whose sizes differ by a
-row or two, share the program: a ``GridSearchCV`` over those hyperparameters compiles once.
+its data. The training rows are padded to a bucket (:func:`bucket`: at most 1/8 more rows,
+at least 64) with rows of sample weight 0, and the inputs with zero columns (at least 16),
+so the folds of a cross-validation, whose sizes differ by a row or two, share the program:
+a ``GridSearchCV`` over those hyperparameters compiles once.
 Predictions are computed on the host in float64 with NumPy and compile nothing.
 
 Where the parameters differ from scikit-learn's, and why:

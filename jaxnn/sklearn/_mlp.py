@@ -222,7 +222,7 @@ class _BaseMLP(BaseEstimator):
         coefs, intercepts = (self._initial_weights(rs, X.shape[1], width) if first
                              else (self.coefs_, self.intercepts_))
         # The first layer's rows for the padding columns of x are 0 (see _rows.pack).
-        params = [{"w": jnp.asarray(_rows.pad_rows(w, _rows.bucket(w.shape[0])) if i == 0 else w),
+        params = [{"w": jnp.asarray(_rows.pad_rows(w, _rows.columns(w.shape[0])) if i == 0 else w),
                    "b": jnp.asarray(b)} for i, (w, b) in enumerate(zip(coefs, intercepts))]
         kind = self._kind(width)
         x_train, t_train, w_train = X, targets, weights

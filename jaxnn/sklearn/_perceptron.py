@@ -115,7 +115,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         width, n = targets.shape[1], X.shape[0]
         # Weights for the padding columns of x (see _rows.pack) start and stay at 0.
         w = np.zeros((X.shape[1], width), np.float32) if first else self.coef_.T
-        params = {"w": jnp.asarray(_rows.pad_rows(w, _rows.bucket(X.shape[1])))}
+        params = {"w": jnp.asarray(_rows.pad_rows(w, _rows.columns(X.shape[1])))}
         if self.fit_intercept:
             params["b"] = jnp.zeros((width,), jnp.float32) if first else jnp.asarray(self.intercept_)
         seed = _rows.seed_of(self.random_state)

@@ -14,23 +14,26 @@ from typing import Any
 import numpy as np
 from sklearn.utils import check_random_state
 
-_MIN_BUCKET = 16
+_MIN_ROWS = 64
+_MIN_COLUMNS = 16
 
 
-def bucket(n: int) -> int:
-    """The padded row count for ``n`` rows: the smallest ``m * 2**k >= n`` with ``8 < m <= 16``.
+def bucket(n: int, least: int = _MIN_ROWS) -> int:
+    """The padded size for ``n`` rows (or columns): the smallest ``m * 2**k >= n`` with ``8 < m <= 16``.
 
-    Padding costs at most 1/8 of the rows (at least ``_MIN_BUCKET`` rows in all), and sizes that
-    differ by less than 1/16 of ``n`` mostly share a bucket: 1437 and 1438 rows both pad to 1536.
+    Padding costs at most 1/8 of the size beyond ``least`` (64 rows and 16 columns: small data
+    sets share programs, at the price of a few microseconds per epoch), and sizes that differ
+    by less than 1/16 mostly share a bucket: 1437 and 1438 rows both pad to 1536.
 
     Args:
-      n: the number of rows, >= 1.
+      n: the size, >= 1.
+      least: the smallest bucket.
 
     Returns:
       The bucket, an int >= ``n``.
     """
-    if n <= _MIN_BUCKET:
-        return _MIN_BUCKET
+    if n <= least:
+        return least
     step = 1 << max((n - 1).bit_length() - 4, 0)
     return -(-n // step) * step
 
@@ -69,7 +72,7 @@ def pad_rows(a: np.ndarray, rows: int, columns: int | None = None) -> np.ndarray
 
 
 def pack(x: np.ndarray, targets: np.ndarray, weights: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(x, y)`` for ``fit``: padded to ``rows`` and ``bucket(features)``, the weights as ``y``'s last column.
+    """``(x, y)`` for ``fit``: padded to ``rows`` and :func:`columns`, the weights as ``y``'s last column.
 
     The padding columns of ``x`` are 0, so the first layer's weights for them get no gradient
     from the data: starting at 0 they stay 0 (an L2 penalty keeps them there, Adam's and
@@ -83,11 +86,16 @@ def pack(x: np.ndarray, targets: np.ndarray, weights: np.ndarray, rows: int) -> 
       rows: the padded row count (:func:`plan_rows`).
 
     Returns:
-      ``x`` ``[rows, bucket(features)]`` and ``y`` ``[rows, outputs + 1]``, both float32;
+      ``x`` ``[rows, columns(features)]`` and ``y`` ``[rows, outputs + 1]``, both float32;
       padding rows are all zeros, so their weight is 0.
     """
     y = np.concatenate([targets.astype(np.float32), weights.astype(np.float32)[:, None]], axis=1)
-    return pad_rows(x, rows, bucket(x.shape[1])), pad_rows(y, rows)
+    return pad_rows(x, rows, columns(x.shape[1])), pad_rows(y, rows)
+
+
+def columns(features: int) -> int:
+    """The padded width of the inputs for ``features`` columns (:func:`bucket`, at least 16)."""
+    return bucket(features, _MIN_COLUMNS)
 
 
 def seed_of(random_state: Any) -> int:
