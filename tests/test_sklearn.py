@@ -292,3 +292,14 @@ def test_other_structures_compile_their_own_program(count_compiles):
     with count_compiles() as compiles:
         MLPClassifier((9,), max_iter=3).fit(x, y)
     assert len(compiles) >= 1
+
+
+@pytest.mark.slow
+def test_grid_search_in_two_worker_processes():
+    # Each worker process imports JAX and compiles its own programs (about 10 s on 2 cores).
+    x, y = _data(12, n=120)
+    grid = {"learning_rate_init": [1e-3, 1e-2], "alpha": [1e-4, 1e-2]}
+    est = MLPClassifier((8,), max_iter=10, random_state=0)
+    parallel = GridSearchCV(est, grid, cv=3, n_jobs=2).fit(x, y)
+    serial = GridSearchCV(est, grid, cv=3, n_jobs=1).fit(x, y)
+    np.testing.assert_array_equal(parallel.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"])
