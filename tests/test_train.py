@@ -207,6 +207,31 @@ def test_early_stopping_on_metric_with_min_delta():
     assert int(r.history.epochs_run) == 3 and int(r.history.best_epoch) == 0
 
 
+@pytest.mark.parametrize("reference", ["improvement", "best"])
+def test_early_stopping_on_the_training_loss_follows_the_rule_on_its_history(reference):
+    # No validation data: the rule reads the epoch's running training loss.
+    x, y = regression_data(40)
+    es = EarlyStopping(monitor="train_loss", patience=3, min_delta=1e-2, restore_best=False, reference=reference)
+    r = fit(LINEAR0, linear_loss, x, y, optimizer=optax.sgd(0.05), key=jax.random.key(0), epochs=300,
+            batch_size=8, early_stopping=es)
+    full = fit(LINEAR0, linear_loss, x, y, optimizer=optax.sgd(0.05), key=jax.random.key(0), epochs=300, batch_size=8)
+    # The rule applied by hand to the history of the run without early stopping.
+    losses_ = np.asarray(full.history.train_loss)
+    best, wait, stop = np.inf, 0, None
+    for epoch, value in enumerate(losses_):
+        wait = 0 if value < best - es.min_delta else wait + 1
+        if value < best - es.min_delta or (reference == "best" and value < best):
+            best = value
+        if wait >= es.patience:
+            stop = epoch + 1
+            break
+    assert stop is not None and stop < 300
+    assert int(r.history.epochs_run) == stop
+    np.testing.assert_array_equal(np.asarray(r.history.train_loss)[:stop], losses_[:stop])
+    chex.assert_trees_all_equal(r.params, fit(LINEAR0, linear_loss, x, y, optimizer=optax.sgd(0.05),
+                                              key=jax.random.key(0), epochs=stop, batch_size=8).params)
+
+
 def test_progress_bar_gives_same_result(capsys):
     pytest.importorskip("tqdm")
     x, y = regression_data()

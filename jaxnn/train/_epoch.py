@@ -149,23 +149,34 @@ def _epoch_fn(engine: _Engine, loss_fn, optimizer, metrics, patience, min_delta,
             measured = {name: fn(params, xv, yv) for name, fn in metrics.items()}
             records["val_loss"] = entry(val_loss)
             records["val_metrics"] = {name: entry(value) for name, value in measured.items()}
-            if engine.monitor is not None:
+            if engine.monitor is not None and engine.monitor != "train_loss":
                 monitored = val_loss if engine.monitor == "val_loss" else measured[engine.monitor[4:]]
                 state = _early_stopping_update(state, (sign * monitored).astype(jnp.float32), ~undo, epoch,
-                                               patience, min_delta)
+                                               patience, min_delta, engine.reference)
+        if engine.monitor == "train_loss":
+            # The epoch's running loss (each batch's loss before its update): scikit-learn's
+            # rule for stopping when there is no validation set.
+            state = _early_stopping_update(state, (sign * total / n).astype(jnp.float32), ~undo, epoch,
+                                           patience, min_delta, engine.reference)
         return state, records
 
     return one_epoch
 
 
-def _early_stopping_update(state: _State, score, counted, epoch, patience, min_delta) -> _State:
-    """Keeps the best params so far (lowest ``score``) and stops after ``patience`` epochs without."""
+def _early_stopping_update(state: _State, score, counted, epoch, patience, min_delta, reference) -> _State:
+    """Keeps the best params (lowest ``score``) and stops after ``patience`` epochs without an improvement.
+
+    An improvement beats the reference by more than ``min_delta``; the reference is the best
+    improvement so far (``"improvement"``) or the best score of any epoch (``"best"``), and so
+    are the params kept.
+    """
     improved = counted & (score < state.best_value - min_delta)
+    better = counted & (score < state.best_value) if reference == "best" else improved
     wait = jnp.where(improved, 0, state.wait + 1)
     return state._replace(
-        best_params=jax.tree.map(lambda new, old: jnp.where(improved, new, old), state.params, state.best_params),
-        best_value=jnp.where(improved, score, state.best_value),
-        best_epoch=jnp.where(improved, epoch, state.best_epoch),
+        best_params=jax.tree.map(lambda new, old: jnp.where(better, new, old), state.params, state.best_params),
+        best_value=jnp.where(better, score, state.best_value),
+        best_epoch=jnp.where(better, epoch, state.best_epoch),
         wait=wait,
         stopped=state.stopped | (wait >= patience),
     )

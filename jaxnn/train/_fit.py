@@ -308,7 +308,8 @@ def fit(
       shuffle: reshuffle every epoch (default). ``False`` visits samples in order.
       validation_data: ``(x_val, y_val)``, evaluated after every epoch.
       metrics: ``{name: fn(params, x_val, y_val) -> scalar}``, recorded as ``val_<name>``.
-      early_stopping: an :class:`EarlyStopping` rule on ``val_loss`` or a ``val_<metric>``.
+      early_stopping: an :class:`EarlyStopping` rule on ``val_loss``, a ``val_<metric>`` or
+        ``train_loss``.
       progress: show a tqdm progress bar (needs ``pip install jaxnn[progress]``). The
         compiled loop then runs in chunks of ``progress_chunk`` epochs.
       progress_chunk: epochs per chunk with ``progress`` (default: about 1/20 of ``epochs``).
@@ -369,6 +370,7 @@ def fit(
         loss.key, lifted_optimizer.key, tuple((k, m.key) for k, m in lifted_metrics.items()), n, batch_size,
         bool(shuffle), has_val, None if early_stopping is None else early_stopping.monitor,
         "min" if early_stopping is None else early_stopping.mode, on_nonfinite != "ignore", batch_sharding,
+        "improvement" if early_stopping is None else early_stopping.reference,
     )
     fresh = ("fit", engine) not in _PROGRAMS
     run = _program(("fit", engine), lambda: _fit_program(engine, parts))

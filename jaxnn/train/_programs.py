@@ -90,6 +90,7 @@ class _Engine(NamedTuple):
     mode: str
     guard: bool
     batch_sharding: Any = None
+    reference: str = "improvement"  # early stopping's reference (EarlyStopping.reference)
 
 
 class _Parts(NamedTuple):

@@ -48,11 +48,17 @@ class EarlyStopping(NamedTuple):
     """Stop when a validation quantity has not improved for ``patience`` epochs.
 
     Attributes:
-      monitor: ``"val_loss"`` or ``"val_<metric>"`` for a metric passed to :func:`fit`.
+      monitor: ``"val_loss"`` or ``"val_<metric>"`` for a metric passed to :func:`fit`, or
+        ``"train_loss"`` (the epoch's mean training loss; needs no validation data).
       mode: ``"min"`` (loss-like) or ``"max"`` (accuracy-like).
       patience: epochs without improvement before stopping (>= 1).
       min_delta: an improvement must beat the best value by more than this.
       restore_best: give back the params of the best epoch (default) instead of the last.
+      reference: what an epoch must beat by ``min_delta`` to count as an improvement:
+        ``"improvement"`` (default, Keras's rule) the best epoch that counted as one, so a
+        slow drift adds up until it does; ``"best"`` (scikit-learn's rule) the best epoch of
+        all, so epochs that each gain less than ``min_delta`` stop training. The best epoch
+        whose params are kept is the same reference.
     """
 
     monitor: str = "val_loss"
@@ -60,6 +66,7 @@ class EarlyStopping(NamedTuple):
     patience: int = 10
     min_delta: float = 0.0
     restore_best: bool = True
+    reference: str = "improvement"
 
 
 class History(NamedTuple):

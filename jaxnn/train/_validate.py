@@ -42,15 +42,17 @@ def _check_batch_size(batch_size: int | None, n: int) -> int:
 def _check_early_stopping(es: EarlyStopping | None, metric_names: list[str], has_val: bool) -> None:
     if es is None:
         return
-    if not has_val:
-        raise ValueError("early_stopping needs validation_data=(x_val, y_val)")
-    valid = ["val_loss"] + [f"val_{m}" for m in metric_names]
+    if not has_val and es.monitor != "train_loss":
+        raise ValueError("early_stopping needs validation_data=(x_val, y_val), or monitor='train_loss'")
+    valid = ["train_loss"] + (["val_loss"] + [f"val_{m}" for m in metric_names] if has_val else [])
     if es.monitor not in valid:
         raise ValueError(f"early_stopping.monitor must be one of {valid}, got {es.monitor!r}")
     if es.mode not in ("min", "max"):
         raise ValueError(f"early_stopping.mode must be 'min' or 'max', got {es.mode!r}")
     check_int(es.patience, "early_stopping.patience", why="a whole number of epochs")
     check_nonnegative(es.min_delta, "early_stopping.min_delta")
+    if es.reference not in ("improvement", "best"):
+        raise ValueError(f"early_stopping.reference must be 'improvement' or 'best', got {es.reference!r}")
     if not isinstance(es.restore_best, (bool, np.bool_)):
         raise ValueError(f"early_stopping.restore_best must be True or False, got {es.restore_best!r}")
 _MAX_EPOCHS = 10_000_000  # the history is kept on the host, 40 MB per recorded quantity
