@@ -89,13 +89,16 @@ html_show_sourcelink = False
 api_coverage_packages = ["jaxnn"]
 
 
-def _skip_namedtuple_fields(app, what, name, obj, skip, options):
+def _skip_members_described_elsewhere(app, what, name, obj, skip, options):
     """A NamedTuple's fields are described by its docstring's Attributes section; autodoc would
-    add each field again as "Alias for field number N", a second entry under the same name."""
+    add each field again as "Alias for field number N", a second entry under the same name.
+    The scikit-learn estimators' ``set_*_request`` methods are scikit-learn's, documented there."""
     if what == "class" and (getattr(obj, "__doc__", None) or "").startswith("Alias for field number"):
+        return True
+    if what == "class" and name.startswith("set_") and name.endswith("_request"):
         return True
     return skip
 
 
 def setup(app):
-    app.connect("autodoc-skip-member", _skip_namedtuple_fields)
+    app.connect("autodoc-skip-member", _skip_members_described_elsewhere)

@@ -18,42 +18,53 @@ Predictions are computed on the host in float64 with NumPy and compile nothing.
 
 Where the parameters differ from scikit-learn's, and why:
 
-==========================  ===========================================================================
-parameter                   difference
-==========================  ===========================================================================
-``solver``                  ``"adam"`` and ``"sgd"`` as scikit-learn's (Adam with epsilon on the
-                            uncorrected root, momentum in the velocity), plus jaxnn's ``"adamw"``,
-                            ``"rmsprop"``, ``"adagrad"``, ``"adadelta"``. No ``"lbfgs"``: a
-                            full-batch quasi-Newton method is not a compiled epoch loop.
-``learning_rate``           not offered (constant only): ``"invscaling"`` and ``"adaptive"`` change
-``power_t``                 the rate between epochs from the host.
-``batch_size``              as scikit-learn's, but the rows are padded with weight-0 rows to a
-                            multiple of the batch size, shuffled with the others: an epoch has
-                            scikit-learn's ``ceil(n / batch_size)`` steps, whose batches hold
-                            ``n / steps`` real samples on average instead of all but the last full.
-                            Full batch is exact.
-``tol``,                    scikit-learn's rule (``EarlyStopping(reference="best")``), on the loss
-``n_iter_no_change``        ``fit`` records for the epoch: the mean of its batches' losses, each batch
-                            weighing the same (scikit-learn weighs them by their size).
-``random_state``            an int seeds ``jax.random.key``: same seed, same model bit for bit, but
-                            not scikit-learn's model for that seed (other generators, and the
-                            weights start Glorot-uniform with zero biases).
-``loss_curve_``              the loss minimized; for several regression outputs that is half the
-                            squared error summed over them (scikit-learn's gradient), which
-                            scikit-learn reports averaged over them, and ``tol`` applies to it.
-``verbose``, ``max_fun``    not offered (``jaxnn.train.fit(progress=True)`` shows progress).
-Perceptron ``penalty``,     not offered: the Perceptron is Rosenblatt's rule (SGD on
-``alpha``, ``class_weight`` ``max(0, -y f)``) without regularization.
-Perceptron multi-class      one-vs-rest as scikit-learn, but the classes train together: one shuffle
-                            order and one stopping rule (on the summed loss) for all of them.
-==========================  ===========================================================================
+============================  ===========================================================================
+parameter                     difference
+============================  ===========================================================================
+``solver``                    ``"adam"`` and ``"sgd"`` as scikit-learn's (Adam with epsilon on the
+                              uncorrected root, momentum in the velocity), plus jaxnn's ``"adamw"``,
+                              ``"rmsprop"``, ``"adagrad"``, ``"adadelta"``. No ``"lbfgs"``: a
+                              full-batch quasi-Newton method is not a compiled epoch loop.
+``learning_rate``             not offered (constant only): ``"invscaling"`` and ``"adaptive"`` change
+``power_t``                   the rate between epochs from the host.
+``batch_size``                as scikit-learn's, but the rows are padded with weight-0 rows to a
+                              multiple of the batch size, shuffled with the others: an epoch has
+                              scikit-learn's ``ceil(n / batch_size)`` steps, whose batches hold
+                              ``n / steps`` real samples on average instead of all but the last full.
+                              Full batch is exact.
+``tol``,                      scikit-learn's rule (``EarlyStopping(reference="best")``), on the loss
+``n_iter_no_change``          ``fit`` records for the epoch: the mean of its batches' losses, each batch
+                              weighing the same (scikit-learn weighs them by their size).
+``random_state``              drawn from as scikit-learn draws (the initial weights, then the
+                              validation split), then for the seed of the shuffles: the same seed
+                              gives the same model bit for bit, and with full batches scikit-learn's
+                              model to float32 rounding.
+``loss_curve_``               the loss minimized; for several regression outputs that is half the
+                              squared error summed over them (scikit-learn's gradient), which
+                              scikit-learn reports averaged over them, and ``tol`` applies to it.
+``verbose``, ``max_fun``      not offered (``jaxnn.train.fit(progress=True)`` shows progress).
+Perceptron ``penalty``,       not offered: the Perceptron is Rosenblatt's rule (SGD on
+``alpha``, ``class_weight``  ``max(0, -y f)``) without regularization.
+Perceptron multi-class        one-vs-rest as scikit-learn, but the classes train together: one shuffle
+                              order and one stopping rule (on the summed loss) for all of them.
+============================  ===========================================================================
 
 Everything is computed in float32 (scikit-learn computes in float64 for float64 input);
 ``coefs_``, ``intercepts_`` and ``coef_`` are float32 arrays.
 """
 
-from jaxnn.sklearn._mlp import ACTIVATIONS, SOLVERS, MLPClassifier, MLPRegressor
+from jaxnn.sklearn import _mlp
+from jaxnn.sklearn._mlp import MLPClassifier, MLPRegressor
 from jaxnn.sklearn._perceptron import Perceptron
 from jaxnn.sklearn._rows import bucket
+
+# The constants are re-exported by assignment so that each carries its description here,
+# where the API reference reads it.
+
+#: ``activation`` choices: scikit-learn's names and the jaxnn activation each means.
+ACTIVATIONS = _mlp.ACTIVATIONS
+#: ``solver`` choices: scikit-learn's ``"adam"`` and ``"sgd"`` (with ``momentum`` and
+#: ``nesterovs_momentum``), and jaxnn's other optimizers by name, each at ``learning_rate_init``.
+SOLVERS = _mlp.SOLVERS
 
 __all__ = ["MLPClassifier", "MLPRegressor", "Perceptron", "ACTIVATIONS", "SOLVERS", "bucket"]

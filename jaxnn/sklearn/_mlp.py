@@ -502,16 +502,16 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     output per target column; the same parameters as :class:`MLPClassifier`, and the same
     single compiled program per structure. ``early_stopping`` watches the validation R^2.
 
-    Args:
-      hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate_init, max_iter,
-        shuffle, random_state, tol, warm_start, momentum, nesterovs_momentum, early_stopping,
-        validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change: as in
-        :class:`MLPClassifier`.
+    Its parameters (``hidden_layer_sizes``, ``activation``, ``solver``, ``alpha``,
+    ``batch_size``, ``learning_rate_init``, ``max_iter``, ``shuffle``, ``random_state``, ``tol``,
+    ``warm_start``, ``momentum``, ``nesterovs_momentum``, ``early_stopping``,
+    ``validation_fraction``, ``beta_1``, ``beta_2``, ``epsilon``, ``n_iter_no_change``) are
+    as in :class:`MLPClassifier`.
 
-    Attributes:
-      coefs_, intercepts_, n_iter_, loss_, loss_curve_, best_loss_, validation_scores_,
-        best_validation_score_, t_, n_features_in_, feature_names_in_, n_layers_, n_outputs_,
-        out_activation_: as in :class:`MLPClassifier` (``out_activation_`` is ``"identity"``).
+    The fitted attributes (``coefs_``, ``intercepts_``, ``n_iter_``, ``loss_``, ``loss_curve_``,
+    ``best_loss_``, ``validation_scores_``, ``best_validation_score_``, ``t_``,
+    ``n_features_in_``, ``feature_names_in_``, ``n_layers_``, ``n_outputs_``,
+    ``out_activation_``) are as in :class:`MLPClassifier`; ``out_activation_`` is ``"identity"``.
     """
 
     def __sklearn_tags__(self):
