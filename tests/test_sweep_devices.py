@@ -1,4 +1,4 @@
-"""sweep over devices: members split over a "models" mesh axis.
+"""sweep over devices: members split over a "models" mesh axis (and batches over "data").
 
 Every sharded run is checked against an independent reference, the one-device sweep of the
 same members (itself tested against separate fits in test_train.py), and one member against
@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from jax.sharding import NamedSharding, PartitionSpec
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxnn import heads, nn
 from jaxnn.train import Supervised, sweep
@@ -50,12 +50,17 @@ def assert_same_bits(a, b):
 def test_a_one_device_mesh_gives_the_default_sweep_bit_for_bit():
     # The sharded sweep's code paths (placing, the mesh-aware result) on the one device this
     # process has; its programs are compiled for one partition, as by default.
+    # (The two-axis mesh is tested on eight devices below.)
     mae = {"mae": lambda p, a, b: jnp.mean(jnp.abs(NET.apply(p, a) - b))}
     plain = run(validation_data=data(8), metrics=mae)
     placed = run(validation_data=data(8), metrics=mae, devices=jax.devices()[:1])
     assert_same_bits(jax.device_get(placed), jax.device_get(plain))
     for leaf in jax.tree.leaves(placed):
         assert isinstance(leaf.sharding, NamedSharding) and leaf.sharding.spec == PartitionSpec("models")
+
+
+def _mesh(names):
+    return Mesh(np.array(jax.devices()[:1]).reshape((1,) * len(names)), names)
 
 
 @pytest.mark.parametrize(
@@ -65,10 +70,15 @@ def test_a_one_device_mesh_gives_the_default_sweep_bit_for_bit():
         (lambda d: {"devices": "cpu"}, ValueError, "devices must be a non-empty sequence"),
         (lambda d: {"devices": [0]}, TypeError, "devices must hold jax devices"),
         (lambda d: {"devices": [d, d]}, ValueError, "devices must be distinct"),
+        (lambda d: {"devices": [d], "mesh": _mesh(("models", "data"))}, ValueError, "not both"),
+        (lambda d: {"mesh": [d]}, TypeError, "mesh must be a jax.sharding.Mesh"),
+        (lambda d: {"mesh": _mesh(("models",))}, ValueError,
+         r"exactly the axes \('models', 'data'\), got \('models',\)"),
+        (lambda d: {"mesh": _mesh(("batch", "models"))}, ValueError, r"got \('batch', 'models'\)"),
     ],
-    ids=["empty", "text", "not-devices", "repeated"],
+    ids=["empty", "text", "not-devices", "repeated", "both", "not-a-mesh", "no-data-axis", "wrong-names"],
 )
-def test_bad_devices_are_refused_before_compiling(placement, error, match):
+def test_bad_devices_and_meshes_are_refused_before_compiling(placement, error, match):
     with pytest.raises(error, match=match):
         run(**placement(jax.devices()[0]))
 
@@ -76,9 +86,9 @@ def test_bad_devices_are_refused_before_compiling(placement, error, match):
 EIGHT_DEVICES_SCRIPT = textwrap.dedent(
     """
     import jax, jax.numpy as jnp, numpy as np, optax
-    from jax.sharding import PartitionSpec
+    from jax.sharding import Mesh, PartitionSpec
     from jaxnn import heads, nn
-    from jaxnn.train import Supervised, sweep
+    from jaxnn.train import Supervised, fit, sweep
 
     assert jax.device_count() == 8, jax.devices()
     net = nn.MLP([8], 1, activation="tanh")
@@ -113,6 +123,32 @@ EIGHT_DEVICES_SCRIPT = textwrap.dedent(
         assert w.sharding.spec == (PartitionSpec("models") if members == 16 else PartitionSpec())
         assert many.history.train_loss.sharding.spec == w.sharding.spec
 
+    # A 4 x 2 ("models", "data") mesh, Adam: each member's batch is split over "data", so its
+    # loss and gradient sums are reduced in another order: equal to float32 rounding.
+    adam_lrs = np.geomspace(1e-3, 1e-1, 16)
+    mesh = Mesh(np.array(jax.devices()).reshape(4, 2), ("models", "data"))
+    one, grid = run(16, optax.adam, adam_lrs), run(16, optax.adam, adam_lrs, mesh=mesh)
+    for a, b in zip(leaves(one), leaves(grid)):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
+    assert set(grid.params[0]["w"].sharding.device_set) == set(jax.devices())
+    # And one member against its own fit, an independent reference.
+    i = 11
+    init_key, shuffle_key = jax.random.split(jax.random.split(jax.random.key(1), 16)[i])
+    alone = fit(init_fn(init_key), loss, x, y, optimizer=optax.adam(float(jnp.float32(adam_lrs[i]))),
+                key=shuffle_key, epochs=60, batch_size=16, validation_data=(xv, yv), metrics={"acc": acc})
+    host = jax.device_get(grid)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a[i], b, rtol=2e-4, atol=2e-5), host.params, alone.params)
+    np.testing.assert_allclose(host.history.train_loss[i], alone.history.train_loss, rtol=2e-4)
+
+    # A "data" axis must divide the batch.
+    wide = Mesh(np.array(jax.devices()).reshape(1, 8), ("models", "data"))
+    try:
+        sweep(init_fn, loss, x, y, make_optimizer=optax.sgd, keys=jax.random.split(jax.random.key(1), 2),
+              hyperparams={"learning_rate": jnp.ones(2)}, epochs=1, batch_size=12, mesh=wide)
+    except ValueError as err:
+        assert "not divisible by the mesh's 'data' axis of size 8" in str(err), err
+    else:
+        raise AssertionError("batch 12 over a data axis of 8 must raise")
     print("SWEEP-DEVICES-OK")
     """
 )

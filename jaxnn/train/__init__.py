@@ -21,8 +21,9 @@ History
 
 Sweeps
   :func:`sweep` trains a batch of models (different seeds and/or float hyperparameters such as
-  the learning rate) in one compiled call with ``vmap``; with ``devices`` the members are
-  split over a ``"models"`` mesh axis, across the devices of one or many processes.
+  the learning rate) in one compiled call with ``vmap``; with ``devices`` or a ``mesh`` the
+  members are split over a ``"models"`` mesh axis (and each member's batch over ``"data"``),
+  across the devices of one or many processes.
 
 Compiled once per configuration
   Compiled programs are cached on what the loss, optimizer and metrics compute (their code and

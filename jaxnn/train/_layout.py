@@ -1,7 +1,9 @@
-"""Where a sweep's members run: a mesh with a ``"models"`` axis.
+"""Where a sweep's members run: a mesh with a ``"models"`` axis and, optionally, a ``"data"`` axis.
 
 The members are split along their leading axis over ``"models"`` (``NamedSharding`` with
-``PartitionSpec("models")``). Everything here is checked and built before anything compiles.
+``PartitionSpec("models")``); with a ``"data"`` axis, each member's batch is split over it
+as :func:`jaxnn.train.fit` splits one model's. Everything here is checked and built before
+anything compiles.
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ from typing import Any, NamedTuple
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
 from jaxnn.train._programs import _program
 from jaxnn.train._types import FitResult, History
 
-MODELS = "models"
+MODELS, DATA = "models", "data"
 
 
 class _Layout(NamedTuple):
@@ -25,6 +27,7 @@ class _Layout(NamedTuple):
     mesh: Mesh
     members: NamedSharding  # leading (members) axis split over "models"
     replicated: NamedSharding  # the shared data, and results that cannot be split evenly
+    batch: NamedSharding | None  # a member's batch over "data"; None without that axis
 
     @property
     def size(self) -> int:
@@ -45,7 +48,8 @@ class _Layout(NamedTuple):
 
 
 def _from_mesh(mesh: Mesh) -> _Layout:
-    return _Layout(mesh, NamedSharding(mesh, PartitionSpec(MODELS)), NamedSharding(mesh, PartitionSpec()))
+    batch = NamedSharding(mesh, PartitionSpec(DATA)) if DATA in mesh.axis_names else None
+    return _Layout(mesh, NamedSharding(mesh, PartitionSpec(MODELS)), NamedSharding(mesh, PartitionSpec()), batch)
 
 
 def _check_devices(devices: Any) -> list[jax.Device]:
@@ -62,15 +66,41 @@ def _check_devices(devices: Any) -> list[jax.Device]:
     return list(devices)
 
 
-def sweep_layout(devices: Any) -> _Layout | None:
-    """The layout for ``sweep(devices=...)``: ``None`` for the default device.
+def _check_mesh(mesh: Any, batch_size: int) -> Mesh:
+    if not isinstance(mesh, Mesh):
+        raise TypeError(f"mesh must be a jax.sharding.Mesh with the axes ('models', 'data'), got {type(mesh).__name__}")
+    if sorted(mesh.axis_names) != sorted((MODELS, DATA)):
+        raise ValueError(
+            f"mesh must have exactly the axes ('models', 'data'), got {tuple(mesh.axis_names)}; build it as "
+            "Mesh(np.array(jax.devices()).reshape(m, d), ('models', 'data')), or pass devices= to split "
+            "the members alone"
+        )
+    if any(t != AxisType.Auto for t in mesh.axis_types):
+        raise ValueError(f"mesh axes must be of type AxisType.Auto (Mesh's default), got {mesh.axis_types}")
+    data = mesh.shape[DATA]
+    if batch_size % data:
+        raise ValueError(
+            f"the batch size {batch_size} is not divisible by the mesh's 'data' axis of size {data}; choose a "
+            f"batch_size that is a multiple of {data} (for full batch, N must be), or a smaller 'data' axis"
+        )
+    return mesh
+
+
+def sweep_layout(devices: Any, mesh: Any, batch_size: int) -> _Layout | None:
+    """The layout for ``sweep(devices=..., mesh=...)``: ``None`` for the default device.
 
     Raises:
-      ValueError: for an empty or repeated device list.
-      TypeError: for a device list holding something else.
+      ValueError: for both arguments at once, an empty or repeated device list, a mesh
+        without exactly the axes ``("models", "data")``, or a ``"data"`` axis that does
+        not divide the batch size.
+      TypeError: for a device list holding something else, or a mesh that is not a ``Mesh``.
     """
+    if devices is not None and mesh is not None:
+        raise ValueError("pass devices= (members split over them) or mesh= (a ('models', 'data') mesh), not both")
     if devices is not None:
         return _from_mesh(Mesh(np.array(_check_devices(devices)), (MODELS,)))
+    if mesh is not None:
+        return _from_mesh(_check_mesh(mesh, batch_size))
     return None
 
 

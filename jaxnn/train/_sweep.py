@@ -8,6 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import optax
+from jax.sharding import Mesh
 from jax.typing import ArrayLike
 
 from jaxnn import _structure
@@ -35,6 +36,7 @@ def sweep(
     validation_data: tuple[ArrayLike, ArrayLike] | None = None,
     metrics: Mapping[str, MetricFn] | None = None,
     devices: Sequence[jax.Device] | None = None,
+    mesh: Mesh | None = None,
 ) -> FitResult:
     """Trains a batch of models in one compiled call (``vmap`` over seeds and hyperparameters).
 
@@ -61,7 +63,9 @@ def sweep(
 
     Across devices and hosts, ``devices=jax.devices()`` splits the members over a one-axis
     ``Mesh`` named ``"models"`` (a ``NamedSharding`` of their leading axis): each device
-    trains its share, and the result's leaves come back split the same way. A member
+    trains its share, and the result's leaves come back split the same way.
+    ``mesh=Mesh(np.array(jax.devices()).reshape(m, d), ("models", "data"))`` also splits
+    each member's batch over ``"data"``, as :func:`fit` does with ``devices``. A member
     count that is not a multiple of the ``"models"`` axis is padded with copies of the last
     member, dropped from the result; such a result comes back replicated over the mesh
     (a ``jax.Array`` cannot be split unevenly). To bring a result to the host:
@@ -74,7 +78,9 @@ def sweep(
     on CPU where XLA compiles a member's step alike for both member counts (tested: SGD on
     mini-batches over a ``"models"`` axis). XLA picks fusions and loop orders by array
     shape, so even two one-device sweeps of 16 and of 8 members can differ in the last bit
-    of the same member (full-batch steps, Adam). Several processes give the same bits as one process with the same total device count
+    of the same member (full-batch steps, Adam). With a ``"data"`` axis each batch's loss
+    and gradient sums are also reduced across devices, in another order, as in :func:`fit`.
+    Several processes give the same bits as one process with the same total device count
     (tested).
 
     Args:
@@ -89,15 +95,21 @@ def sweep(
       epochs, batch_size, shuffle, validation_data, metrics: as in :func:`fit`.
       devices: split the members over these devices (e.g. ``jax.devices()``, all devices of
         all processes); ``None`` runs on the default device.
+      mesh: a ``jax.sharding.Mesh`` with exactly the axes ``("models", "data")``: members
+        split over ``"models"`` and each member's batch over ``"data"``, whose size must
+        divide the batch size (``N`` for full batch). Not together with ``devices``.
 
     Returns:
       A :class:`FitResult` whose leaves have a leading ``[members]`` axis, one history per member.
-      With ``devices`` they are ``jax.Array`` s on that mesh, as described above.
+      With ``devices`` or ``mesh`` they are ``jax.Array`` s on that mesh, as described above.
 
     Raises:
       ValueError: for keys that are not a 1-D key array, hyperparams of the wrong shape or
-        names, the checks of :func:`fit`, or an empty or repeated device list.
-      TypeError: for a device list holding something other than devices.
+        names, the checks of :func:`fit`, both ``devices`` and ``mesh``, an empty or
+        repeated device list, a mesh without exactly the axes ``("models", "data")``, or a
+        ``"data"`` axis that does not divide the batch size.
+      TypeError: for a device list holding something other than devices, or a ``mesh``
+        that is not a ``Mesh``.
     """
     if not isinstance(keys, jax.Array) or keys.ndim != 1:
         raise ValueError("keys must be a 1-D array of PRNG keys, e.g. jax.random.split(key, 64)")
@@ -122,10 +134,10 @@ def sweep(
     except TypeError as err:
         raise ValueError(f"make_optimizer does not accept hyperparams {sorted(hyperparams)}: {err}") from None
     factory, _ = _probe(make_optimizer, _build_and_update, _spec({k: jax.ShapeDtypeStruct((), v.dtype) for k, v in hyperparams.items()}), _spec(params0))
-    layout = sweep_layout(devices)
+    layout = sweep_layout(devices, mesh, batch_size)
     parts = _Parts(loss, factory, lifted_metrics)
     engine = _Engine(loss.key, factory.key, tuple((k, m.key) for k, m in lifted_metrics.items()), n, batch_size,
-                     bool(shuffle), has_val, None, "min", True)
+                     bool(shuffle), has_val, None, "min", True, None if layout is None else layout.batch)
     values = parts.values()
     values["init"] = init.values
     impl = jax.random.key_impl(keys)
@@ -184,7 +196,12 @@ def _sweep_start_program(init: _structure.Lifted, factory: _structure.Lifted, la
 
 
 def _axis(layout: _Layout | None) -> str | None:
-    """The mesh axis a vmap over members is split over (``spmd_axis_name``), if any."""
+    """The mesh axis a vmap over members is split over (``spmd_axis_name``), if any.
+
+    Inside a member, fit's batch constraint ``PartitionSpec("data")`` then becomes
+    ``PartitionSpec("models", "data")`` for the batched array, instead of gathering
+    the members onto every device.
+    """
     return None if layout is None else MODELS
 
 
