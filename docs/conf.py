@@ -82,6 +82,7 @@ html_theme = "furo"
 html_title = f"jaxnn {release}"
 html_static_path = ["_static"]
 html_favicon = "_static/favicon.svg"
+html_css_files = ["book.css"]
 html_last_updated_fmt = None
 html_copy_source = False
 html_show_sourcelink = False

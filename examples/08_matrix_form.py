@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn import activations, nn
+from jaxnn import activations, init, nn
 
 ORDER = ("X~ = [1, X]", "W1", "h = Phi1(X~ W1^T)", "h~ = [1, h]", "W2", "O = Phi2(h~ W2^T)")
 
@@ -53,7 +53,9 @@ def compute(quick: bool = False) -> Result:
       The :class:`Result`.
     """
     n = 6
-    net = nn.MLP([5], 4, activation="tanh", output_activation="sigmoid")
+    # Random biases (an MLP starts them at zero), so that column 0 of each W, the bias, is
+    # checked against net.apply as well.
+    net = nn.MLP([5], 4, activation="tanh", output_activation="sigmoid", b_init=init.normal(0.5))
 
     @jax.jit
     def forward(key):

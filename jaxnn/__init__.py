@@ -25,26 +25,55 @@ And one function: :func:`enable_compilation_cache`, JAX's persistent compilation
 user's cache directory, for scripts and notebooks that are re-run in fresh processes.
 """
 
-from jaxnn import (
-    activations,
-    backprop,
-    checkpoint,
-    combining,
-    data,
-    datasets,
-    descent,
-    heads,
-    init,
-    losses,
-    metrics,
-    nn,
-    optim,
-    perceptron,
-    testfunctions,
-    train,
-)
-from jaxnn._cache import enable_compilation_cache
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from jaxnn._version import __version__
+
+# The submodules are imported on first use (PEP 562), so that ``import jaxnn`` does not
+# import JAX: the ``jaxnn`` program installs its Ctrl-C handler before JAX loads, and
+# ``jaxnn --help`` answers at once.
+_SUBMODULES = frozenset({
+    "activations", "backprop", "checkpoint", "combining", "data", "datasets", "descent", "heads", "init",
+    "losses", "metrics", "nn", "optim", "perceptron", "testfunctions", "train",
+})
+
+if TYPE_CHECKING:
+    from jaxnn import (
+        activations,
+        backprop,
+        checkpoint,
+        combining,
+        data,
+        datasets,
+        descent,
+        heads,
+        init,
+        losses,
+        metrics,
+        nn,
+        optim,
+        perceptron,
+        testfunctions,
+        train,
+    )
+    from jaxnn._cache import enable_compilation_cache
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"jaxnn.{name}")  # also sets the attribute
+    if name == "enable_compilation_cache":
+        from jaxnn._cache import enable_compilation_cache
+
+        globals()[name] = enable_compilation_cache
+        return enable_compilation_cache
+    raise AttributeError(f"module 'jaxnn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "__version__",

@@ -26,6 +26,8 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import IO
 
+from jaxnn import _interrupt
+
 __all__ = ["OutputError", "check_outputs", "atomic_file", "atomic_open", "write_text"]
 
 
@@ -49,12 +51,16 @@ def _probe_folder(option: str, path: str) -> None:
     if not os.path.isdir(folder):
         raise OutputError(f"{option} {path}: {folder} is not a folder")
     probe = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.probe")
-    try:
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as e:
-        raise OutputError(f"{option} {path}: cannot create a file in the folder {folder} ({e.strerror})") from None
-    os.close(fd)
-    os.unlink(probe)
+    with _interrupt.removed_on_interrupt(probe):  # the jaxnn program removes it on Ctrl-C
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as e:
+            raise OutputError(
+                f"{option} {path}: cannot create a file in the folder {folder} ({e.strerror})") from None
+        try:
+            os.close(fd)
+        finally:
+            os.unlink(probe)
 
 
 def check_outputs(outputs: Mapping[str, str], inputs: Mapping[str, str]) -> None:
@@ -66,7 +72,8 @@ def check_outputs(outputs: Mapping[str, str], inputs: Mapping[str, str]) -> None
 
     Raises:
       OutputError: an output is an input or another output (same file after resolving
-        links), is a folder, or its folder does not exist or does not accept new files.
+        links), is a folder, a symbolic link, a device or a read-only file, or its folder
+        does not exist or does not accept new files.
     """
     items = list(outputs.items())
     for i, (option, path) in enumerate(items):
@@ -80,9 +87,17 @@ def check_outputs(outputs: Mapping[str, str], inputs: Mapping[str, str]) -> None
                 raise OutputError(f"{option} {path} and {other_option} {other} are the same file; give two paths")
         if os.path.isdir(path):
             raise OutputError(f"{option} {path} is a folder; give a file name")
+        if os.path.islink(path):
+            # Renaming over a link replaces the link, not the file it points to: neither
+            # is what the user meant, so neither is done.
+            raise OutputError(f"{option} {path} is a symbolic link; give the path of a regular file (or remove the "
+                              "link)")
         if os.path.exists(path) and not os.path.isfile(path):
             # A device or a pipe (/dev/null, a FIFO): renaming over it would replace it.
             raise OutputError(f"{option} {path} is not a regular file; give a file name")
+        if os.path.isfile(path) and (not os.access(path, os.W_OK) or not os.stat(path).st_mode & 0o222):
+            # Renaming would replace it (writable) although it was made read-only.
+            raise OutputError(f"{option} {path} is read-only; make it writable or choose another {option}")
         _probe_folder(option, path)
 
 
@@ -193,19 +208,22 @@ def atomic_file(path: str | os.PathLike[str], mode: str = "wb", **kwargs: object
     # A leftover was last modified before this write began (a file system's clock may lag
     # time.time_ns() by a tick, which only makes old files look older).
     started_ns = time.time_ns()
-    # O_EXCL: never clobber a file; mode 0o666 lets the umask decide, as open() would.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    _lock_exclusive(fd, wait=True)  # our own fresh file: no one else can hold it
-    try:
-        with os.fdopen(fd, mode, **kwargs) as f:  # type: ignore[call-overload]
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    # The jaxnn program removes the file itself on Ctrl-C (see jaxnn._interrupt).
+    with _interrupt.removed_on_interrupt(tmp):
+        try:  # from the open on: the name is random, so a file by that name is ours
+            # O_EXCL: never clobber a file; mode 0o666 lets the umask decide, as open() would.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            _lock_exclusive(fd, wait=True)  # our own fresh file: no one else can hold it
+            with os.fdopen(fd, mode, **kwargs) as f:  # type: ignore[call-overload]
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+            _interrupt.last_chance()  # the program ignores Ctrl-C from here: the output is complete
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
     _remove_stale_temps(target, started_ns)
     _fsync_folder(folder)
 

@@ -32,6 +32,7 @@ correct points above are used instead.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -176,6 +177,23 @@ def xor_sign_network() -> tuple[_nn.Layer, list[dict[str, jax.Array]]]:
     return net, params
 
 
+@functools.partial(jax.jit, static_argnames=("hidden_size", "steps"))
+def _descend_xor(params: Params, learning_rate: jax.Array, *, hidden_size: int, steps: int):
+    """``steps`` full-batch gradient steps on XOR, one compiled program per (width, steps)."""
+    net = _nn.MLP([hidden_size], 1, activation="tanh")
+    x, labels = _datasets.xor()
+    y = labels.astype(x.dtype)
+
+    def loss(p):
+        return jnp.mean((y - net.apply(p, x)[:, 0]) ** 2 / 2)
+
+    def step(p, _):
+        value, grads = jax.value_and_grad(loss)(p)
+        return jax.tree.map(lambda a, g: a - learning_rate * g, p, grads), value
+
+    return lax.scan(step, params, None, length=steps)
+
+
 def train_xor_tanh(
     key: jax.Array, *, hidden_size: int = 4, learning_rate: float = 0.5, steps: int = 500
 ) -> tuple[list[dict[str, jax.Array]], jax.Array]:
@@ -185,7 +203,9 @@ def train_xor_tanh(
     initialized from ``key``; the loss is the course's :math:`\frac{1}{4}\sum_i (y_i - f(x_i))^2 / 2`
     on labels in {-1, +1}; each of ``steps`` full-batch steps is
     :math:`\theta \leftarrow \theta - \eta \nabla L(\theta)`, compiled as one ``lax.scan``.
-    Classify with ``sign(net.apply(params, x))``.
+    Classify with ``sign(net.apply(params, x))``. The program is compiled once per
+    ``(hidden_size, steps)``; it can be vmapped over keys and over learning rates (pass
+    them as an array).
 
     With two hidden units gradient descent can stall in a poor local minimum for some
     initializations; a few more units make success the rule.
@@ -201,19 +221,13 @@ def train_xor_tanh(
       before each step, ``[steps]``.
     """
     check_int(steps, "steps")
-    if not (isinstance(learning_rate, (int, float)) and np.isfinite(learning_rate) and learning_rate > 0):
+    check_int(hidden_size, "hidden_size")
+    # A Python number is checked here; an array (a traced one too: vmap over learning rates)
+    # is the caller's to keep positive.
+    if not isinstance(learning_rate, jax.Array) and not (
+        isinstance(learning_rate, (int, float)) and np.isfinite(learning_rate) and learning_rate > 0
+    ):
         raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
-    net = _nn.MLP([hidden_size], 1, activation="tanh")
-    _, params = net.init(key, (-1, 2))
-    x, labels = _datasets.xor()
-    y = labels.astype(x.dtype)
-
-    def loss(p):
-        return jnp.mean((y - net.apply(p, x)[:, 0]) ** 2 / 2)
-
-    def step(p, _):
-        value, grads = jax.value_and_grad(loss)(p)
-        return jax.tree.map(lambda a, g: a - learning_rate * g, p, grads), value
-
-    params, losses = jax.jit(lambda p: lax.scan(step, p, None, length=steps))(params)
+    _, params = _nn.MLP([hidden_size], 1, activation="tanh").init(key, (-1, 2))
+    params, losses = _descend_xor(params, jnp.asarray(learning_rate, jnp.float32), hidden_size=hidden_size, steps=steps)
     return params, losses

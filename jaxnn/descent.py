@@ -46,7 +46,9 @@ class MinimizeResult(NamedTuple):
         ``[steps + 1, *leaf.shape]``; ``xs[0]`` is ``x0``.
       values: ``f`` along the trajectory, shape ``[steps + 1]``.
       diverged: bool scalar. True if some step produced a non-finite point or value,
-        or a value with ``|f| > max_growth * (1 + |f(x0)|)``. That step and all later
+        or a value with ``|f| > max_growth * (1 + |f(x0)|)``; a run whose value grows
+        more slowly (a learning rate just past ``2 / L``) is not flagged until it passes
+        that bound, so read ``values`` too. That step and all later
         ones are rejected: from ``diverged_at`` on, ``xs`` and ``values`` repeat
         the last accepted point, so cut plots at ``diverged_at``.
       diverged_at: int32 scalar, the first rejected step (1 ..= steps), or -1.

@@ -288,7 +288,8 @@ def binary_cross_entropy(
     Probabilities of exactly 0 and 1 give finite values and gradients: the log is
     clamped at ``log(finfo.tiny)`` (-87.3 in float32). A perfect prediction gives 0.
     Prefer :func:`binary_cross_entropy_with_logits` in training: it is exact where
-    the sigmoid saturates.
+    the sigmoid saturates, whereas through a saturated sigmoid this loss's gradient
+    with respect to the logit is exactly 0, so a confident mistake is never corrected.
 
     Args:
       probabilities: predicted P(y = 1), in [0, 1], shape ``[batch]`` or ``[batch, 1]``.

@@ -8,12 +8,14 @@ second Ctrl-C, a closed pipe, a hang after running out of memory).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pathlib
 import signal
 import subprocess
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -187,6 +189,92 @@ def test_thousands_separator(tmp_path, capsys):
     assert files.unchanged()
 
 
+@pytest.mark.parametrize("decimal, thousands, cell, value", [
+    (",", ".", "1.234.567", 1234567.0),
+    (",", ".", "1.234,5", 1234.5),
+    (",", ".", "-12.345,25", -12345.25),
+    (",", ".", "0,25", 0.25),
+    (",", ".", "1234,5", 1234.5),  # ungrouped is fine too
+    (",", ".", "0.250", None),  # a leading group of 0: a decimal point, not grouping
+    (",", ".", "-0.250", None),
+    (",", ".", "000.250", None),
+    (",", ".", "12.34", None),  # a group of two digits
+    (",", ".", "1.2345", None),
+    (",", ".", "1234.567", None),  # a leading group of four digits
+    (",", ".", "1.234.56", None),
+    (".", ",", "0,250", None),
+    (".", ",", "1,234,567.5", 1234567.5),
+    (".", ",", "12,34", None),
+    (".", " ", "0 250", None),
+    (".", " ", "10 250", 10250.0),
+    (".", "'", "1'000'000", 1e6),
+])
+def test_thousands_only_in_valid_groups(decimal, thousands, cell, value):
+    assert _numbers.NumberFormat(decimal, thousands).parse(cell) == value
+
+
+@pytest.fixture(scope="module")
+def grouped_models(tmp_path_factory):
+    """Two models whose number convention has a thousands separator that is another
+    convention's decimal mark: ',' decimal with '.' thousands, and '.' decimal with ','."""
+    folder = tmp_path_factory.mktemp("grouped")
+    rng = np.random.default_rng(3)
+    amounts = rng.uniform(0, 5000, size=40).round(2)
+    models = {}
+    for name, (decimal, thousands, delimiter) in {"de": (",", ".", ";"), "en": (".", ",", ";")}.items():
+        def cell(v):
+            text = f"{v:,.2f}"
+            return text if decimal == "." else text.translate(str.maketrans(",.", ".,"))
+        data = folder / f"{name}.csv"
+        data.write_text(f"a{delimiter}label\n" + "".join(
+            f"{cell(v)}{delimiter}{'yes' if v > 2500 else 'no'}\n" for v in amounts))
+        model = folder / f"{name}.jaxnn"
+        argv = ["train", "--data", str(data), "--out", str(model), *FAST, "--decimal", decimal,
+                "--thousands", thousands]
+        assert cli.main(argv) == 0
+        models[name] = model
+    return models
+
+
+@pytest.mark.parametrize("model, cells, words", [
+    # Not valid grouping under the model's convention: refused, naming the other convention.
+    ("de", ["0.250", "1,5"], ["line 2 holds '0.250'", "'.' as the decimal mark (pass --decimal .)"]),
+    ("en", ["0,250", "1.5"], ["line 2 holds '0,250'", "',' as the decimal mark (pass --decimal ,)"]),
+    # Valid grouping, but every cell is a plain decimal number too: two readings, refused.
+    ("de", ["1.250", "2.500"], ["'1.250' on line 2", "reads as 1250", "reads as 1.25",
+                                "--decimal , --thousands . (the model's) or --decimal ."]),
+    ("en", ["2,500", "1,250"], ["'2,500' on line 2", "reads as 2500", "reads as 2.5",
+                                "--decimal . --thousands , (the model's) or --decimal ,"]),
+])
+def test_predict_refuses_numbers_the_model_would_misread(tmp_path, capsys, grouped_models, model, cells, words):
+    new = tmp_path / "new.csv"
+    new.write_text("a;x\n" + "".join(f"{c};1\n" for c in cells))
+    files = Files(new, grouped_models[model])
+    line, out = _one_line(capsys, "predict", 2, ["predict", "--model", grouped_models[model], "--data", new])
+    assert "column 'a'" in line and all(w in line for w in words), line
+    assert out == "" and files.unchanged()
+
+
+def _p_yes(capsys, model, data, *extra):
+    assert cli.main(["predict", "--model", str(model), "--data", str(data), *extra]) == 0, capsys.readouterr().err
+    return [float(r.split(",")[2]) for r in capsys.readouterr().out.strip().splitlines()[1:]]
+
+
+def test_predict_reads_one_way_once_a_cell_or_an_option_says_which(tmp_path, capsys, grouped_models):
+    model = grouped_models["de"]
+    new, reference = tmp_path / "new.csv", tmp_path / "ref.csv"
+    # '3,5' has a decimal comma: the column is in the model's convention, so '1.250' is 1250.
+    new.write_text("a;x\n1.250;1\n3,5;1\n")
+    reference.write_text("a;x\n1250;1\n3,5;1\n")
+    assert _p_yes(capsys, model, new) == _p_yes(capsys, model, reference)
+    # Ambiguous alone; each option reads it its way.
+    new.write_text("a;x\n1.250;1\n2.500;1\n")
+    reference.write_text("a;x\n1250;1\n2500;1\n")
+    assert _p_yes(capsys, model, new, "--decimal", ",", "--thousands", ".") == _p_yes(capsys, model, reference)
+    reference.write_text("a;x\n1,25;1\n2,5;1\n")
+    assert _p_yes(capsys, model, new, "--decimal", ".") == _p_yes(capsys, model, reference)
+
+
 @pytest.mark.parametrize("cells, words", [
     (["$1.50", "$2.25", "$3.00"], ["currency"]),
     (["-$1.50", "$2,250.00", "$3"], ["currency"]),
@@ -197,6 +285,71 @@ def test_currency_and_percent_are_errors(tmp_path, capsys, cells, words):
     data.write_text("v,label\n" + "".join(f'"{cells[i % 3]}",{"yes" if i % 2 else "no"}\n' for i in range(20)))
     line, _ = _one_line(capsys, "train", 2, ["train", "--data", data, "--out", tmp_path / "m.jaxnn", *FAST])
     assert "column 'v'" in line and all(w in line for w in words)
+
+
+@pytest.mark.parametrize("cells, words", [
+    (["($500.00)", "$200.00", "(12.50)"], ["accounting negatives", "-500"]),
+    (["(500.00)", "200", "(12.5)"], ["accounting negatives"]),
+    (["USD 1000", "USD 250", "USD 12.50"], ["unit or currency code ('usd')", "strip it first"]),
+    (["5kg", "12kg", "7.5kg"], ["unit or currency code ('kg')"]),
+    (["12 cm", "3 cm", "4.5 cm"], ["('cm')"]),
+])
+def test_numbers_with_units_are_an_error(tmp_path, capsys, cells, words):
+    data = tmp_path / "u.csv"
+    data.write_text("v,label\n" + "".join(f'"{cells[i % 3]}",{"yes" if i % 2 else "no"}\n' for i in range(20)))
+    line, _ = _one_line(capsys, "train", 2, ["train", "--data", data, "--out", tmp_path / "m.jaxnn", *FAST])
+    assert "column 'v'" in line and "--categorical v" in line and all(w in line for w in words), line
+
+
+@pytest.mark.parametrize("cells", [["1A", "2B", "3C"], ["Q1", "Q2", "Q3"]])
+def test_codes_with_letters_stay_categories(tmp_path, capsys, cells):
+    data = tmp_path / "c.csv"
+    data.write_text("v,label\n" + "".join(f"{cells[i % 3]},{'yes' if i % 2 else 'no'}\n" for i in range(20)))
+    _train(capsys, data, tmp_path / "m.jaxnn")
+    assert checkpoint.load_metadata(tmp_path / "m.jaxnn").config["features"][0]["categories"] == sorted(cells)
+
+
+def test_excel_sep_line_and_spaces_before_quotes(tmp_path):
+    data = tmp_path / "excel.csv"
+    data.write_text('sep=;\na;note;y\n1,5; "x; y";0\n2;z;1\n')
+    table = _table.read_csv(data)
+    assert table.names == ["a", "note", "y"] and table.lines.tolist() == [3, 4]
+    assert table.column("note").cells.tolist() == ["x; y", "z"]
+    data.write_text('a,note,y\n1, "x,y",0\n2, "z",1\n')  # a space before a quote: still a quoted cell
+    assert _table.read_csv(data).column("note").cells.tolist() == ["x,y", "z"]
+    with pytest.raises(_table.TableError, match="line 1 says the delimiter is ';'"):
+        data.write_text("sep=;\na;y\n1;0\n")
+        _table.read_csv(data, delimiter=",")
+
+
+def test_unicode_forms_are_one_string(tmp_path, capsys):
+    """A header or category typed as 'é' (one code point) or 'e' + a combining accent is
+    one name: the table is NFC-normalized, so predict accepts either form."""
+    nfc, nfd = "caf\u00e9", "cafe\u0301"
+    rows = [(a, nfc if i % 2 else "tea", lab) for i, (a, _, lab) in enumerate(_labelled_rows())]
+    data = tmp_path / "u.csv"
+    data.write_text(f"a,{nfd}_kind,label\n" + "".join(",".join(r) + "\n" for r in rows))
+    model = tmp_path / "m.jaxnn"
+    _train(capsys, data, model)
+    assert checkpoint.load_metadata(model).config["features"][1] == {
+        "name": f"{nfc}_kind", "kind": "categorical", "categories": [nfc, "tea"]}
+    new = tmp_path / "new.csv"
+    new.write_text(f"a,{nfc}_kind\n0.5,{nfd}\n")
+    same = tmp_path / "same.csv"
+    same.write_text(f"a,{nfc}_kind\n0.5,{nfc}\n")
+    assert _predict_rows(capsys, model, new) == _predict_rows(capsys, model, same)
+
+
+def test_data_from_standard_input(capsys, trained, monkeypatch):
+    d_csv, model = trained
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(d_csv.read_bytes())))
+    assert _predict_rows(capsys, model, "-") == _predict_rows(capsys, model, d_csv)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="needs /proc")
+def test_unreadable_special_file_is_a_user_error(tmp_path, capsys):
+    line, _ = _one_line(capsys, "train", 2, ["train", "--data", "/proc/self/mem", "--out", tmp_path / "m.jaxnn"])
+    assert "cannot read /proc/self/mem" in line and "bug" not in line
 
 
 @pytest.mark.parametrize("column", ["a", "y"])
@@ -329,6 +482,27 @@ def test_output_folder_missing_or_not_a_folder_found_before_training(tmp_path, c
                                               "--metrics-json", tmp_path / "nope" / "m.json"])
     assert "--metrics-json" in line and "does not exist" in line and not (tmp_path / "m.jaxnn").exists()
     assert files.unchanged()
+
+
+@pytest.mark.parametrize("kind", ["symlink", "read-only"])
+def test_output_that_is_a_link_or_read_only_is_refused(tmp_path, capsys, trained, kind):
+    d_csv, model = trained
+    target = tmp_path / "old.csv"
+    target.write_text("old predictions\n")
+    out = tmp_path / "p.csv"
+    if kind == "symlink":
+        out.symlink_to(target)
+    else:
+        target.chmod(0o444)
+        out = target
+    files = Files(target)
+    line, _ = _one_line(capsys, "predict", 2, ["predict", "--model", model, "--data", d_csv, "--out", out])
+    assert ("is a symbolic link" if kind == "symlink" else "is read-only") in line
+    assert files.unchanged()
+    if kind == "symlink":
+        assert out.is_symlink()  # not replaced by a regular file
+    else:
+        assert target.stat().st_mode & 0o777 == 0o444  # not made writable
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/null"), reason="needs /dev/null")
@@ -604,6 +778,93 @@ def test_subprocess_two_ctrl_c_exit_130(tmp_path, d_csv):
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "jaxnn train: interrupted" and "Traceback" not in err
     assert files.unchanged() and not (tmp_path / "m.jaxnn").exists() and _no_temp_files(tmp_path)
+
+
+# The jaxnn program as `python -m jaxnn` runs it, from the moment its handler of Ctrl-C is
+# installed (the program's first act), marked by a line on stdout: the signals are sent
+# from then on. Before it, Python's own start-up (its site packages) runs no jaxnn code.
+_PROGRAM = ("import runpy, sys; from jaxnn import _interrupt; _interrupt.install(); print('started', flush=True); "
+            "runpy.run_module('jaxnn', run_name='__main__', alter_sys=True)")
+
+
+def _start(argv, cwd):
+    proc = subprocess.Popen([sys.executable, "-c", _PROGRAM, *map(str, argv)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=_env(), cwd=cwd)
+    assert proc.stdout.readline() == "started\n"
+    return proc
+
+
+def _sigint_sweep(argv, folder, inputs, outputs, moments):
+    """Sends Ctrl-C to the program at ``moments`` spread over the part of its run before it
+    writes (70% of its shortest uninterrupted run, measured here); each run must end with
+    exit status 130, one line on stderr, no output and no temporary file. Returns the
+    failures, one line each."""
+    durations = []
+    for _ in range(2):  # the second run is warm: the shorter one places the moments
+        start = time.monotonic()
+        proc = _start(argv, folder)
+        _, err = proc.communicate(timeout=300)
+        durations.append(time.monotonic() - start)
+        assert proc.returncode == 0, err
+        for out in outputs:
+            out.unlink()
+    files = Files(*inputs)
+    failures = []
+    for k in range(moments):
+        at = 0.7 * min(durations) * k / moments
+        proc = _start(argv, folder)
+        time.sleep(at)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=300)
+        lines = err.strip().splitlines()
+        left = [p.name for p in folder.iterdir() if p.name.endswith((".tmp", ".probe")) or p in outputs]
+        if not (proc.returncode == 130 and len(lines) == 1 and lines[0] in (
+                f"jaxnn {argv[0]}: interrupted", "jaxnn: interrupted") and not left):
+            failures.append(f"at {at:.2f} s: status {proc.returncode}, left {left}, stderr {lines[-3:]}")
+            for out in outputs:
+                out.unlink(missing_ok=True)
+    assert files.unchanged()
+    return failures
+
+
+def _sigint_files(folder, rows):
+    """A model trained on d.csv and a file of ``rows`` rows to predict, in ``folder``."""
+    data = _write_d_csv(folder)
+    assert cli.main(["train", "--data", str(data), "--out", str(folder / "m.jaxnn"), *FAST]) == 0
+    rng = np.random.default_rng(4)
+    big = folder / "big.csv"
+    np.savetxt(big, rng.normal(size=(rows, 2)), fmt="%.4f", delimiter=",", header="a,b", comments="")
+    return data, folder / "m.jaxnn", big
+
+
+def test_subprocess_ctrl_c_at_a_few_moments(tmp_path, capsys):
+    """The fast variant: Ctrl-C at 4 moments of a predict run (the imports among them)."""
+    _, model, big = _sigint_files(tmp_path, 20_000)
+    capsys.readouterr()
+    argv = ["predict", "--model", model, "--data", big, "--out", tmp_path / "p.csv"]
+    assert _sigint_sweep(argv, tmp_path, [model, big], [tmp_path / "p.csv"], moments=4) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["predict", "train"])
+def test_subprocess_ctrl_c_at_any_moment(tmp_path, capsys, command):
+    """Ctrl-C at 24 moments of a run, from the program's first line to its writing: every
+    one stops it (a SIGINT swallowed by JAX's gc callback used to let the run finish)."""
+    data, model, big = _sigint_files(tmp_path, 150_000)
+    capsys.readouterr()
+    if command == "predict":
+        argv = ["predict", "--model", model, "--data", big, "--out", tmp_path / "p.csv"]
+        inputs, outputs = [model, big], [tmp_path / "p.csv"]
+    else:
+        labelled = tmp_path / "labelled.csv"
+        rows = np.loadtxt(big, delimiter=",", skiprows=1)[:30_000]
+        labelled.write_text("a,b,label\n" + "".join(f"{a:.4f},{b:.4f},{'yes' if a + b > 0 else 'no'}\n"
+                                                     for a, b in rows))
+        argv = ["train", "--data", labelled, "--out", tmp_path / "t.jaxnn", "--epochs", "3", "--hidden", "4",
+                "--no-progress"]
+        inputs, outputs = [labelled], [tmp_path / "t.jaxnn", tmp_path / "t.metrics.json"]
+    failures = _sigint_sweep(argv, tmp_path, inputs, outputs, moments=24)
+    assert failures == [], "\n".join(failures)
 
 
 def test_model_round_trip_matches_the_api(capsys, trained):

@@ -161,3 +161,19 @@ def test_bad_input():
         C.train_xor_tanh(jax.random.key(0), steps=0)
     with pytest.raises(ValueError, match="learning_rate"):
         C.train_xor_tanh(jax.random.key(0), learning_rate=-1.0)
+
+
+def test_train_xor_tanh_vmaps_over_learning_rates_as_separate_calls():
+    rates = [0.1, 0.5]
+    keys = jax.random.split(jax.random.key(3), 2)
+    _, batched = jax.vmap(lambda k, lr: C.train_xor_tanh(k, learning_rate=lr, steps=50))(keys, jnp.array(rates))
+    for i, lr in enumerate(rates):
+        _, alone = C.train_xor_tanh(keys[i], learning_rate=lr, steps=50)
+        np.testing.assert_allclose(batched[i], alone, rtol=1e-5, atol=1e-7)
+
+
+def test_train_xor_tanh_checks_hidden_size():
+    with pytest.raises(ValueError, match="hidden_size"):
+        C.train_xor_tanh(jax.random.key(0), hidden_size=0)
+    with pytest.raises(TypeError, match="hidden_size"):
+        C.train_xor_tanh(jax.random.key(0), hidden_size=2.0)

@@ -288,7 +288,7 @@ _REQUIRED: Any = _Required()
 _TEMPLATE_NEEDED = (
     "checkpoint.load needs a template, a tree with the structure of the saved one, e.g. "
     "checkpoint.load(path, {'params': params, 'opt_state': optimizer.init(params)}) "
-    "(jax.eval_shape of them will do); to read the leaves by key path without one, use "
+    "(jax.eval_shape of them will do for array leaves; keep Python-number leaves as numbers); to read the leaves by key path without one, use "
     "checkpoint.load_leaves(path)"
 )
 _ARRAY_LIKE = (jax.Array, np.ndarray, np.generic, jax.ShapeDtypeStruct)

@@ -20,7 +20,8 @@ The promise: bad input (a missing file, a misspelled column, missing values, num
 unexpected convention, a file that is not a jaxnn model, an output that would overwrite an
 input, a network too large for memory) gets one line on stderr and exit status 2, checked
 before anything is trained; an unexpected failure gets one line saying it is a bug and exit
-status 1; Ctrl-C gets one line and exit status 130. A traceback is printed only with
+status 1; Ctrl-C gets one line and exit status 130, at any moment of the program (see
+``jaxnn/_interrupt.py``). A traceback is printed only with
 ``--debug``. Every file written (model, metrics, predictions) is written atomically.
 
 Task inference (``--task auto``, the default), in short: several targets or a numeric target

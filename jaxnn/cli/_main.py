@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from jaxnn import _interrupt
 from jaxnn.cli import _bench, _demo, _exit, _parser, _predict, _train
 
 _COMMANDS = ("demo", "train", "predict", "playground", "bench")
@@ -30,6 +31,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The command, for messages: the first word that is not an option ('jaxnn --debug train').
     command = next((a for a in argv if not a.startswith("-")), None)
     command = command if command in _COMMANDS else None
+    if as_program:
+        # Ctrl-C ends the program at once, whenever it comes (see jaxnn._interrupt); usually
+        # installed already, before JAX was imported, by the program's module jaxnn.__main__.
+        _interrupt.install(command)
     debug = "--debug" in argv and command not in ("bench", "playground")
     try:
         return _run(argv)

@@ -24,9 +24,13 @@ class NumberFormat:
     """How number cells are written: the decimal mark and an optional thousands separator.
 
     A number is ``[+-]digits[<decimal>digits][e[+-]digits]``; with a thousands separator
-    the integer part may also be grouped as ``1<sep>234<sep>567`` (groups of exactly three
-    digits). ``inf``/``infinity`` parse (and are then refused as non-finite); nothing else
-    does: no underscores, no currency or percent signs.
+    the integer part may also be grouped as ``1<sep>234<sep>567``: a leading group of one to
+    three digits that does not start with ``0``, then groups of exactly three digits. So
+    ``0.250`` and ``12.34`` are not grouped numbers under ``'.'`` between thousands (the
+    first has a leading group of 0, the second a group of two digits) and do not parse:
+    a separator is read as grouping only where it can be nothing else in that convention.
+    ``inf``/``infinity`` parse (and are then refused as non-finite); nothing else does: no
+    underscores, no currency or percent signs.
 
     Attributes:
       decimal: ``"."`` or ``","``.
@@ -46,7 +50,9 @@ class NumberFormat:
         d = re.escape(self.decimal)
         whole = r"\d+"
         if self.thousands is not None:
-            whole = rf"(?:\d{{1,3}}(?:{re.escape(self.thousands)}\d{{3}})+|\d+)"
+            # The leading group never starts with 0: "0.250" is a decimal written in another
+            # convention, not 250.
+            whole = rf"(?:[1-9]\d{{0,2}}(?:{re.escape(self.thousands)}\d{{3}})+|\d+)"
         pattern = rf"[+-]?(?:{whole}(?:{d}\d*)?|{d}\d+)(?:[eE][+-]?\d+)?"
         object.__setattr__(self, "_re", re.compile(pattern))
 
@@ -65,9 +71,11 @@ class NumberFormat:
         text = f"{self.decimal!r} as the decimal mark"
         return text + (f" and {self.thousands!r} between thousands" if self.thousands else "")
 
-    def options(self) -> str:
-        """The command-line options that select this format, e.g. ``"--decimal , --thousands ."``."""
-        parts = [] if self.decimal == "." else [f"--decimal {self.decimal}"]
+    def options(self, *, full: bool = False) -> str:
+        """The command-line options that select this format, e.g. ``"--decimal , --thousands ."``;
+        the default decimal mark ``'.'`` is spelled out only when ``full`` (``predict``, whose
+        default is the model's)."""
+        parts = [] if self.decimal == "." and not full else [f"--decimal {self.decimal}"]
         if self.thousands is not None:
             parts.append(f"--thousands {self.thousands!r}" if self.thousands in " '" else f"--thousands {self.thousands}")
         return " ".join(parts)
@@ -102,7 +110,8 @@ def other_convention(cells: Sequence[str], fmt: NumberFormat) -> str | None:
     cells = list(cells)
     if not cells or parses_as_numbers(cells, fmt):
         return None
-    fits = [f for f in _OTHER_FORMATS if f != fmt and parses_as_numbers(cells, f)]
+    # The plain format first: a model's predict file may be written the plain way.
+    fits = [f for f in (NumberFormat(), *_OTHER_FORMATS) if f != fmt and parses_as_numbers(cells, f)]
     # A thousands separator is only worth naming when the plain decimal mark does not do.
     fits = [f for f in fits if f.thousands is None or not any(
         g.decimal == f.decimal and g.thousands is None for g in fits)]
@@ -117,6 +126,62 @@ def other_convention(cells: Sequence[str], fmt: NumberFormat) -> str | None:
     stripped = [c[:-1].rstrip() if c.endswith("%") else c for c in cells]
     if any(c.endswith("%") for c in cells) and any(parses_as_numbers(stripped, f) for f in formats):
         return "percentages, which jaxnn does not read: write the column as plain numbers (or --drop it)"
+    return _with_unit(cells, formats)
+
+
+# A number with a currency code before it or a unit after it ("USD 1000", "5kg", "12 cm"),
+# and accounting's negatives in parentheses ("(500.00)", "($500.00)").
+# A prefix must be a currency code (three capitals and a space): codes such as Q1, Q2 are
+# categories.
+_UNIT = re.compile(rf"(\(?)([A-Z]{{3}} )?([{_CURRENCY}]?)([-+]?[0-9.,' ]*[0-9])( ?[A-Za-z°/]{{1,6}})?\)?")
+
+
+def _with_unit(cells: Sequence[str], formats: Sequence[NumberFormat]) -> str | None:
+    """A phrase for numbers written with a unit, a currency code or in parentheses, when
+    the unit is the same in every cell (codes such as ``1A``, ``2B`` are categories)."""
+    parts = [_UNIT.fullmatch(c) for c in cells]
+    if not all(parts):
+        return None
+    numbers = [m.group(4) for m in parts]  # type: ignore[union-attr]
+    if not any(parses_as_numbers(numbers, f) for f in formats):
+        return None
+    units = {((m.group(2) or "") + (m.group(5) or "")).strip().lower() for m in parts}  # type: ignore[union-attr]
+    accounting = any(m.group(1) for m in parts)  # type: ignore[union-attr]
+    if accounting and units <= {""}:
+        return ("accounting negatives in parentheses, which jaxnn does not read: write them as -500 "
+                "(plain numbers), or --drop the column")
+    if len(units) == 1 and units != {""}:
+        return (f"numbers with a unit or currency code ({units.pop()!r}), which jaxnn does not read: strip it "
+                "first and write the column as plain numbers (or --drop it)")
+    return None
+
+
+def decimal_reading(fmt: NumberFormat) -> NumberFormat | None:
+    """The common convention that takes ``fmt``'s thousands separator for a decimal mark
+    (``'.'`` between thousands: ``'.'`` as the decimal mark), or ``None`` when ``fmt``'s
+    separator (none, a space, an apostrophe) is no convention's decimal mark."""
+    if fmt.thousands not in (".", ","):
+        return None
+    return NumberFormat(decimal=fmt.thousands)
+
+
+def two_readings(cells: Sequence[str], fmt: NumberFormat) -> tuple[int, float, float, NumberFormat] | None:
+    """When every one of ``cells`` is a number both under ``fmt`` and under
+    :func:`decimal_reading` of it, and some cell reads as two different numbers (``1.250``:
+    1250 or 1.25), that cell's index, its two values and the other convention; else ``None``.
+
+    One cell that only one convention reads (``3,5`` or ``1.250.000``) settles the column.
+    """
+    other = decimal_reading(fmt)
+    if other is None:
+        return None
+    mine = [fmt.parse(c) for c in cells]
+    theirs = [other.parse(c) for c in cells]
+    if any(v is None for v in mine) or any(v is None for v in theirs):
+        return None
+    for i, (a, b) in enumerate(zip(mine, theirs)):
+        if a != b:
+            return i, a, b, other  # type: ignore[return-value]
     return None
 
 

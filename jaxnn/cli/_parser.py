@@ -46,17 +46,27 @@ class Parser(argparse.ArgumentParser):
 
 _TABLE_HELP = """\
 how CSV files are read:
-  The first row is the header (unique names). The delimiter (',', ';' or tab) is detected
-  unless --delimiter says it. Spaces around cells are ignored. Missing cells (empty, NA,
-  N/A, NaN, null, None, ?) are an error naming the column and line: impute or drop them.
+  The first row is the header (unique names); --data - reads standard input. The delimiter
+  (',', ';' or tab) is detected unless --delimiter or an Excel first line 'sep=;' says it.
+  A quote after spaces opens a quoted cell. Text is compared in Unicode NFC form (an
+  accented letter typed either way is one name, one category). Spaces around cells are
+  ignored. Missing cells (empty, NA, N/A, NaN, null, None, ?) are an error naming the
+  column and line: impute or drop them.
   A quote that is never closed is an error on the line that opens it.
   Each column's type is decided once, by train, and stored in the model: a number column
   when every cell is a number written with '.' as the decimal mark and no thousands
   separator (or as --decimal/--thousands say), else a category column (or as --categorical
   says). predict reads its file through that schema: categories are compared as the exact
   strings of the training file ('01' is not '1'), numbers as numbers.
+  A thousands separator is read only in valid groups: with --decimal , --thousands .,
+  1.234.567 and 1.234,5 but not 0.250 (a leading group of 0) nor 12.34 (a group of two).
+  predict reads numbers the model's way unless --decimal/--thousands say otherwise; a
+  number column that the model's way and the plain decimal reading of its thousands
+  separator read differently (1.250: 1250 or 1.25), with no cell telling which, is an
+  error naming the line and both options.
   A column written as numbers in another convention (decimal comma, thousands separator,
-  currency or percent signs) is never silently read as categories: it is an error naming
+  currency or percent signs, a unit or currency code as in 5kg or USD 1000, accounting
+  negatives as in (500.00)) is never silently read as categories: it is an error naming
   the column, a value and the option to pass; so is a column of numbers with a few (under
   10%) stray cells such as 'unknown' (--categorical COL reads a column as categories).
   A category column may have at most 50 categories and at most half as many categories as
@@ -70,14 +80,16 @@ limits and behaviours:
   size; an out-of-memory failure during training is one line naming the size that did not
   fit. A regression target with the same value in every training row is an error (there is
   nothing to learn). No output may be an input or another output (compared after resolving
-  links); each output's folder must exist and be writable, checked before training. Every
+  links), a symbolic link or a read-only file; each output's folder must exist and be
+  writable, checked before training. Every
   output is written to a temporary file in the same folder and renamed into place, so a
   failure never leaves a truncated file. --metrics-json defaults to the model file with the
   suffix .metrics.json.
 
 exit status: 0 success; 2 bad input, options, files or too little memory (one line on
   stderr); 1 an unexpected failure, which is a bug in jaxnn (one line; --debug prints the
-  traceback); 130 interrupted by Ctrl-C.
+  traceback); 130 interrupted by Ctrl-C, at any moment: no output is left, nor a temporary
+  file (once the outputs are complete and being renamed into place, Ctrl-C is ignored).
 """
 
 
@@ -119,7 +131,7 @@ def _common() -> argparse.ArgumentParser:
 def _add_demo(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     d = sub.add_parser(
         "demo",
-        help="the course end to end: a summary table and figures (about a minute)",
+        help="the course end to end: a summary table and figures (about 30 s on 2 CPU cores)",
         description="Runs every section of the course at a small size, prints what was trained, on "
         "what and the metric reached, and writes figures (PNG) when matplotlib is installed "
         "(pip install 'jaxnn[plot]').",

@@ -28,18 +28,45 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         _atomic.check_outputs({"--out": args.out}, {"--model": args.model, "--data": args.data})
     model = _model_file.load_model(args.model)
-    trained = model.number_format
-    fmt = _numbers.NumberFormat(args.decimal or trained.decimal,
-                            args.thousands if args.thousands is not None else trained.thousands)
+    fmt, stated = _number_format(args, model.number_format)
     table = _table.read_csv(args.data, delimiter=args.delimiter)
+    if not stated:
+        _check_one_reading(model.config, table, fmt)
     outputs = model.predict(model.features(table, fmt))
     _check_finite(table, outputs)
     header, rows = _rows(model.config, outputs)
     _write(args.out, header, rows)
-    score = score_if_labelled(model, table, outputs, fmt)
+    score = score_if_labelled(model, table, outputs, fmt, one_reading=not stated)
     where = f"wrote {len(rows)} predictions to {args.out}" if args.out else f"{len(rows)} predictions"
     print(where + (f"; {score}" if score else ""), file=sys.stderr)
     return 0
+
+
+def _number_format(args: argparse.Namespace, trained: _numbers.NumberFormat) -> tuple[_numbers.NumberFormat, bool]:
+    """How the file writes numbers: the model's convention, with ``--decimal``/``--thousands``
+    replacing their part of it; and whether either option was given.
+
+    A part of the model's convention that clashes with an option gives way: ``--decimal .``
+    for a model trained with ``--decimal , --thousands .`` reads no thousands separator,
+    ``--thousands ,`` for a model trained with ``--decimal ,`` reads ``'.'`` as the decimal mark.
+    """
+    decimal, thousands = args.decimal, args.thousands
+    if decimal is None:
+        decimal = trained.decimal if trained.decimal != thousands else {".": ",", ",": "."}[trained.decimal]
+    if thousands is None:
+        thousands = trained.thousands if trained.thousands != decimal else None
+    stated = args.decimal is not None or args.thousands is not None
+    return _numbers.NumberFormat(decimal, thousands), stated
+
+
+def _check_one_reading(config: dict[str, Any], table: _table.Table, fmt: _numbers.NumberFormat) -> None:
+    """Refuses a number feature column that the model's convention, inherited
+    rather than stated, and the convention taking its thousands separator for the decimal
+    mark both read, differently: ``1.250`` is 1250 or 1.25, and nothing says which."""
+    numeric = [s["name"] for s in config["features"] if s["kind"] == "numeric"]
+    for name in numeric:
+        if name in table.names:
+            _schema.check_one_reading(table, table.column(name), fmt)
 
 
 def _check_finite(table: _table.Table, outputs: np.ndarray) -> None:
@@ -79,7 +106,8 @@ def _write(out: str | None, header: list[str], rows: list[list[str]]) -> None:
 
 
 def score_if_labelled(
-    model: _model_file.Model, table: _table.Table, outputs: np.ndarray, fmt: _numbers.NumberFormat
+    model: _model_file.Model, table: _table.Table, outputs: np.ndarray, fmt: _numbers.NumberFormat, *,
+    one_reading: bool = False,
 ) -> str | None:
     """The accuracy (or R^2) against the target column(s) when the CSV has them, else None.
 
@@ -88,6 +116,9 @@ def score_if_labelled(
       table: the table it predicted for.
       outputs: its outputs, as :meth:`~jaxnn._model_file.Model.predict` returns them.
       fmt: how the table writes numbers.
+      one_reading: ``fmt`` was inherited from the model: a number target that it and the
+        convention taking its thousands separator for the decimal mark read differently
+        (``1.250``) is unreadable.
 
     Returns:
       A phrase such as ``"accuracy on the 'label' column: 0.9500"``; ``None`` when a target
@@ -98,6 +129,9 @@ def score_if_labelled(
         return None
     try:
         cols = [table.column(t) for t in config["targets"]]
+        if one_reading and (config["task"] == "regression" or config.get("label_kind") == "number"):
+            for c in cols:
+                _schema.check_one_reading(table, c, fmt)
         if config["task"] == "regression":
             true = np.stack([_schema.numbers(table, c, fmt) for c in cols], axis=1)
             r2 = regression_scores(outputs, true)["r2"]

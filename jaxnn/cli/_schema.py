@@ -8,6 +8,9 @@ The rules, which ``jaxnn train --help`` repeats:
   otherwise), else a *category* column. ``predict`` reads the new file through that
   schema: categories are compared as the training file's exact strings (``01`` is not
   ``1``), numbers as numbers.
+* ``predict`` refuses a number column that the model's convention (inherited, not stated
+  with ``--decimal``/``--thousands``) and the one taking its thousands separator for the
+  decimal mark both read, differently, with no cell telling which (:func:`check_one_reading`).
 * A column that is not numeric as written but would be under another convention (decimal
   comma, thousands separator, currency or percent signs) never silently becomes a category
   column: it is an error naming the column, a value and the option to pass. So is a column
@@ -24,6 +27,7 @@ one-line message.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,7 +35,14 @@ import numpy as np
 
 from jaxnn import data
 from jaxnn.cli._errors import TableError
-from jaxnn.cli._numbers import FLOAT32_MAX, NumberFormat, other_convention, parses_as_numbers
+from jaxnn.cli._numbers import (
+    FLOAT32_MAX,
+    NumberFormat,
+    format_label,
+    other_convention,
+    parses_as_numbers,
+    two_readings,
+)
 from jaxnn.cli._table import Column, Table, closest
 
 MAX_CATEGORIES = 50
@@ -111,6 +122,30 @@ def check_convention(table: Table, column: Column, fmt: NumberFormat, what: str 
             f"number written with {fmt.describe()}; it looks like {hint}; to read it as categories instead, "
             f"pass --categorical {column.name}"
         )
+
+
+def check_one_reading(table: Table, column: Column, fmt: NumberFormat) -> None:
+    """Raises :class:`TableError` when every cell of ``column`` reads as a number both under
+    ``fmt`` (a model's convention, inherited by ``predict``) and with ``fmt``'s thousands
+    separator taken for the decimal mark, and some cell reads differently (``1.250``: 1250
+    or 1.25): nothing in the file tells which is meant, so the user must say it.
+
+    The message names the column, the line, both readings and both options.
+    """
+    if column.preset is not None:
+        return
+    cells = column.cells[~column.missing]
+    found = two_readings(cells.tolist(), fmt)
+    if found is None:
+        return
+    k, mine, theirs, other = found
+    i = int(np.flatnonzero(~column.missing)[k])
+    raise TableError(
+        f"{table.source}: column {column.name!r} holds {column.cells[i]!r} on line {table.lines[i]}, which the "
+        f"model's convention ({fmt.describe()}) reads as {format_label(mine)} but {other.describe()} reads as {format_label(theirs)}, "
+        f"and no cell of the column tells the two apart; say which: pass {fmt.options(full=True)} (the model's) or "
+        f"{other.options(full=True)}"
+    )
 
 
 #: A column whose cells are numbers but for fewer than this share is a number column with
@@ -235,7 +270,7 @@ def encode_features(
 def _check_present(table: Table, spec: Sequence[dict[str, Any]], model: str | None) -> None:
     """Raises :class:`TableError` naming the feature columns of ``spec`` that ``table`` lacks."""
     names = table.names
-    absent = [s["name"] for s in spec if s["name"] not in names]
+    absent = [s["name"] for s in spec if unicodedata.normalize("NFC", s["name"]) not in names]
     if not absent:
         return
     if model is not None:
@@ -256,7 +291,9 @@ def _one_hot(table: Table, col: Column, categories: list[str]) -> np.ndarray:
     """The one-hot rows ``float64 [rows, len(categories)]`` of a category column, compared as
     exact (stripped) strings with the training categories."""
     check_complete(table, col)
-    index = {c: k for k, c in enumerate(categories)}
+    # The table's text is NFC-normalized; so are the categories here (a model file written
+    # before that may hold another form).
+    index = {unicodedata.normalize("NFC", c): k for k, c in enumerate(categories)}
     unknown = [i for i, v in enumerate(col.cells) if v not in index]
     if unknown:
         i = unknown[0]

@@ -23,6 +23,9 @@ import difflib
 import io
 import math
 import os
+import re
+import sys
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +37,8 @@ from jaxnn.cli._numbers import format_label
 _MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 _DELIMITERS = (",", ";", "\t")
 _SNIFF_LINES = 50
+#: Excel's first line naming the delimiter, e.g. ``sep=;``.
+_SEP_LINE = re.compile(r"sep=([,;\t|])")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +85,9 @@ class Table:
         return len(self.lines)
 
     def column(self, name: str, what: str = "column") -> Column:
-        """The column called ``name``; a :class:`TableError` suggests the closest name otherwise."""
+        """The column called ``name`` (compared NFC-normalized, as the table's text is); a
+        :class:`TableError` suggests the closest name otherwise."""
+        name = unicodedata.normalize("NFC", name)
         for c in self.columns:
             if c.name == name:
                 return c
@@ -119,7 +126,8 @@ def _delimiter(text: str) -> str:
     best, width = ",", 1
     for d in _DELIMITERS:
         try:
-            rows = [r for r in csv.reader(io.StringIO(head), delimiter=d) if r and any(c.strip() for c in r)]
+            rows = [r for r in csv.reader(io.StringIO(head), delimiter=d, skipinitialspace=True)
+                    if r and any(c.strip() for c in r)]
         except csv.Error:
             continue
         # The last sniffed line may be cut inside a quoted field: ignore it.
@@ -133,7 +141,8 @@ def read_csv(path: str | os.PathLike[str], *, delimiter: str | None = None) -> T
     """Reads a CSV file with a header row into an untyped :class:`Table`.
 
     Args:
-      path: the file (UTF-8, with or without a byte-order mark).
+      path: the file (UTF-8, with or without a byte-order mark), or ``-`` for standard
+        input. A first line ``sep=;`` (as Excel writes) names the delimiter.
       delimiter: the cell delimiter; ``None`` detects ``,``, ``;`` or a tab.
 
     Returns:
@@ -147,31 +156,31 @@ def read_csv(path: str | os.PathLike[str], *, delimiter: str | None = None) -> T
     """
     path = os.fspath(path)
     text = _read_text(path)
-    header, rows, lines = _parse(path, text, _delimiter(text) if delimiter is None else delimiter)
+    path = "standard input" if path == "-" else path  # as messages name it
+    skip = 0
+    stated = _SEP_LINE.fullmatch(text.split("\n", 1)[0].rstrip("\r"))
+    if stated:  # Excel's first line 'sep=;' names the delimiter; it is not the header
+        if delimiter is not None and delimiter != stated.group(1):
+            raise TableError(f"{path} line 1 says the delimiter is {stated.group(1)!r} but --delimiter says "
+                             f"{delimiter!r}; leave out --delimiter")
+        delimiter, skip = stated.group(1), 1
+    header, rows, lines = _parse(path, text, _delimiter(text) if delimiter is None else delimiter, skip)
     _check_header(path, header)
     columns = tuple(_make_column(h, [r[j] for r in rows]) for j, h in enumerate(header))
     return Table(path, columns, np.asarray(lines, dtype=np.int64))
 
 
 def _read_text(path: str) -> str:
-    """The text of the file ``path``: it must exist and be non-empty UTF-8 text."""
-    if not os.path.exists(path):
-        raise TableError(f"no such file: {path}")
-    if os.path.isdir(path):
-        raise TableError(f"{path} is a folder, not a CSV file")
+    """The text of the file ``path`` (``-``: standard input): it must exist and be non-empty
+    UTF-8 text; NFC-normalized, so that ``é`` typed as one code point or as ``e`` and an
+    accent is one string in names and categories."""
+    raw = _read_bytes(path)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            text = f.read()
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        text_line = None
-        try:
-            with open(path, "rb") as f:
-                raw = f.read()
-            text_line = raw[: e.start].count(b"\n") + 1
-        except OSError:
-            pass
-        line = f" (line {text_line})" if text_line else ""
-        raise TableError(f"{path} is not a UTF-8 text file{line}; save it as UTF-8 CSV") from None
+        line = raw[: e.start].count(b"\n") + 1
+        raise TableError(f"{path} is not a UTF-8 text file (line {line}); save it as UTF-8 CSV") from None
+    text = unicodedata.normalize("NFC", text)
     if "\x00" in text:
         raise TableError(f"{path} is a binary file, not a CSV file")
     if not text.strip():
@@ -179,9 +188,26 @@ def _read_text(path: str) -> str:
     return text
 
 
-def _parse(path: str, text: str, delimiter: str) -> tuple[list[str], list[list[str]], list[int]]:
-    """The header, the data rows and the line each row starts on; blank lines are skipped."""
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+def _read_bytes(path: str) -> bytes:
+    """The bytes of ``path`` (``-``: standard input); a file that cannot be read is a
+    :class:`TableError` naming it (a device, ``/proc/self/mem``, no permission)."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    if not os.path.exists(path):
+        raise TableError(f"no such file: {path}")
+    if os.path.isdir(path):
+        raise TableError(f"{path} is a folder, not a CSV file")
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise TableError(f"cannot read {path}: {e.strerror or e}; give a CSV file") from None
+
+
+def _parse(path: str, text: str, delimiter: str, skip: int = 0) -> tuple[list[str], list[list[str]], list[int]]:
+    """The header, the data rows and the line each row starts on; blank lines and the first
+    ``skip`` lines are skipped. A quote after spaces opens a quoted cell (``a, "b,c"``)."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True, skipinitialspace=True)
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -189,6 +215,8 @@ def _parse(path: str, text: str, delimiter: str) -> tuple[list[str], list[list[s
     try:
         for row in reader:
             first, start = start, reader.line_num + 1  # the line this record started on; the next one's
+            if first <= skip:
+                continue
             if not row or all(not c.strip() for c in row):
                 continue  # blank line
             if header is None:

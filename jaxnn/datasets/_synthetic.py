@@ -209,7 +209,9 @@ def two_moons(key: ArrayLike, n: int, *, noise: float = 0.1) -> tuple[jax.Array,
       noise: standard deviation of the Gaussian noise.
 
     Returns:
-      ``(x, y)``: float32 ``[n, 2]`` and int32 ``[n]`` in {0, 1}.
+      ``(x, y)``: float32 ``[n, 2]`` and int32 ``[n]`` in {0, 1}. A binary head or
+      ``binary_cross_entropy_with_logits`` takes float targets ``[n, 1]``:
+      ``y[:, None].astype(jnp.float32)``.
     """
     check_key(key)
     n = check_int(n, "n")

@@ -276,7 +276,8 @@ def fit(
     data and params have the same shapes and dtypes, and the batch size, shuffling,
     validation and early-stopping quantity are the same. So a fresh ``nn.MLP``,
     ``Supervised`` and ``optim.adam(lr)`` per call, or a fresh lambda per notebook cell,
-    compile nothing new. Floats and arrays captured in them (learning rates, betas, eps,
+    compile nothing new (a lambda is its code, and code remembers the line it was written
+    on: the same lambda typed again on another line is new code and compiles once). Floats and arrays captured in them (learning rates, betas, eps,
     momentum, weight decay, a schedule's parameters, a loss's margin), ``epochs``,
     ``initial_epoch``, the key and the early-stopping ``patience``/``min_delta`` are
     arguments of the compiled program: changing them compiles nothing. Code that branches
@@ -323,7 +324,9 @@ def fit(
       initial_epoch: resume at this epoch (history entries before it stay NaN). Training
         ``N`` epochs, then ``fit(result.params, ..., opt_state=result.opt_state,
         initial_epoch=N, epochs=N + M)`` gives bit-identical params to ``epochs=N + M`` at
-        once (CPU): epoch ``e`` always shuffles with ``fold_in(key, e)``.
+        once (CPU): epoch ``e`` always shuffles with ``fold_in(key, e)``. With early
+        stopping the resumed run starts a fresh patience count and best value (the result
+        does not carry them), so there it is not the same as one run.
       devices: data-parallel training across these devices (e.g. ``jax.devices()``): each
         batch is split along its first axis over a one-axis ``Mesh`` (``"data"``), params
         and optimizer state are replicated, and XLA all-reduces the gradients. The batch

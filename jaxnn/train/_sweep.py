@@ -44,7 +44,8 @@ def sweep(
     with ``init_fn(init_key)``, trains with
     ``make_optimizer(**{k: v[i] for k, v in hyperparams.items()})`` and shuffles with
     ``shuffle_key``; everything else is shared. Equivalent to calling :func:`fit` once per member
-    (tested), but compiled once and run as one batched program.
+    up to float rounding (batched matrix products may round differently; tested), but compiled
+    once and run as one batched program.
 
     Each member has :func:`fit`'s non-finite guard (``on_nonfinite="stop"``): a member whose
     loss or params turn NaN/Inf (a learning rate past the stability limit) keeps the params

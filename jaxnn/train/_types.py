@@ -66,7 +66,9 @@ class History(NamedTuple):
     """Per-epoch records of one training run (arrays of length ``epochs``, NaN where not run).
 
     Attributes:
-      train_loss: mean training loss of each epoch, ``[epochs]``.
+      train_loss: mean training loss of each epoch, ``[epochs]``: the mean over the
+        epoch's batches, each measured before its own update (so runs with other batch
+        sizes are compared on a separate full-batch evaluation, not on this).
       val_loss: validation loss after each epoch, ``[epochs]`` (all NaN without validation data).
       val_metrics: ``{name: [epochs]}`` for each metric given to :func:`fit`.
       epochs_run: number of epochs actually run (fewer than ``epochs`` after early stopping).
