@@ -57,6 +57,9 @@ def test_a_one_device_mesh_gives_the_default_sweep_bit_for_bit():
     assert_same_bits(jax.device_get(placed), jax.device_get(plain))
     for leaf in jax.tree.leaves(placed):
         assert isinstance(leaf.sharding, NamedSharding) and leaf.sharding.spec == PartitionSpec("models")
+    # Any sequence of devices will do, as for fit (here an array of them: the same program).
+    as_array = run(validation_data=data(8), metrics=mae, devices=np.array(jax.devices()[:1]))
+    assert_same_bits(jax.device_get(as_array), jax.device_get(plain))
 
 
 def _mesh(names):
@@ -68,6 +71,7 @@ def _mesh(names):
     [
         (lambda d: {"devices": []}, ValueError, "devices must be a non-empty sequence"),
         (lambda d: {"devices": "cpu"}, ValueError, "devices must be a non-empty sequence"),
+        (lambda d: {"devices": 2}, ValueError, "devices must be a non-empty sequence"),
         (lambda d: {"devices": [0]}, TypeError, "devices must hold jax devices"),
         (lambda d: {"devices": [d, d]}, ValueError, "devices must be distinct"),
         (lambda d: {"devices": [d], "mesh": _mesh(("models", "data"))}, ValueError, "not both"),
@@ -76,7 +80,7 @@ def _mesh(names):
          r"exactly the axes \('models', 'data'\), got \('models',\)"),
         (lambda d: {"mesh": _mesh(("batch", "models"))}, ValueError, r"got \('batch', 'models'\)"),
     ],
-    ids=["empty", "text", "not-devices", "repeated", "both", "not-a-mesh", "no-data-axis", "wrong-names"],
+    ids=["empty", "text", "a-number", "not-devices", "repeated", "both", "not-a-mesh", "no-data-axis", "wrong-names"],
 )
 def test_bad_devices_and_meshes_are_refused_before_compiling(placement, error, match):
     with pytest.raises(error, match=match):

@@ -52,9 +52,13 @@ def _from_mesh(mesh: Mesh) -> _Layout:
     return _Layout(mesh, NamedSharding(mesh, PartitionSpec(MODELS)), NamedSharding(mesh, PartitionSpec()), batch)
 
 
-def _check_devices(devices: Any) -> list[jax.Device]:
-    if isinstance(devices, (str, bytes)) or not isinstance(devices, Sequence) or len(devices) == 0:
-        raise ValueError(f"devices must be a non-empty sequence of devices, e.g. jax.devices(); got {devices!r}")
+def _check_devices(given: Any) -> list[jax.Device]:
+    try:
+        devices = [] if isinstance(given, (str, bytes)) else list(given)
+    except TypeError:
+        devices = []
+    if not devices:
+        raise ValueError(f"devices must be a non-empty sequence of devices, e.g. jax.devices(); got {given!r}")
     for d in devices:
         if not isinstance(d, jax.Device):
             raise TypeError(f"devices must hold jax devices (from jax.devices()), got {type(d).__name__} {d!r}")
@@ -63,7 +67,7 @@ def _check_devices(devices: Any) -> list[jax.Device]:
         if d in seen:
             raise ValueError(f"devices must be distinct: {d} appears more than once")
         seen.add(d)
-    return list(devices)
+    return devices
 
 
 def _check_mesh(mesh: Any, batch_size: int) -> Mesh:
