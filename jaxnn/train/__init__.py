@@ -21,7 +21,9 @@ History
 
 Sweeps
   :func:`sweep` trains a batch of models (different seeds and/or float hyperparameters such as
-  the learning rate) in one compiled call with ``vmap``.
+  the learning rate) in one compiled call with ``vmap``; with ``devices`` or a ``mesh`` the
+  members are split over a ``"models"`` mesh axis (and each member's batch over ``"data"``),
+  across the devices of one or many processes.
 
 Compiled once per configuration
   Compiled programs are cached on what the loss, optimizer and metrics compute (their code and
@@ -31,7 +33,8 @@ Compiled once per configuration
 
 Layout: ``_types`` (the public types), ``_state`` (the loop carry), ``_validate`` (checks
 before compiling), ``_programs`` (the cache of compiled programs), ``_epoch`` (one epoch,
-shared), ``_fit`` and ``_sweep`` (the two drivers), ``_step`` (``make_train_step``).
+shared), ``_fit`` and ``_sweep`` (the two drivers), ``_layout`` (where a sweep's members
+run on a mesh, and its sharded result), ``_step`` (``make_train_step``).
 """
 
 from jaxnn.train._epoch import epoch_batches

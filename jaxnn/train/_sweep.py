@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import optax
+from jax.sharding import Mesh
 from jax.typing import ArrayLike
 
 from jaxnn import _structure
 from jaxnn.train._epoch import _CHUNK, _epoch_fn, _nan_records
 from jaxnn.train._fit import _DISPATCH_MAX, _Dispatches, _result
+from jaxnn.train._layout import MODELS, _Layout, sharded_result, sweep_layout
 from jaxnn.train._programs import _call, _Engine, _one_update, _Parts, _probe, _program
 from jaxnn.train._state import _all_finite, _initial_state
 from jaxnn.train._types import FitResult, LossFn, MetricFn, Params
@@ -32,6 +35,8 @@ def sweep(
     shuffle: bool = True,
     validation_data: tuple[ArrayLike, ArrayLike] | None = None,
     metrics: Mapping[str, MetricFn] | None = None,
+    devices: Sequence[jax.Device] | None = None,
+    mesh: Mesh | None = None,
 ) -> FitResult:
     """Trains a batch of models in one compiled call (``vmap`` over seeds and hyperparameters).
 
@@ -57,6 +62,28 @@ def sweep(
     compiled with and without the check) and memory (the members' params and optimizer
     state at the chunk's start are kept for the re-run).
 
+    Across devices and hosts, ``devices=jax.devices()`` splits the members over a one-axis
+    ``Mesh`` named ``"models"`` (a ``NamedSharding`` of their leading axis): each device
+    trains its share, and the result's leaves come back split the same way.
+    ``mesh=Mesh(np.array(jax.devices()).reshape(m, d), ("models", "data"))`` also splits
+    each member's batch over ``"data"``, as :func:`fit` does with ``devices``. A member
+    count that is not a multiple of the ``"models"`` axis is padded with copies of the last
+    member, dropped from the result; such a result comes back replicated over the mesh
+    (a ``jax.Array`` cannot be split unevenly). To bring a result to the host:
+    ``jax.device_get(result)`` in one process;
+    ``jax.experimental.multihost_utils.process_allgather(result, tiled=True)`` in every
+    process of a multi-host run (after ``jax.distributed.initialize``, each process calling
+    ``sweep`` with the same arguments), which gives each of them every member's NumPy
+    params and history. Each device runs the one-device program on its share of the
+    members, so results equal the one-device sweep's to float32 rounding, and bit for bit
+    on CPU where XLA compiles a member's step alike for both member counts (tested: SGD on
+    mini-batches over a ``"models"`` axis). XLA picks fusions and loop orders by array
+    shape, so even two one-device sweeps of 16 and of 8 members can differ in the last bit
+    of the same member (full-batch steps, Adam). With a ``"data"`` axis each batch's loss
+    and gradient sums are also reduced across devices, in another order, as in :func:`fit`.
+    Several processes give the same bits as one process with the same total device count
+    (tested).
+
     Args:
       init_fn: ``key -> params``, e.g. ``lambda k: net.init(k, (-1, 2))[1]``.
       loss_fn: per-example loss, as in :func:`fit`.
@@ -67,9 +94,23 @@ def sweep(
       keys: ``[members]`` PRNG keys (``jax.random.split(key, members)``).
       hyperparams: ``{name: [members] array}``; ``None`` calls ``make_optimizer()``.
       epochs, batch_size, shuffle, validation_data, metrics: as in :func:`fit`.
+      devices: split the members over these devices (e.g. ``jax.devices()``, all devices of
+        all processes); ``None`` runs on the default device.
+      mesh: a ``jax.sharding.Mesh`` with exactly the axes ``("models", "data")``: members
+        split over ``"models"`` and each member's batch over ``"data"``, whose size must
+        divide the batch size (``N`` for full batch). Not together with ``devices``.
 
     Returns:
       A :class:`FitResult` whose leaves have a leading ``[members]`` axis, one history per member.
+      With ``devices`` or ``mesh`` they are ``jax.Array`` s on that mesh, as described above.
+
+    Raises:
+      ValueError: for keys that are not a 1-D key array, hyperparams of the wrong shape or
+        names, the checks of :func:`fit`, both ``devices`` and ``mesh``, an empty or
+        repeated device list, a mesh without exactly the axes ``("models", "data")``, or a
+        ``"data"`` axis that does not divide the batch size.
+      TypeError: for a device list holding something other than devices, or a ``mesh``
+        that is not a ``Mesh``.
     """
     if not isinstance(keys, jax.Array) or keys.ndim != 1:
         raise ValueError("keys must be a 1-D array of PRNG keys, e.g. jax.random.split(key, 64)")
@@ -94,21 +135,31 @@ def sweep(
     except TypeError as err:
         raise ValueError(f"make_optimizer does not accept hyperparams {sorted(hyperparams)}: {err}") from None
     factory, _ = _probe(make_optimizer, _build_and_update, _spec({k: jax.ShapeDtypeStruct((), v.dtype) for k, v in hyperparams.items()}), _spec(params0))
+    layout = sweep_layout(devices, mesh, batch_size)
     parts = _Parts(loss, factory, lifted_metrics)
     engine = _Engine(loss.key, factory.key, tuple((k, m.key) for k, m in lifted_metrics.items()), n, batch_size,
-                     bool(shuffle), has_val, None, "min", True)
+                     bool(shuffle), has_val, None, "min", True, None if layout is None else layout.batch)
     values = parts.values()
     values["init"] = init.values
-    start = _program(("sweep-start", init.key, factory.key, tuple(hyperparams)),
-                     lambda: _sweep_start_program(init, factory))
-    chunk = _program(("sweep", engine, tuple(hyperparams)), lambda: _sweep_program(engine, parts))
-    states, shuffle_keys = start(keys, hyperparams, values["init"], values["optimizer"])
-    plan = _Dispatches(0, epochs, None)
+    impl = jax.random.key_impl(keys)
+    start = _program(("sweep-start", init.key, factory.key, tuple(hyperparams), layout, impl),
+                     lambda: _sweep_start_program(init, factory, layout, impl))
+    chunk = _program(("sweep", engine, tuple(hyperparams), layout), lambda: _sweep_program(engine, parts, layout))
     xv, yv = validation_data if has_val else (None, None)
+    if layout is not None:
+        # Every process passes the same arguments (JAX's SPMD model), placed once, here (the
+        # keys as their raw bits: device_put takes arrays, not key arrays, across processes).
+        keys = jax.random.key_data(keys)
+        keys, hyperparams, x, y, xv, yv, values = jax.device_put((keys, hyperparams, x, y, xv, yv, values),
+                                                                 layout.replicated)
+    states, shuffle_keys, hyperparams = start(keys, hyperparams, values["init"], values["optimizer"])
+    plan = _Dispatches(0, epochs, None)
     for base in range(0, epochs, _DISPATCH_MAX):
         states, records = chunk(states, shuffle_keys, hyperparams, x, y, xv, yv, base, epochs, values)
         plan.sizes.append(min(_DISPATCH_MAX, epochs - base))
         plan.records.append(records)
+    if layout is not None:
+        return sharded_result(states, plan, has_val, tuple(lifted_metrics), members, layout)
     return _result(states, plan, engine, False, tuple(lifted_metrics), members)
 
 
@@ -116,26 +167,49 @@ def _build_and_update(make_optimizer, hyperparams, params):
     return _one_update(make_optimizer(**hyperparams), params)
 
 
-def _sweep_start_program(init: _structure.Lifted, factory: _structure.Lifted) -> Callable:
-    """``start(keys, hyperparams, init values, factory values) -> (states, shuffle keys)``, compiled."""
+def _sweep_start_program(init: _structure.Lifted, factory: _structure.Lifted, layout: _Layout | None,
+                         impl: Any) -> Callable:
+    """``start(keys, hyperparams, init values, factory values) -> (states, shuffle keys, hyperparams)``, compiled.
+
+    With a layout, ``keys`` are the keys' raw bits (of PRNG implementation ``impl``), and
+    the members are first padded to a multiple of the "models" axis by repeating the last
+    one (a copy trains exactly as its original, so it neither fails where the others would
+    not nor triggers a replay they would not); everything returned is split over that axis.
+    """
 
     def start(keys, hyperparams, init_values, factory_values):
         init_fn, make_optimizer = init.rebuild(init_values), factory.rebuild(factory_values)
+        if layout is not None:
+            keys = jax.random.wrap_key_data(keys, impl=impl)
+            members = keys.shape[0]
+            take = jnp.minimum(jnp.arange(layout.padded(members)), members - 1)
+            keys, hyperparams = jax.tree.map(lambda a: a[take], (keys, hyperparams))
 
         def member(k, hp):
             init_key, shuffle_key = jax.random.split(k)
             params = init_fn(init_key)
             return _initial_state(params, make_optimizer(**hp).init(params), False, 0), shuffle_key
 
-        return jax.vmap(member)(keys, hyperparams)
+        states, shuffle_keys = jax.vmap(member, spmd_axis_name=_axis(layout))(keys, hyperparams)
+        return states, shuffle_keys, hyperparams
 
-    return jax.jit(start)
+    return jax.jit(start, out_shardings=None if layout is None else layout.members)
+
+
+def _axis(layout: _Layout | None) -> str | None:
+    """The mesh axis a vmap over members is split over (``spmd_axis_name``), if any.
+
+    Inside a member, fit's batch constraint ``PartitionSpec("data")`` then becomes
+    ``PartitionSpec("models", "data")`` for the batched array, instead of gathering
+    the members onto every device.
+    """
+    return None if layout is None else MODELS
 
 
 _BLOCK = 16  # epochs per scan inside a sweep chunk: the most a sweep computes past its epochs
 
 
-def _sweep_program(engine: _Engine, parts: _Parts) -> Callable:
+def _sweep_program(engine: _Engine, parts: _Parts, layout: _Layout | None) -> Callable:
     """``chunk(states, keys, hp, x, y, xv, yv, base, limit, values) -> (states, records)``, compiled.
 
     Runs epochs ``base .. base + _DISPATCH_MAX`` of every member (stopping at ``limit``),
@@ -144,8 +218,14 @@ def _sweep_program(engine: _Engine, parts: _Parts) -> Callable:
     as many blocks as the epochs below ``limit`` need (a while loop): a member's epochs past
     ``limit`` in the last block are computed and discarded (``freeze``), at most
     ``_BLOCK - 1`` of them.
+
+    With a layout, the members' states and records stay split over the "models" axis; the
+    only exchange between devices is the one-boolean "did any member fail" of each chunk.
     """
     metric_names = tuple(parts.metrics)
+    axis = _axis(layout)
+    placed = (lambda tree: tree) if layout is None else (
+        lambda tree: jax.lax.with_sharding_constraint(tree, layout.members))
 
     def chunk(states, keys, hyperparams, x, y, xv, yv, base, limit, values):
         loss_fn, make_optimizer, metrics = parts.rebuild(values)
@@ -157,15 +237,16 @@ def _sweep_program(engine: _Engine, parts: _Parts) -> Callable:
 
             def block(carry):
                 s, records, b = carry
-                s, entries = jax.lax.scan(lambda s, _: jax.vmap(member)(s, keys, hyperparams), s, None, length=_BLOCK)
+                s, entries = jax.lax.scan(lambda s, _: jax.vmap(member, spmd_axis_name=axis)(s, keys, hyperparams), s, None,
+                                            length=_BLOCK)
                 # [epochs, members] -> [members, epochs], written at the block's place.
                 put = lambda r, e: jax.lax.dynamic_update_slice(r, e.T, (0, b * _BLOCK))
                 return s, jax.tree.map(put, records, entries), b + 1
 
             def run(s):
                 blocks = (jnp.clip(limit - base, 0, _CHUNK) + _BLOCK - 1) // _BLOCK
-                records = jax.tree.map(lambda r: jnp.broadcast_to(r, (keys.shape[0], _CHUNK)),
-                                       _nan_records(metric_names, engine.has_val, _CHUNK))
+                records = placed(jax.tree.map(lambda r: jnp.broadcast_to(r, (keys.shape[0], _CHUNK)),
+                                              _nan_records(metric_names, engine.has_val, _CHUNK)))
                 s, records, _ = jax.lax.while_loop(lambda c: c[2] < blocks, block, (s, records, 0))
                 return s, records
 
@@ -194,9 +275,9 @@ def _sweep_program(engine: _Engine, parts: _Parts) -> Callable:
             return s, jax.tree.map(put, records, entries), c + 1
 
         chunks = (jnp.clip(limit - base, 0, _DISPATCH_MAX) + _CHUNK - 1) // _CHUNK
-        records = jax.tree.map(lambda r: jnp.broadcast_to(r, (keys.shape[0], _DISPATCH_MAX)),
-                               _nan_records(metric_names, engine.has_val, _DISPATCH_MAX))
+        records = placed(jax.tree.map(lambda r: jnp.broadcast_to(r, (keys.shape[0], _DISPATCH_MAX)),
+                                      _nan_records(metric_names, engine.has_val, _DISPATCH_MAX)))
         states, records, _ = jax.lax.while_loop(lambda c: c[2] < chunks, one_chunk, (states, records, 0))
         return states, records
 
-    return jax.jit(chunk, donate_argnums=0)
+    return jax.jit(chunk, donate_argnums=0, out_shardings=None if layout is None else layout.members)
