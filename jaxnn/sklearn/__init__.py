@@ -44,7 +44,7 @@ parameter                     difference
                               scikit-learn reports averaged over them, and ``tol`` applies to it.
 ``verbose``, ``max_fun``      not offered (``jaxnn.train.fit(progress=True)`` shows progress).
 Perceptron ``penalty``,       not offered: the Perceptron is Rosenblatt's rule (SGD on
-``alpha``, ``class_weight``  ``max(0, -y f)``) without regularization.
+``alpha``, ``class_weight``   ``max(0, -y f)``) without regularization.
 Perceptron multi-class        one-vs-rest as scikit-learn, but the classes train together: one shuffle
                               order and one stopping rule (on the summed loss) for all of them.
 ============================  ===========================================================================
