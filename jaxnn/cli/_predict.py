@@ -157,10 +157,9 @@ def _text_target_note(config: dict[str, Any], table: _table.Table, fmt: _numbers
         if t not in table.names:
             continue
         col = table.column(t)
-        present = col.cells[~col.missing]
-        text = [c for c in present.tolist() if fmt.parse(c) is None]
-        if text:
-            shown = ", ".join(repr(v) for v in sorted(set(text))[:3])
+        text = ~col.missing & ~col.parsed(fmt)[1]
+        if text.any():
+            shown = ", ".join(repr(v) for v in sorted(set(col.cells[text].tolist()))[:3])
             return (f"note: the {t!r} column holds text ({shown}), not numbers, but this is a regression model, so "
                     "no R^2 is computed; was the model trained on the right target (or with --task)?")
     return None

@@ -162,15 +162,14 @@ def _text(
     if col.name not in categorical:
         _schema.check_convention(table, col, fmt, "target column")
         _schema.check_mostly_numbers(table, col, fmt)
-    classes = sorted(set(col.cells.tolist()))
+    classes = sorted(col.distinct())
     if task == "regression":
         example = ", ".join(repr(v) for v in classes[:3])
         raise UsageError(
             f"target column {col.name!r} holds text ({example}, ...), not numbers, so it cannot be "
             "a regression target; use --task binary or --task multiclass"
         )
-    index = {c: i for i, c in enumerate(classes)}
-    codes = np.array([index[v] for v in col.cells])
+    codes = col.index_in(classes)
     if task != "auto":
         return Target(codes.astype(np.int32), task, classes, "text", "--task")
     _check_spellings(table, col, classes)
