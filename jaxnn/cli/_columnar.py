@@ -56,7 +56,7 @@ def read(source: str, raw: bytes, delimiter: str | None, *, missing: frozenset[s
     import pyarrow.csv as pa_csv
 
     data, ascii_only = _text_bytes(raw)
-    if data is None or b'"' in data or data.count(b"\r") != data.count(b"\r\n"):
+    if data is None or b'"' in data or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
         return None
     first_end = data.find(b"\n")
     pos, line = 0, 1

@@ -95,8 +95,9 @@ def numbers(table: Table, column: Column, fmt: NumberFormat, *, model: str | Non
             )
     # The magnitude is checked before anything squares or sums the values, so no NumPy
     # overflow warning is ever raised here.
-    big = ~(np.abs(values) <= FLOAT32_MAX)
-    if big.any():
+    # max/min first: no temporary array for the common case (NaN fails both comparisons).
+    if len(values) and not (values.max() <= FLOAT32_MAX and values.min() >= -FLOAT32_MAX):
+        big = ~(np.abs(values) <= FLOAT32_MAX)
         i = int(np.argmax(big))
         what = "the non-finite value" if not math.isfinite(values[i]) else "the value"
         raise TableError(
