@@ -74,7 +74,9 @@ def read(source: str, raw: bytes, delimiter: str | None, *, missing: frozenset[s
     header = [h.strip() for h in header_text.split(delimiter)]
     if not any(header) or not header_ok(header):
         return None
-    body_start, body_end = end + 1, len(data.rstrip(b"\r\n"))
+    body_start, body_end = end + 1, len(data)
+    while body_end > body_start and data[body_end - 1] in b"\r\n":  # trailing line ends (rstrip copies)
+        body_end -= 1
     if body_start >= body_end or data.startswith((b"\n", b"\r\n"), body_start):
         return None
     if data.find(b"\n\n", body_start, body_end) >= 0 or data.find(b"\n\r\n", body_start, body_end) >= 0:
@@ -116,7 +118,7 @@ def _text_bytes(raw: bytes) -> tuple[bytes | None, bool]:
         data, ascii_only = unicodedata.normalize("NFC", text).encode(), False
         if data.startswith(_BOM):  # a second mark is a character of the header, as in the Python reader
             return None, False
-    if b"\x00" in data or not data.strip():
+    if b"\x00" in data or not data or data.isspace():  # (strip() would copy the file)
         return None, ascii_only
     return data, ascii_only
 
