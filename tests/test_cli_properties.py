@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import os
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -23,7 +27,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jaxnn import _model_file, checkpoint, cli, nn
-from jaxnn.cli import _errors, _numbers, _schema, _table
+from jaxnn.cli import _columnar, _errors, _numbers, _schema, _table
 
 PROFILE = settings(
     max_examples=30,
@@ -242,7 +246,17 @@ def test_plain_files_are_split_by_arrow(tmp_path, monkeypatch):
 
 
 def test_arrow_trims_the_whitespace_python_strips():
-    from jaxnn.cli import _columnar
-
     assert set(_columnar._ASCII_WHITESPACE) == {c for c in map(chr, range(128)) if c.isspace()}
     assert "\u00a0" in _columnar._whitespace() and "\u3000" in _columnar._whitespace()
+
+
+def test_pyarrow_is_imported_only_when_a_csv_file_is_read(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,y\n1,0\n2,1\n")
+    script = ("import sys; from jaxnn import cli; from jaxnn.cli import _table; "
+              "assert 'pyarrow' not in sys.modules, 'imported with the command line'; "
+              f"_table.read_csv({str(path)!r}); assert 'pyarrow' in sys.modules, 'not used to read'")
+    repo = pathlib.Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(repo), "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
