@@ -172,10 +172,11 @@ def test_train_then_predict_matches_the_python_api(tmp_path_factory, table):
 
 
 # Cell texts for comparing the two readers: numbers in every convention, signs, exponents,
-# infinities, missing markers, units, non-ASCII digits and spaces, and now and then a
-# quote or a delimiter (which the Python reader must then take over).
-CELL_PIECES = ["1", "0", "7", "12", ".", ",", " ", "'", "-", "+", "e", "E3", "inf", "Infinity", "NA", "n/a",
-               "?", "None", "%", "$", "kg", "x", "é", "\u0661", "\u00a0", "\x1c", '"', ";", "\t"]
+# infinities, missing markers, units, non-ASCII digits and spaces; and in some files one
+# hostile piece (a quote, a delimiter, a lone CR), which the Python reader must take over.
+CELL_PIECES = ["1", "0", "7", "12", ".", " ", "'", "-", "+", "e", "E3", "inf", "Infinity", "NA", "n/a",
+               "?", "None", "%", "$", "kg", "x", "é", "\u0661", "\u00a0", "\x1c"]
+HOSTILE_PIECES = ['"', ",", ";", "\t", "\r", '"a"']
 FORMATS = [_numbers.NumberFormat(), _numbers.NumberFormat(decimal=","), _numbers.NumberFormat(thousands=","),
            _numbers.NumberFormat(decimal=",", thousands="."), _numbers.NumberFormat(thousands=" "),
            _numbers.NumberFormat(thousands="'")]
@@ -195,18 +196,23 @@ def _read_both(path, monkeypatch):
     return out
 
 
-@PROFILE
+@settings(PROFILE, max_examples=100)
 @given(
     cells=st.lists(st.lists(st.lists(st.sampled_from(CELL_PIECES), max_size=4).map("".join), min_size=3, max_size=3),
                    min_size=1, max_size=8),
+    hostile=st.none() | st.tuples(st.sampled_from(HOSTILE_PIECES), st.integers(0, 23)),
     delimiter=st.sampled_from([",", ";", "\t"]),
     newline=st.sampled_from(["\n", "\r\n"]),
     bom=st.booleans(),
     sep_line=st.booleans(),
     trailing=st.sampled_from(["", "\n", "\n\n"]),
 )
-def test_arrow_and_python_readers_agree(tmp_path_factory, monkeypatch, cells, delimiter, newline, bom, sep_line,
-                                        trailing):
+def test_arrow_and_python_readers_agree(tmp_path_factory, monkeypatch, cells, hostile, delimiter, newline, bom,
+                                        sep_line, trailing):
+    if hostile is not None:
+        piece, k = hostile
+        row = cells[k // 3 % len(cells)]
+        row[k % 3] += piece
     text = (f"sep={delimiter}{newline}" if sep_line else "") + delimiter.join(["a", "b c", "y"]) + newline
     text += "".join(delimiter.join(row) + newline for row in cells) + trailing
     path = tmp_path_factory.mktemp("both") / "t.csv"
