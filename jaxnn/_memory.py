@@ -72,7 +72,11 @@ def out_of_memory_message(e: BaseException) -> str | None:
     Python's ``MemoryError``), naming the size that did not fit; None for other errors."""
     text = str(e)
     if isinstance(e, MemoryError):
-        size = ""
+        # NumPy's says "Unable to allocate 3.00 GiB for an array ..."; Python's own says nothing.
+        match = re.search(r"allocate ([\d.]+) ?([KMGTP]?i?B)\b", text)
+        units = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}
+        size = f" {format_bytes(float(match.group(1)) * units[match.group(2)])}" if (
+            match and match.group(2) in units) else ""
     elif "RESOURCE_EXHAUSTED" in text or "Out of memory" in text:
         match = re.search(r"allocat\w* (\d+) bytes", text) or re.search(r"(\d+)B\b", text)
         size = f" {format_bytes(int(match.group(1)))}" if match else ""

@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import os
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -23,7 +27,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jaxnn import _model_file, checkpoint, cli, nn
-from jaxnn.cli import _errors, _numbers, _schema, _table
+from jaxnn.cli import _columnar, _errors, _numbers, _schema, _table
 
 PROFILE = settings(
     max_examples=30,
@@ -165,3 +169,100 @@ def test_train_then_predict_matches_the_python_api(tmp_path_factory, table):
     np.testing.assert_allclose([float(r[2]) for r in rows[1:]], p_yes, atol=2e-6)
     clear = np.abs(p_yes - 0.5) > 1e-5  # away from a tie, the class is the likelier one
     assert [r[0] for r, c in zip(rows[1:], clear) if c] == ["yes" if p > 0.5 else "no" for p in p_yes[clear]]
+
+
+# Cell texts for comparing the two readers: numbers in every convention, signs, exponents,
+# infinities, missing markers, units, non-ASCII digits and spaces; and in some files one
+# hostile piece (a quote, a delimiter, a lone CR), which the Python reader must take over.
+CELL_PIECES = ["1", "0", "7", "12", ".", " ", "'", "-", "+", "e", "E3", "inf", "Infinity", "NA", "n/a",
+               "?", "None", "%", "$", "kg", "x", "é", "\u0661", "\u00a0", "\x1c"]
+HOSTILE_PIECES = ['"', ",", ";", "\t", "\r", '"a"']
+FORMATS = [_numbers.NumberFormat(), _numbers.NumberFormat(decimal=","), _numbers.NumberFormat(thousands=","),
+           _numbers.NumberFormat(decimal=",", thousands="."), _numbers.NumberFormat(thousands=" "),
+           _numbers.NumberFormat(thousands="'")]
+
+
+def _read_both(path, monkeypatch):
+    """The table (or the error message) from Arrow's path and from the Python reader alone."""
+    out = []
+    for python_only in (False, True):
+        with monkeypatch.context() as m:
+            if python_only:
+                m.setattr(_table._columnar, "read", lambda *a, **k: None)
+            try:
+                out.append(_table.read_csv(path))
+            except _errors.TableError as e:
+                out.append(str(e))
+    return out
+
+
+@settings(PROFILE, max_examples=100)
+@given(
+    cells=st.lists(st.lists(st.lists(st.sampled_from(CELL_PIECES), max_size=4).map("".join), min_size=3, max_size=3),
+                   min_size=1, max_size=8),
+    hostile=st.none() | st.tuples(st.sampled_from(HOSTILE_PIECES), st.integers(0, 23)),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+    newline=st.sampled_from(["\n", "\r\n"]),
+    bom=st.booleans(),
+    sep_line=st.booleans(),
+    trailing=st.sampled_from(["", "\n", "\n\n"]),
+)
+def test_arrow_and_python_readers_agree(tmp_path_factory, monkeypatch, cells, hostile, delimiter, newline, bom,
+                                        sep_line, trailing):
+    if hostile is not None:
+        piece, k = hostile
+        row = cells[k // 3 % len(cells)]
+        row[k % 3] += piece
+    text = (f"sep={delimiter}{newline}" if sep_line else "") + delimiter.join(["a", "b c", "y"]) + newline
+    text += "".join(delimiter.join(row) + newline for row in cells) + trailing
+    path = tmp_path_factory.mktemp("both") / "t.csv"
+    path.write_bytes(("\ufeff" if bom else "").encode() + text.encode())
+    fast, python = _read_both(path, monkeypatch)
+    if isinstance(python, str) or isinstance(fast, str):
+        assert fast == python
+        return
+    assert fast.names == python.names and fast.lines.tolist() == python.lines.tolist()
+    for a, b in zip(fast.columns, python.columns):
+        assert a.cells.tolist() == b.cells.tolist() and a.missing.tolist() == b.missing.tolist()
+        for fmt in FORMATS:
+            (va, oka), (vb, okb) = a.parsed(fmt), b.parsed(fmt)
+            assert oka.tolist() == okb.tolist()
+            np.testing.assert_array_equal(va, vb)
+        assert sorted(a.distinct()) == sorted(b.distinct())
+        known = sorted(b.distinct())[:2]
+        assert a.index_in(known).tolist() == b.index_in(known).tolist()
+
+
+def test_plain_files_are_split_by_arrow(tmp_path, monkeypatch):
+    """A file without quotes (CRLF, a byte-order mark, Excel's sep= line, spaces around
+    cells) never reaches the Python reader; a quoted one does."""
+    def python_reader(*a, **k):
+        raise AssertionError("the Python reader was used")
+
+    monkeypatch.setattr(_table, "_parse", python_reader)
+    path = tmp_path / "plain.csv"
+    path.write_bytes(b"\xef\xbb\xbfsep=;\r\n a ; b \r\n1,5 ; x\r\n 2 ;  y \r\n\r\n")
+    table = _table.read_csv(path)
+    assert table.names == ["a", "b"] and table.lines.tolist() == [3, 4]
+    assert table.column("b").cells.tolist() == ["x", "y"]
+    assert _schema.numbers(table, table.column("a"), _numbers.NumberFormat(decimal=",")).tolist() == [1.5, 2.0]
+    path.write_text('a,b\n1,"x"\n2,y\n')
+    with pytest.raises(AssertionError, match="Python reader"):
+        _table.read_csv(path)
+
+
+def test_arrow_trims_the_whitespace_python_strips():
+    assert set(_columnar._ASCII_WHITESPACE) == {c for c in map(chr, range(128)) if c.isspace()}
+    assert "\u00a0" in _columnar._whitespace() and "\u3000" in _columnar._whitespace()
+
+
+def test_pyarrow_is_imported_only_when_a_csv_file_is_read(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,y\n1,0\n2,1\n")
+    script = ("import sys; from jaxnn import cli; from jaxnn.cli import _table; "
+              "assert 'pyarrow' not in sys.modules, 'imported with the command line'; "
+              f"_table.read_csv({str(path)!r}); assert 'pyarrow' in sys.modules, 'not used to read'")
+    repo = pathlib.Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(repo), "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr

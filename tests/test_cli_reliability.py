@@ -352,6 +352,36 @@ def test_unreadable_special_file_is_a_user_error(tmp_path, capsys):
     assert "cannot read /proc/self/mem" in line and "bug" not in line
 
 
+@pytest.mark.parametrize("first, second", [("yes", "YES"), ("True", "TRUE"), ("New York", "new-york")])
+def test_target_labels_differing_only_in_case_or_spelling(tmp_path, capsys, first, second):
+    """Two spellings of one label are refused when the task is inferred (they would be two
+    classes); --task keeps them apart on purpose."""
+    rows = [(f"{i * 0.1:.1f}", first if i % 3 == 0 else "other" if i % 3 == 1 else second) for i in range(30)]
+    data = tmp_path / "labels.csv"
+    data.write_text("a,label\n" + "".join(f"{a},{y}\n" for a, y in rows))
+    files = Files(data)
+    line, _ = _one_line(capsys, "train", 2, ["train", "--data", data, "--out", tmp_path / "m.jaxnn", *FAST])
+    a, b = sorted([first, second])
+    assert f"holds {a!r} (line {2 + [y for _, y in rows].index(a)})" in line
+    assert f"and {b!r} (line {2 + [y for _, y in rows].index(b)})" in line
+    assert "differ only in case" in line and "--task multiclass" in line and files.unchanged()
+    _train(capsys, data, tmp_path / "m.jaxnn", "--task", "multiclass")
+    assert _model_file.load_model(tmp_path / "m.jaxnn").config["class_names"] == sorted([first, second, "other"])
+
+
+def test_regression_model_on_a_text_target_column_says_so(tmp_path, capsys):
+    train_csv = tmp_path / "r.csv"
+    train_csv.write_text("a,label\n" + "".join(f"{i * 0.1:.1f},{i * 0.37:.2f}\n" for i in range(30)))
+    _train(capsys, train_csv, tmp_path / "m.jaxnn")
+    new = tmp_path / "new.csv"
+    new.write_text("a,label\n" + "".join(f"{i * 0.1:.1f},{'yes' if i % 2 else 'no'}\n" for i in range(10)))
+    assert cli.main(["predict", "--model", str(tmp_path / "m.jaxnn"), "--data", str(new)]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 11
+    assert "'label' column holds text ('no', 'yes')" in captured.err and "regression model" in captured.err
+    assert "R^2" in captured.err and "Traceback" not in captured.err
+
+
 @pytest.mark.parametrize("column", ["a", "y"])
 def test_numbers_with_a_few_stray_cells_are_an_error(tmp_path, capsys, column):
     values = [f"{i * 0.37:.2f}" for i in range(30)]
@@ -596,6 +626,16 @@ def test_out_of_memory_during_training_is_one_line(tmp_path, capsys, d_csv, monk
     monkeypatch.setattr(train, "fit", oom)
     line, _ = _one_line(capsys, "train", 2, ["train", "--data", d_csv, "--out", tmp_path / "m.jaxnn", *FAST])
     assert "out of memory" in line and "11.2 GiB" in line and not (tmp_path / "m.jaxnn").exists()
+
+
+def test_memory_error_during_training_names_the_size(tmp_path, capsys, d_csv, monkeypatch):
+    """A NumPy allocation refused under a memory limit (ulimit, a container) names its size."""
+    def oom(*a, **k):
+        raise MemoryError("Unable to allocate 3.00 GiB for an array with shape (402653184,) and data type float64")
+
+    monkeypatch.setattr(train, "fit", oom)
+    line, _ = _one_line(capsys, "train", 2, ["train", "--data", d_csv, "--out", tmp_path / "m.jaxnn", *FAST])
+    assert "out of memory: could not allocate 3.0 GiB" in line and not (tmp_path / "m.jaxnn").exists()
 
 
 def test_unexpected_error_is_a_bug_report_and_debug_shows_the_traceback(tmp_path, capsys, d_csv, monkeypatch):

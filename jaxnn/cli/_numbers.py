@@ -56,6 +56,12 @@ class NumberFormat:
         pattern = rf"[+-]?(?:{whole}(?:{d}\d*)?|{d}\d+)(?:[eE][+-]?\d+)?"
         object.__setattr__(self, "_re", re.compile(pattern))
 
+    @property
+    def pattern(self) -> str:
+        """The regular expression a number cell matches in full (the syntax of Python's
+        :mod:`re` and of RE2, which Arrow's reader uses)."""
+        return self._re.pattern  # type: ignore[attr-defined]
+
     def parse(self, cell: str) -> float | None:
         """The number a (stripped) cell holds, or ``None`` when it is not a number."""
         if self._re.fullmatch(cell):  # type: ignore[attr-defined]

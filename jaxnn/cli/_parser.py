@@ -72,13 +72,17 @@ how CSV files are read:
   A category column may have at most 50 categories and at most half as many categories as
   rows (more is an identifier or free text: --drop it). Numbers must be finite and at most
   3.4e38 in size (float32).
+  A text target whose labels differ only in case, spaces or punctuation (yes and YES, True
+  and TRUE) is an error naming both and their lines when the task is inferred: write them
+  one way (--task binary or multiclass keeps them as distinct classes). predict run with a
+  regression model on a file whose target column holds text says so in a note (no R^2).
 
 limits and behaviours:
   --epochs is at most 1,000,000 and --seed in [0, 2**32 - 1]. --batch-size is >= 1 or
   'full' (0 is an error). A network whose training would not fit in memory (estimated from
   the layer widths, the batch and the optimizer) is refused before training, naming the
-  size; an out-of-memory failure during training is one line naming the size that did not
-  fit. A regression target with the same value in every training row is an error (there is
+  size; an out-of-memory failure during training (on the device, or in host memory under a
+  limit such as ulimit or a container's) is one line naming the size that did not fit. A regression target with the same value in every training row is an error (there is
   nothing to learn). No output may be an input or another output (compared after resolving
   links), a symbolic link or a read-only file; each output's folder must exist and be
   writable, checked before training. Every

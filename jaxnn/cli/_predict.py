@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     _check_finite(table, outputs)
     header, rows = _rows(model.config, outputs)
     _write(args.out, header, rows)
-    score = score_if_labelled(model, table, outputs, fmt, one_reading=not stated)
+    score = score_if_labelled(model, table, outputs, fmt, one_reading=not stated) or _text_target_note(
+        model.config, table, fmt)
     where = f"wrote {len(rows)} predictions to {args.out}" if args.out else f"{len(rows)} predictions"
     print(where + (f"; {score}" if score else ""), file=sys.stderr)
     return 0
@@ -145,6 +146,23 @@ def score_if_labelled(
         return f"accuracy on the {config['targets'][0]!r} column: {float(np.mean(pred == true)):.4f}"
     except ValueError:
         return None
+
+
+def _text_target_note(config: dict[str, Any], table: _table.Table, fmt: _numbers.NumberFormat) -> str | None:
+    """For a regression model, a note when the file has a target column that holds text
+    (``yes``/``no``): the model predicts numbers, so no R^2 is computed; ``None`` otherwise."""
+    if config["task"] != "regression":
+        return None
+    for t in config["targets"]:
+        if t not in table.names:
+            continue
+        col = table.column(t)
+        text = ~col.missing & ~col.parsed(fmt)[1]
+        if text.any():
+            shown = ", ".join(repr(v) for v in sorted(set(col.cells[text].tolist()))[:3])
+            return (f"note: the {t!r} column holds text ({shown}), not numbers, but this is a regression model, so "
+                    "no R^2 is computed; was the model trained on the right target (or with --task)?")
+    return None
 
 
 def _labels(config: dict[str, Any], table: _table.Table, col: _table.Column, fmt: _numbers.NumberFormat) -> list[str]:

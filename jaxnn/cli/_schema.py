@@ -39,9 +39,8 @@ from jaxnn.cli._numbers import (
     FLOAT32_MAX,
     NumberFormat,
     format_label,
+    decimal_reading,
     other_convention,
-    parses_as_numbers,
-    two_readings,
 )
 from jaxnn.cli._table import Column, Table, closest
 
@@ -67,8 +66,8 @@ def is_numeric(column: Column, fmt: NumberFormat) -> bool:
     """Whether every non-missing cell of ``column`` is a number under ``fmt``."""
     if column.preset is not None:
         return True
-    present = column.cells[~column.missing]
-    return len(present) > 0 and parses_as_numbers(present, fmt)
+    present = ~column.missing
+    return bool(present.any()) and bool(column.parsed(fmt)[1][present].all())
 
 
 def numbers(table: Table, column: Column, fmt: NumberFormat, *, model: str | None = None) -> np.ndarray:
@@ -83,10 +82,10 @@ def numbers(table: Table, column: Column, fmt: NumberFormat, *, model: str | Non
     if column.preset is not None:
         values = column.preset
     else:
-        parsed = [fmt.parse(c) for c in column.cells]
-        bad = [i for i, v in enumerate(parsed) if v is None]
-        if bad:
-            i = bad[0]
+        values, ok = column.parsed(fmt)
+        bad = np.flatnonzero(~ok)
+        if len(bad):
+            i = int(bad[0])
             hint = other_convention([column.cells[j] for j in bad], fmt)
             why = f"; it looks like {hint}" if hint else ""
             raise TableError(
@@ -94,11 +93,11 @@ def numbers(table: Table, column: Column, fmt: NumberFormat, *, model: str | Non
                 f"{' (as in the training data)' if model else ''} written with {fmt.describe()}, "
                 f"but line {table.lines[i]} holds {column.cells[i]!r}{why}"
             )
-        values = np.array(parsed, dtype=np.float64)
     # The magnitude is checked before anything squares or sums the values, so no NumPy
     # overflow warning is ever raised here.
-    big = ~(np.abs(values) <= FLOAT32_MAX)
-    if big.any():
+    # max/min first: no temporary array for the common case (NaN fails both comparisons).
+    if len(values) and not (values.max() <= FLOAT32_MAX and values.min() >= -FLOAT32_MAX):
+        big = ~(np.abs(values) <= FLOAT32_MAX)
         i = int(np.argmax(big))
         what = "the non-finite value" if not math.isfinite(values[i]) else "the value"
         raise TableError(
@@ -114,9 +113,10 @@ def check_convention(table: Table, column: Column, fmt: NumberFormat, what: str 
     another convention (decimal comma, thousands separator, currency or percent signs),
     naming a value, its line and the option to pass; such a column must never silently
     become a category column."""
-    hint = other_convention(column.cells[~column.missing].tolist(), fmt)
+    # Which conventions fit depends only on the set of values: the distinct ones are enough.
+    hint = other_convention(column.distinct(present=True), fmt)
     if hint:
-        bad = next(i for i, c in enumerate(column.cells) if not column.missing[i] and fmt.parse(c) is None)
+        bad = int(np.argmax(~column.missing & ~column.parsed(fmt)[1]))
         raise TableError(
             f"{table.source}: {what} {column.name!r} holds {column.cells[bad]!r} on line {table.lines[bad]}, not a "
             f"number written with {fmt.describe()}; it looks like {hint}; to read it as categories instead, "
@@ -132,14 +132,19 @@ def check_one_reading(table: Table, column: Column, fmt: NumberFormat) -> None:
 
     The message names the column, the line, both readings and both options.
     """
-    if column.preset is not None:
+    other = decimal_reading(fmt)
+    if column.preset is not None or other is None:
         return
-    cells = column.cells[~column.missing]
-    found = two_readings(cells.tolist(), fmt)
-    if found is None:
+    present = ~column.missing
+    mine, ok_mine = column.parsed(fmt)
+    theirs, ok_theirs = column.parsed(other)
+    if not (ok_mine[present].all() and ok_theirs[present].all()):
+        return  # one cell that only one convention reads settles the column
+    differ = present & (mine != theirs)
+    if not differ.any():
         return
-    k, mine, theirs, other = found
-    i = int(np.flatnonzero(~column.missing)[k])
+    i = int(np.argmax(differ))
+    mine, theirs = float(mine[i]), float(theirs[i])
     raise TableError(
         f"{table.source}: column {column.name!r} holds {column.cells[i]!r} on line {table.lines[i]}, which the "
         f"model's convention ({fmt.describe()}) reads as {format_label(mine)} but {other.describe()} reads as {format_label(theirs)}, "
@@ -157,13 +162,13 @@ def check_mostly_numbers(table: Table, column: Column, fmt: NumberFormat) -> Non
     """Raises :class:`TableError` when all but a few cells (less than 10%) of ``column`` are
     numbers: the others are typos or unmarked missing values, and reading the column as
     categories would silently turn every number into a category."""
-    bad = [i for i, c in enumerate(column.cells) if not column.missing[i] and fmt.parse(c) is None]
+    bad = ~column.missing & ~column.parsed(fmt)[1]
     present = int((~column.missing).sum())
-    if bad and len(bad) < (1 - MOSTLY_NUMBERS) * present:
-        i = bad[0]
+    if bad.any() and bad.sum() < (1 - MOSTLY_NUMBERS) * present:
+        i = int(np.argmax(bad))
         raise TableError(
             f"{table.source}: column {column.name!r} holds numbers except {column.cells[i]!r} on line "
-            f"{table.lines[i]}{_more(np.isin(np.arange(len(column.cells)), bad))}; fix those cells (write a "
+            f"{table.lines[i]}{_more(bad)}; fix those cells (write a "
             f"missing value as an empty cell or NA), or pass --categorical {column.name} to read the column as "
             "categories"
         )
@@ -206,7 +211,7 @@ def feature_spec(
                 continue
             check_convention(table, col, fmt)
             check_mostly_numbers(table, col, fmt)
-        categories = sorted(set(col.cells.tolist()))
+        categories = sorted(col.distinct())
         limit = _category_limit(table.rows)
         if len(categories) > limit:
             example = ", ".join(repr(c) for c in categories[:3])
@@ -255,16 +260,20 @@ def encode_features(
         training data did not have.
     """
     _check_present(table, spec, model)
-    blocks = []
-    for s in spec:
+    if not spec:
+        raise TableError(f"{table.source}: there are no feature columns (only the target); add input columns")
+    widths = [1 if s["kind"] == "numeric" else len(s["categories"]) for s in spec]
+    # Filled column by column: one [rows, features] array, no per-column blocks to join.
+    x = np.empty((table.rows, sum(widths)), dtype=np.float64)
+    start = 0
+    for s, w in zip(spec, widths):
         col = table.column(s["name"])
         if s["kind"] == "numeric":
-            blocks.append(numbers(table, col, fmt, model=model)[:, None])
+            x[:, start] = numbers(table, col, fmt, model=model)
         else:
-            blocks.append(_one_hot(table, col, s["categories"]))
-    if not blocks:
-        raise TableError(f"{table.source}: there are no feature columns (only the target); add input columns")
-    return np.concatenate(blocks, axis=1)
+            x[:, start:start + w] = _one_hot(table, col, s["categories"])
+        start += w
+    return x
 
 
 def _check_present(table: Table, spec: Sequence[dict[str, Any]], model: str | None) -> None:
@@ -294,14 +303,14 @@ def _one_hot(table: Table, col: Column, categories: list[str]) -> np.ndarray:
     # The table's text is NFC-normalized; so are the categories here (a model file written
     # before that may hold another form).
     index = {unicodedata.normalize("NFC", c): k for k, c in enumerate(categories)}
-    unknown = [i for i, v in enumerate(col.cells) if v not in index]
-    if unknown:
-        i = unknown[0]
+    found = col.index_in(list(index))
+    if (found < 0).any():
+        i = int(np.argmax(found < 0))
         raise TableError(
             f"{table.source}: column {col.name!r} holds {col.cells[i]!r} on line {table.lines[i]}, "
             f"a category the training data did not have (known: "
             f"{', '.join(repr(c) for c in categories[:8])}{' ...' if len(categories) > 8 else ''})"
         )
-    codes = np.array([index[v] for v in col.cells], dtype=np.int32)
+    codes = np.array(list(index.values()), dtype=np.int32)[found]
     # 0 and 1 are exact in float32, so the float64 features are the same as NumPy's.
     return np.asarray(data.one_hot(codes, len(categories)), dtype=np.float64)

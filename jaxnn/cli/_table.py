@@ -1,8 +1,11 @@
 """Tables for the command line: CSV files (or built-in data sets) as named, untyped columns.
 
-The reader is the standard library's :mod:`csv`, used strictly (a quote that is never
-closed is an error on the line that opens it); the columns are typed afterwards, by
-:mod:`jaxnn.cli._schema`. The rules, which ``jaxnn train --help`` repeats:
+Arrow's CSV reader splits a file into columns of text (:mod:`jaxnn.cli._columnar`) when it
+reads it exactly as the rules below say; any other file (quotes, a ragged row, text that is
+not UTF-8, ...) is read by the standard library's :mod:`csv`, used strictly (a quote that is
+never closed is an error on the line that opens it), so that every message is the same. The
+columns are typed afterwards, by :mod:`jaxnn.cli._schema`. The rules, which ``jaxnn train
+--help`` repeats:
 
 * The first row is the header; column names must be unique. The delimiter (``,``, ``;``
   or a tab) is the one that splits every one of the first lines into as many cells as
@@ -31,8 +34,9 @@ from typing import Any
 
 import numpy as np
 
+from jaxnn.cli import _columnar
 from jaxnn.cli._errors import TableError
-from jaxnn.cli._numbers import format_label
+from jaxnn.cli._numbers import NumberFormat, format_label
 
 _MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 _DELIMITERS = (",", ";", "\t")
@@ -41,10 +45,12 @@ _SNIFF_LINES = 50
 _SEP_LINE = re.compile(r"sep=([,;\t|])")
 
 
-@dataclasses.dataclass(frozen=True)
 class Column:
     """One column of a table, untyped: the table is typed by
     :func:`~jaxnn.cli._schema.feature_spec` (train) or by a model's stored schema (predict).
+
+    The cells of a file read by Arrow stay in one Arrow array (no Python string per cell)
+    until something asks for :attr:`cells`; numbers are parsed from it column by column.
 
     Attributes:
       name: the header cell.
@@ -53,10 +59,47 @@ class Column:
       preset: ``float64 [rows]`` for a built-in numeric column (no text to parse), else None.
     """
 
-    name: str
-    cells: np.ndarray
-    missing: np.ndarray
-    preset: np.ndarray | None = None
+    def __init__(self, name: str, cells: np.ndarray | None, missing: np.ndarray, preset: np.ndarray | None = None,
+                 *, arrow: Any = None) -> None:
+        self.name = name
+        self.missing = missing
+        self.preset = preset
+        self._cells = cells
+        self._arrow = arrow
+        self._parsed: dict[NumberFormat, tuple[np.ndarray, np.ndarray]] = {}
+
+    @property
+    def cells(self) -> np.ndarray:
+        if self._cells is None:
+            self._cells = self._arrow.to_numpy()
+        return self._cells
+
+    def parsed(self, fmt: NumberFormat) -> tuple[np.ndarray, np.ndarray]:
+        """The numbers of the cells under ``fmt`` (``float64 [rows]``, NaN where a cell is
+        not a number) and ``bool [rows]``, where one is, as :meth:`NumberFormat.parse` reads
+        each cell (vectorised for a file read by Arrow)."""
+        if fmt not in self._parsed:
+            found = None if self._arrow is None else self._arrow.parse(fmt)
+            if found is None:
+                values = [fmt.parse(c) for c in self.cells]
+                ok = np.array([v is not None for v in values], dtype=bool)
+                found = np.array([math.nan if v is None else v for v in values], dtype=np.float64), ok
+            self._parsed[fmt] = found
+        return self._parsed[fmt]
+
+    def distinct(self, *, present: bool = False) -> list[str]:
+        """The distinct cells (in no particular order); only the non-missing ones when ``present``."""
+        if self._cells is None:
+            return self._arrow.distinct(present=present)
+        return list(dict.fromkeys((self.cells[~self.missing] if present else self.cells).tolist()))
+
+    def index_in(self, values: Sequence[str]) -> np.ndarray:
+        """``int [rows]``: the position of each cell in ``values`` (distinct strings), -1 where
+        it is not one of them."""
+        if self._cells is None:
+            return self._arrow.index_in(list(values))
+        index = {v: k for k, v in enumerate(values)}
+        return np.array([index.get(c, -1) for c in self.cells], dtype=np.int64)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,8 +198,16 @@ def read_csv(path: str | os.PathLike[str], *, delimiter: str | None = None) -> T
         cells (the message names the line).
     """
     path = os.fspath(path)
-    text = _read_text(path)
-    path = "standard input" if path == "-" else path  # as messages name it
+    raw = _read_bytes(path)
+    name = "standard input" if path == "-" else path  # as messages name it
+    fast = _columnar.read(name, raw, delimiter, missing=_MISSING, sep_line=_SEP_LINE, sniff=_delimiter,
+                          header_ok=_header_ok)
+    if fast is not None:
+        header, cells, lines = fast
+        columns = tuple(Column(h, None, c.missing, arrow=c) for h, c in zip(header, cells))
+        return Table(name, columns, lines)
+    text = _read_text(path, raw)
+    path = name
     skip = 0
     stated = _SEP_LINE.fullmatch(text.split("\n", 1)[0].rstrip("\r"))
     if stated:  # Excel's first line 'sep=;' names the delimiter; it is not the header
@@ -170,11 +221,10 @@ def read_csv(path: str | os.PathLike[str], *, delimiter: str | None = None) -> T
     return Table(path, columns, np.asarray(lines, dtype=np.int64))
 
 
-def _read_text(path: str) -> str:
-    """The text of the file ``path`` (``-``: standard input): it must exist and be non-empty
-    UTF-8 text; NFC-normalized, so that ``é`` typed as one code point or as ``e`` and an
-    accent is one string in names and categories."""
-    raw = _read_bytes(path)
+def _read_text(path: str, raw: bytes) -> str:
+    """The text of the file ``path`` (``-``: standard input) whose bytes are ``raw``: it must
+    be non-empty UTF-8 text; NFC-normalized, so that ``é`` typed as one code point or as
+    ``e`` and an accent is one string in names and categories."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -256,6 +306,11 @@ def _check_header(path: str, header: list[str]) -> None:
         if h in seen:
             raise TableError(f"{path}: the column name {h!r} appears twice in the header; names must be unique")
         seen.add(h)
+
+
+def _header_ok(header: list[str]) -> bool:
+    """Whether ``header`` has no empty and no repeated name."""
+    return all(header) and len(set(header)) == len(header)
 
 
 def from_arrays(source: str, names: Sequence[str], arrays: Sequence[Any]) -> Table:

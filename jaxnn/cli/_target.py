@@ -5,14 +5,19 @@ text target is binary with 2 classes and multi-class otherwise; a numeric target
 numbers with 2 to 20 distinct values (and at most half as many values as rows) is binary or
 multi-class the same way; any other numeric target is a regression. A text target with more
 than 20 classes and more classes than half the rows is an error (``--task multiclass``
-insists). Class labels are sorted (numerically for numbers), and for a binary task the
-second one is the positive class.
+insists). So is, when the task is inferred, a text target with two labels that differ only
+in case, spaces or punctuation (``yes``/``YES``, ``True``/``TRUE``, ``n/a``/``N.A.``): they
+are a typo far more often than two classes; ``--task`` keeps them as distinct classes. Class
+labels are sorted (numerically for numbers), and for a binary task the second one is the
+positive class.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import NamedTuple
+
+import re
 
 import numpy as np
 
@@ -157,23 +162,46 @@ def _text(
     if col.name not in categorical:
         _schema.check_convention(table, col, fmt, "target column")
         _schema.check_mostly_numbers(table, col, fmt)
-    classes = sorted(set(col.cells.tolist()))
+    classes = sorted(col.distinct())
     if task == "regression":
         example = ", ".join(repr(v) for v in classes[:3])
         raise UsageError(
             f"target column {col.name!r} holds text ({example}, ...), not numbers, so it cannot be "
             "a regression target; use --task binary or --task multiclass"
         )
-    index = {c: i for i, c in enumerate(classes)}
-    codes = np.array([index[v] for v in col.cells])
+    codes = col.index_in(classes)
     if task != "auto":
         return Target(codes.astype(np.int32), task, classes, "text", "--task")
+    _check_spellings(table, col, classes)
     if len(classes) > max(_MAX_CLASSES_INFERRED, table.rows // 2):
         raise UsageError(
             f"target column {col.name!r} has {len(classes)} distinct text values in {table.rows} rows, too many "
             "classes to infer a classification; pass --task multiclass if that is what you want")
     task = "binary" if len(classes) == 2 else "multiclass"
     return Target(codes.astype(np.int32), task, classes, "text", f"{len(classes)} text labels")
+
+
+def _spelling(label: str) -> str:
+    """The label with case, spaces and punctuation left out: two labels that share it are one
+    label written two ways (``yes``/``YES``, ``True``/``TRUE``, ``New York``/``new-york``)."""
+    return re.sub(r"[\s\W_]+", "", label.casefold())
+
+
+def _check_spellings(table: _table.Table, col: _table.Column, classes: list[str]) -> None:
+    """Raises :class:`UsageError` naming the first two labels of ``classes`` that differ only
+    in case, spaces or punctuation, with a line holding each."""
+    first: dict[str, str] = {}
+    for c in classes:
+        key = _spelling(c)
+        if key and key in first:
+            a, b = first[key], c
+            line_a = table.lines[int(np.argmax(col.cells == a))]
+            line_b = table.lines[int(np.argmax(col.cells == b))]
+            raise UsageError(
+                f"target column {col.name!r} holds {a!r} (line {line_a}) and {b!r} (line {line_b}), labels that "
+                "differ only in case, spaces or punctuation, which would be two classes; write them one way, or "
+                "pass --task binary or --task multiclass to keep them as distinct classes")
+        first.setdefault(key, c)
 
 
 def _check_classes(name: str, task: str, classes: list[str]) -> None:
