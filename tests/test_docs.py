@@ -309,9 +309,15 @@ def test_pages_typeset_their_math_load_their_images_and_log_no_errors(browser, s
 @pytest.mark.xdist_group("test_docs_browser")
 def test_the_search_box_finds_fit(browser, site_url):
     _open(browser, site_url + "search.html?q=fit")
-    links = _wait(lambda: [a.get_attribute("href") for a in browser.find_elements("css selector", "#search-results a")],
-                  30, "search results for fit")
-    assert any("api/jaxnn.train.html#jaxnn.train.fit" in href for href in links), links
+    # Sphinx lists the results a few at a time: wait for the one we want (or fail, listing them).
+    def links():
+        return [a.get_attribute("href") for a in browser.find_elements("css selector", "#search-results a")]
+
+    try:
+        _wait(lambda: any("api/jaxnn.train.html#jaxnn.train.fit" in href for href in links()), 30,
+              "jaxnn.train.fit among the search results for fit")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; the results: {links()}") from None
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
 
 
