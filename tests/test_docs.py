@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import functools
 import html.parser
+import importlib.util
 import http.server
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 import textwrap
 import threading
-import time
 import urllib.parse
 
 import pytest
@@ -220,10 +219,11 @@ def test_every_chapter_is_built_with_math_and_executed_output():
 
 # ----------------------------------------------------------------------------- in a browser
 
-webdriver = pytest.importorskip("selenium.webdriver")
-CHROMEDRIVER = shutil.which("chromedriver")
-CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
-browser_only = pytest.mark.skipif(not (CHROMEDRIVER and CHROMIUM), reason="needs chromium and chromedriver")
+from _browser import MISSING, start_chromium  # noqa: E402
+from _browser import wait_for as _wait  # noqa: E402
+
+browser_only = pytest.mark.skipif(MISSING is not None or importlib.util.find_spec("selenium") is None,
+                                  reason=MISSING or "needs selenium")
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -244,26 +244,10 @@ def site_url():
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1300,1000"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = start_chromium(1300, 1000)
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()
-
-
-def _wait(predicate, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if value := predicate():
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def _open(browser, url):

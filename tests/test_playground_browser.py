@@ -8,21 +8,19 @@ README's figures come from ``docs/figures``).
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
-webdriver = pytest.importorskip("selenium.webdriver")
+pytest.importorskip("selenium.webdriver")
 
-CHROMEDRIVER = shutil.which("chromedriver")
-CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+from _browser import MISSING, start_chromium, wait_for  # noqa: E402 (after the skips)
+
 pytestmark = [
-    pytest.mark.skipif(not (CHROMEDRIVER and CHROMIUM), reason="needs chromium and chromedriver"),
+    pytest.mark.skipif(MISSING is not None, reason=MISSING or ""),
     # Its module-scoped browser and server are started once: all its tests run on one worker.
     pytest.mark.xdist_group("test_playground_browser"),
 ]
@@ -52,26 +50,9 @@ def server():
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = start_chromium(1400, 1000)
     yield driver
     driver.quit()
-
-
-def wait_for(predicate, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def open_page(browser, server, setup):
