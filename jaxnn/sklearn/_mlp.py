@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from numbers import Integral, Real
 from typing import Any
 
 import jax
@@ -15,11 +16,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from jaxnn import losses, nn, optim, train
-from jaxnn.sklearn import _params, _rows
+from jaxnn.sklearn import _rows
 
 __all__ = ["MLPClassifier", "MLPRegressor", "SOLVERS", "ACTIVATIONS"]
 
@@ -125,6 +127,29 @@ class _BaseMLP(BaseEstimator):
     """What the classifier and the regressor share: parameters, training, the forward pass."""
 
     _kind_default = "regression"
+    # Checked by scikit-learn's own parameter validation when fitting (BaseEstimator._validate_params),
+    # which also lets its estimator checks try invalid values of each.
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions(set(SOLVERS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -174,29 +199,10 @@ class _BaseMLP(BaseEstimator):
     def _hidden_sizes(self) -> list[int]:
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if np.ndim(sizes) == 0 else list(sizes)
-        return [_params.check_int(s, "hidden_layer_sizes") for s in sizes]
-
-    def _check_params(self) -> None:
-        self._hidden_sizes()
-        _params.check_option(self.activation, "activation", tuple(ACTIVATIONS))
-        _params.check_option(self.solver, "solver", tuple(SOLVERS))
-        _params.check_real(self.alpha, "alpha", 0.0)
-        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
-            _params.check_int(self.batch_size, "batch_size")
-        _params.check_real(self.learning_rate_init, "learning_rate_init", 0.0, closed="neither")
-        _params.check_int(self.max_iter, "max_iter")
-        _params.check_bool(self.shuffle, "shuffle")
-        _params.check_random_state_param(self.random_state)
-        _params.check_real(self.tol, "tol", 0.0)
-        _params.check_bool(self.warm_start, "warm_start")
-        _params.check_real(self.momentum, "momentum", 0.0, 1.0, closed="left")
-        _params.check_bool(self.nesterovs_momentum, "nesterovs_momentum")
-        _params.check_bool(self.early_stopping, "early_stopping")
-        _params.check_real(self.validation_fraction, "validation_fraction", 0.0, 1.0, closed="neither")
-        _params.check_real(self.beta_1, "beta_1", 0.0, 1.0, closed="left")
-        _params.check_real(self.beta_2, "beta_2", 0.0, 1.0, closed="left")
-        _params.check_real(self.epsilon, "epsilon", 0.0, closed="neither")
-        _params.check_int(self.n_iter_no_change, "n_iter_no_change")
+        if not all(isinstance(s, Integral) and not isinstance(s, (bool, np.bool_)) and s >= 1 for s in sizes):
+            raise ValueError("The 'hidden_layer_sizes' parameter must hold ints in the range [1, inf). "
+                             f"Got {self.hidden_layer_sizes!r} instead.")
+        return [int(s) for s in sizes]
 
     # ------------------------------------------------------------------ training
 
@@ -204,7 +210,8 @@ class _BaseMLP(BaseEstimator):
         return nn.MLP(self._hidden_sizes(), outputs, activation=ACTIVATIONS[self.activation])
 
     def _fit(self, X, y, sample_weight, incremental: bool):
-        self._check_params()
+        self._validate_params()
+        self._hidden_sizes()
         first = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from numbers import Integral, Real
 from typing import Any
 
 import jax
@@ -10,11 +11,12 @@ import jax.numpy as jnp
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from jaxnn import optim, train
-from jaxnn.sklearn import _params, _rows
+from jaxnn.sklearn import _rows
 
 __all__ = ["Perceptron"]
 
@@ -73,6 +75,19 @@ class Perceptron(ClassifierMixin, BaseEstimator):
       n_features_in_, feature_names_in_: the input's width and column names.
     """
 
+    # Checked by scikit-learn's own parameter validation when fitting (BaseEstimator._validate_params),
+    # which also lets its estimator checks try invalid values of each.
+    _parameter_constraints: dict = {
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "shuffle": ["boolean"],
+        "eta0": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+    }
+
     def __init__(self, *, fit_intercept=True, max_iter=1000, tol=1e-3, shuffle=True, eta0=1.0, random_state=0,
                  n_iter_no_change=5, warm_start=False):
         self.fit_intercept = fit_intercept
@@ -84,19 +99,8 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
 
-    def _check_params(self) -> None:
-        _params.check_bool(self.fit_intercept, "fit_intercept")
-        _params.check_int(self.max_iter, "max_iter")
-        if self.tol is not None:
-            _params.check_real(self.tol, "tol", 0.0)
-        _params.check_bool(self.shuffle, "shuffle")
-        _params.check_real(self.eta0, "eta0", 0.0, closed="neither")
-        _params.check_random_state_param(self.random_state)
-        _params.check_int(self.n_iter_no_change, "n_iter_no_change")
-        _params.check_bool(self.warm_start, "warm_start")
-
     def _fit(self, X, y, sample_weight, classes: Any, incremental: bool):
-        self._check_params()
+        self._validate_params()
         first = not hasattr(self, "coef_") or (not self.warm_start and not incremental)
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), order="C", reset=first)
         y = column_or_1d(y, warn=True)
