@@ -242,6 +242,36 @@ def test_regression_1d():
         datasets.regression_1d(KEY, 10, fn=lambda v: v[:, 0])
 
 
+def _bumps_reference(x):
+    """The six bumps written out from the docstring: centres, signs and width 0.25."""
+    centres = np.array([[-0.6, 0.4], [0.0, 0.4], [0.6, 0.4], [-0.6, -0.4], [0.0, -0.4], [0.6, -0.4]])
+    signs = np.array([1, -1, 1, -1, 1, -1])
+    total = np.zeros(len(x))
+    for c, s in zip(centres, signs):
+        total += s * np.exp(-np.sum((x - c) ** 2, axis=1) / (2 * 0.25**2))
+    return total[:, None]
+
+
+@pytest.mark.parametrize("name,formula", [
+    ("regression_plane", lambda x: (x[:, :1] + x[:, 1:]) / 2),
+    ("regression_gaussians", _bumps_reference),
+])
+def test_two_input_regressions_match_their_formula(name, formula):
+    gen = getattr(datasets, name)
+    x, y = gen(KEY, 300, noise=0.0)
+    assert x.shape == (300, 2) and y.shape == (300, 1)
+    assert x.dtype == jnp.float32 and y.dtype == jnp.float32
+    x64 = np.asarray(x, np.float64)
+    assert x64.min() >= -1.0 and x64.max() <= 1.0
+    np.testing.assert_allclose(np.asarray(y), formula(x64), atol=1e-5)
+    xn, yn = gen(KEY, 5000, noise=0.3)
+    resid = np.asarray(yn, np.float64) - formula(np.asarray(xn, np.float64))
+    np.testing.assert_allclose(resid.std(), 0.3, rtol=0.05)
+    np.testing.assert_array_equal(gen(KEY, 20)[0], gen(KEY, 20)[0])  # the key alone decides
+    with pytest.raises(ValueError, match="noise"):
+        gen(KEY, 10, noise=-1.0)
+
+
 def test_regression_multi():
     x, y = datasets.regression_multi(KEY, 4000, dim=4, outputs=3, noise=0.0)
     assert x.shape == (4000, 4) and y.shape == (4000, 3)

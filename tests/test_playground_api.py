@@ -110,6 +110,36 @@ def test_options_list_every_generator_activation_and_optimizer(client):
     assert _config.parse_config(o["defaults"]) == _config.Config()
 
 
+def test_a_data_set_without_noise_takes_the_generators_own_default(client):
+    import inspect
+
+    from jaxnn import datasets
+
+    o = client.get("/api/options").json()
+    for name, generator in [("spirals", datasets.spirals), ("moons", datasets.two_moons), ("xor", datasets.noisy_xor),
+                            ("circles", datasets.circles), ("plane", datasets.regression_plane)]:
+        library = inspect.signature(generator).parameters["noise"].default
+        assert o["noise_defaults"][name] == library
+        assert _config.parse_config({"dataset": name}).noise == library
+    assert _config.parse_config({"dataset": "spirals", "noise": 0.7}).noise == 0.7
+    assert o["noise_defaults"]["separable"] == 0.0
+
+
+def test_every_lesson_is_a_valid_set_up_with_its_chapter(client):
+    import pathlib
+
+    o = client.get("/api/options").json()
+    assert len(o["lessons"]) >= 10 and len({lesson["id"] for lesson in o["lessons"]}) == len(o["lessons"])
+    book = pathlib.Path(__file__).parent.parent / "docs" / "course"
+    for lesson in o["lessons"]:
+        cfg = _config.parse_config(lesson["settings"])
+        assert cfg.mode == lesson["settings"]["mode"]
+        chapter = (book / f"{lesson['chapter']}.md").read_text(encoding="utf-8")
+        assert f"# {lesson['chapter_title']}" in chapter.splitlines()
+        assert all(lesson[k].strip() for k in ("look", "question", "course"))
+    assert o["book_url"] is None
+
+
 def test_a_foreign_host_header_is_refused(client):
     r = client.get("/api/options", headers={"host": "attacker.example"})
     assert r.status_code == 400
@@ -189,13 +219,34 @@ def test_a_diverging_run_reports_the_nonfinite_epoch_and_stops(tab):
     assert all(np.isfinite(w) for layer in f["weights"] for w in layer["w"])  # the last finite weights
 
 
+def test_ten_whole_number_labels_are_read_as_regression_with_a_notice(tab):
+    rows = "\n".join(f"{i / 10},{-i / 10},{i % 10}" for i in range(40))
+    info = tab.post("upload", content=rows.encode(), headers={"content-type": "text/csv"}).json()
+    assert info["task"] == "regression"
+    assert "10 different whole numbers" in info["notice"] and "at most 6 classes" in info["notice"]
+
+
+def test_frames_carry_the_accuracy_of_their_params(tab):
+    setup, first = tab.configure(dataset="moons", hidden=[], features=["x1", "x2"])
+    tab.post("step")
+    f = tab.frame()
+    (layer,) = f["weights"]  # a logistic regression: p = sigmoid(x w + b), class 1 where x w + b >= 0
+    w, b = np.asarray(layer["w"]).reshape(2, 1), np.asarray(layer["b"])
+    for name in ("train", "test"):
+        x, y = np.asarray(setup[name]["x"]), np.asarray(setup[name]["y"])
+        predicted = (x @ w + b)[:, 0] >= 0
+        assert f["accuracy"][name] == pytest.approx(np.mean(predicted == (y == 1)), abs=1.5 / len(y))
+    _, first = tab.configure(dataset="regression", features=["x1"])
+    assert first["accuracy"] == {"train": None, "test": None}
+
+
 def test_upload_csv_then_train(tab):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 2))
     labels = np.where(x[:, 0] * x[:, 1] > 0, 1, -1)
     body = "x1,x2,label\n" + "\n".join(f"{a},{b},{c}" for (a, b), c in zip(x, labels))
     r = tab.post("upload", content=body.encode(), headers={"content-type": "text/csv"})
-    assert r.json() == {"rows": 40, "task": "2 classes"}
+    assert r.json() == {"rows": 40, "task": "2 classes", "notice": ""}
     setup, _ = tab.configure(dataset="upload")
     assert setup["task"] == "binary" and len(setup["train"]["x"]) == 20
     csv = tab.get("data.csv").text.splitlines()

@@ -190,7 +190,8 @@ def test_scripts_of_the_other_modes_reproduce_them(tmp_path, kind, cfg):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("dataset", ["separable", "xor", "circles", "moons", "spirals", "blobs", "regression", "upload"])
+@pytest.mark.parametrize("dataset", ["separable", "xor", "circles", "moons", "spirals", "blobs", "regression", "plane",
+                                     "gaussians", "upload"])
 def test_script_data_equal_the_page_data(dataset):
     upload = Upload(np.arange(24, dtype=np.float32).reshape(12, 2) / 7, np.array([0, 1, 2] * 4, np.int32), "u.csv")
     feats = ["x1", "sinx1"] if dataset == "regression" else ["x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2"]

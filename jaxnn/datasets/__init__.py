@@ -3,7 +3,8 @@
 Synthetic (each takes a PRNG key first; see ``jaxnn/datasets/_synthetic.py`` for the
 conventions): :func:`linearly_separable`, :func:`xor`, :func:`noisy_xor`, :func:`blobs`,
 :func:`two_moons`, :func:`circles`, :func:`spirals`, :func:`regression_1d`,
-:func:`regression_multi`.
+:func:`regression_multi`, :func:`regression_plane`,
+:func:`regression_gaussians`.
 
 Real (no download; SHA-256 checked on load): :func:`load_iris` (150 x 4, 3 classes),
 :func:`load_digits` (1797 x 64, 10 classes), :func:`load_diabetes` (442 x 10,
@@ -31,7 +32,9 @@ from jaxnn.datasets._synthetic import (
     linearly_separable,
     noisy_xor,
     regression_1d,
+    regression_gaussians,
     regression_multi,
+    regression_plane,
     spirals,
     two_moons,
     xor,
@@ -52,4 +55,6 @@ __all__ = [
     "spirals",
     "regression_1d",
     "regression_multi",
+    "regression_plane",
+    "regression_gaussians",
 ]

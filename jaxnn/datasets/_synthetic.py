@@ -36,6 +36,8 @@ __all__ = [
     "spirals",
     "regression_1d",
     "regression_multi",
+    "regression_plane",
+    "regression_gaussians",
 ]
 
 
@@ -419,3 +421,74 @@ def _regression_multi(key, noise, *, n, dim, outputs, hidden):
     x = jax.random.uniform(k_x, (n, dim), jnp.float32, -1.0, 1.0)
     y = (teacher(x) - mean) / std + noise * jax.random.normal(k_e, (n, outputs), jnp.float32)
     return x, y
+
+
+def regression_plane(key: ArrayLike, n: int, *, noise: float = 0.1) -> tuple[jax.Array, jax.Array]:
+    """Two-input regression on a tilted plane: ``y = (x_1 + x_2) / 2 + noise * eps``.
+
+    Inputs ``x ~ U[-1, 1]^2``, ``eps ~ N(0, 1)``. The noiseless target is linear, so a
+    network without hidden layers fits it exactly (TensorFlow Playground's "plane").
+
+    Args:
+      key: a PRNG key.
+      n: number of points.
+      noise: standard deviation of the Gaussian noise on ``y``.
+
+    Returns:
+      ``(x, y)``: float32 ``[n, 2]`` and float32 ``[n, 1]``.
+    """
+    check_key(key)
+    n = check_int(n, "n")
+    noise = check_nonnegative(noise, "noise")
+    return _regression_plane(key, noise, n=n)
+
+
+@_jit
+def _regression_plane(key, noise, *, n):
+    k_x, k_e = jax.random.split(key)
+    x = jax.random.uniform(k_x, (n, 2), jnp.float32, -1.0, 1.0)
+    y = 0.5 * (x[:, :1] + x[:, 1:]) + noise * jax.random.normal(k_e, (n, 1), jnp.float32)
+    return x, y
+
+
+# The bumps of regression_gaussians: centre (c_1, c_2) and sign, two rows of three.
+_GAUSSIAN_BUMPS = ((-0.6, 0.4, 1.0), (0.0, 0.4, -1.0), (0.6, 0.4, 1.0),
+                  (-0.6, -0.4, -1.0), (0.0, -0.4, 1.0), (0.6, -0.4, -1.0))  # fmt: skip
+_GAUSSIAN_WIDTH = 0.25
+
+
+def regression_gaussians(key: ArrayLike, n: int, *, noise: float = 0.1) -> tuple[jax.Array, jax.Array]:
+    """Two-input regression on six Gaussian bumps of alternating sign (a "multi-Gaussian").
+
+    Inputs ``x ~ U[-1, 1]^2``; the noiseless target is
+
+    .. math:: t(x) = \\sum_{k=1}^{6} s_k \\exp\\left(-\\frac{\\|x - c_k\\|^2}{2 \\sigma^2}\\right)
+
+    with centres ``c_k`` at ``(-0.6, 0.4), (0, 0.4), (0.6, 0.4)`` (signs ``+, -, +``) and
+    ``(-0.6, -0.4), (0, -0.4), (0.6, -0.4)`` (signs ``-, +, -``), a checkerboard, and
+    ``sigma = 0.25``; then
+    ``y = t(x) + noise * eps`` with ``eps ~ N(0, 1)`` (TensorFlow Playground's
+    "multi-Gaussian"). A network needs hidden units to fit it.
+
+    Args:
+      key: a PRNG key.
+      n: number of points.
+      noise: standard deviation of the Gaussian noise on ``y``.
+
+    Returns:
+      ``(x, y)``: float32 ``[n, 2]`` and float32 ``[n, 1]``.
+    """
+    check_key(key)
+    n = check_int(n, "n")
+    noise = check_nonnegative(noise, "noise")
+    return _regression_gaussians(key, noise, n=n)
+
+
+@_jit
+def _regression_gaussians(key, noise, *, n):
+    k_x, k_e = jax.random.split(key)
+    x = jax.random.uniform(k_x, (n, 2), jnp.float32, -1.0, 1.0)
+    bumps = jnp.asarray(_GAUSSIAN_BUMPS, jnp.float32)
+    d2 = jnp.sum((x[:, None, :] - bumps[None, :, :2]) ** 2, axis=-1)  # [n, 6]
+    t = jnp.sum(bumps[None, :, 2] * jnp.exp(-d2 / (2 * _GAUSSIAN_WIDTH**2)), axis=1, keepdims=True)
+    return x, t + noise * jax.random.normal(k_e, (n, 1), jnp.float32)

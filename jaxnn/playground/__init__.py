@@ -10,7 +10,7 @@ trains in compiled chunks; Rosenblatt's perceptron runs update by update; a grid
 
 Usage::
 
-    jaxnn playground [--port N] [--host 127.0.0.1] [--no-browser]
+    jaxnn playground [--port N] [--host 127.0.0.1] [--no-browser] [--book URL]
     python -m jaxnn.playground [...]
 """
 
@@ -28,11 +28,11 @@ __all__ = ["main", "create_app"]
 DEFAULT_PORT = 8765
 
 
-def create_app(allowed_hosts: list[str] | None = None, *, precompile: bool = True):
+def create_app(allowed_hosts: list[str] | None = None, *, precompile: bool = True, book_url: str | None = None):
     """The Starlette app (built by ``jaxnn/playground/_server.py``); needs the ``playground`` extra."""
     from jaxnn.playground._server import create_app as make
 
-    return make(allowed_hosts, precompile=precompile)
+    return make(allowed_hosts, precompile=precompile, book_url=book_url)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="the address to bind (default 127.0.0.1, this machine only; anything else is reachable "
                         "from the network and prints a warning)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.add_argument("--book", metavar="URL", default=None,
+                   help="the course book's address (the folder with course/, e.g. a local docs/_build/html or "
+                        "where it is published): each lesson links its chapter there; without it, lessons name "
+                        "the chapter")
     return p
 
 
@@ -84,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     port = sock.getsockname()[1]
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
-    app = create_app(None if local else ["*"])
+    app = create_app(None if local else ["*"], book_url=args.book)
     config = uvicorn.Config(app, log_level="warning")
     server = uvicorn.Server(config)
     print(f"jaxnn playground at {url} (Ctrl-C stops it)", flush=True)

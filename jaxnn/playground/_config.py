@@ -9,8 +9,11 @@ a misspelled name in a link is reported instead of silently ignored.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from typing import Any
+
+from jaxnn import datasets
 
 __all__ = [
     "RequestError",
@@ -23,6 +26,7 @@ __all__ = [
     "OPTIMIZERS",
     "MODES",
     "GRID_AXES",
+    "NOISE_DEFAULTS",
 ]
 
 
@@ -35,7 +39,33 @@ class RequestError(ValueError):
 
 
 MODES = ("network", "perceptron", "grid")
-DATASETS = ("separable", "xor", "circles", "moons", "spirals", "blobs", "regression", "upload")
+DATASETS = ("separable", "xor", "circles", "moons", "spirals", "blobs", "regression", "plane", "gaussians",
+            "upload")  # fmt: skip
+#: The data sets whose target is a number, not a class.
+REGRESSIONS = ("regression", "plane", "gaussians")
+
+
+def _library_noise(generator: Any) -> float:
+    """The ``noise`` default of a :mod:`jaxnn.datasets` generator: one source for the page and the library."""
+    return float(inspect.signature(generator).parameters["noise"].default)
+
+
+#: Each data set's noise when a set-up does not give one: the generator's own default, so
+#: that the page shows spirals and moons as the library draws them. "separable" has no
+#: noise (any noise may make it inseparable, and the perceptron then never converges);
+#: "blobs" has none in the library either: the page draws blobs of std ``0.3 + noise``.
+NOISE_DEFAULTS: dict[str, float] = {
+    "separable": 0.0,
+    "xor": _library_noise(datasets.noisy_xor),
+    "circles": _library_noise(datasets.circles),
+    "moons": _library_noise(datasets.two_moons),
+    "spirals": _library_noise(datasets.spirals),
+    "blobs": 0.2,
+    "regression": _library_noise(datasets.regression_1d),
+    "plane": _library_noise(datasets.regression_plane),
+    "gaussians": _library_noise(datasets.regression_gaussians),
+    "upload": 0.0,
+}
 #: Input features: name -> how the page labels it. The derived ones show why a linear
 #: model on x1^2 + x2^2 separates circles, and x1 x2 separates XOR.
 FEATURES = {
@@ -76,7 +106,7 @@ class Config:
     mode: str = "network"
     dataset: str = "xor"
     samples: int = 200
-    noise: float = 0.2
+    noise: float = NOISE_DEFAULTS["xor"]  # a set-up without one takes its data set's (NOISE_DEFAULTS)
     classes: int = 2
     test_ratio: float = 0.5
     seed: int = 0
@@ -177,6 +207,8 @@ def parse_config(raw: Any) -> Config:
     out: dict[str, Any] = {}
     out["mode"] = _choice("mode", v["mode"], MODES)
     out["dataset"] = _choice("dataset", v["dataset"], DATASETS)
+    if raw.get("noise") is None:  # not given: the data set's own
+        v["noise"] = NOISE_DEFAULTS[out["dataset"]]
     for name, (low, high, integer) in _RANGES.items():
         out[name] = _number(name, v[name], low, high, integer=integer)
     feats = _list("features", v["features"], 1, len(FEATURES))
@@ -209,11 +241,22 @@ def parse_config(raw: Any) -> Config:
     return Config(**out)
 
 
-def options() -> dict[str, Any]:
-    """The choices and ranges, for the page to build its controls from."""
+def options(book_url: str | None = None) -> dict[str, Any]:
+    """The choices, ranges and lessons, for the page to build its controls from.
+
+    Args:
+      book_url: where the course book's HTML lives (its ``course/<chapter>.html`` pages), or
+        ``None``: the lessons then name the chapter without a link.
+    """
+    from jaxnn.playground._lessons import LESSONS
+
     return {
         "modes": list(MODES),
         "datasets": list(DATASETS),
+        "regressions": list(REGRESSIONS),
+        "noise_defaults": NOISE_DEFAULTS,
+        "lessons": [lesson.to_json() for lesson in LESSONS],
+        "book_url": book_url,
         "features": FEATURES,
         "activations": list(ACTIVATIONS),
         "optimizers": {k: {n: list(r) for n, r in hp.items()} for k, hp in OPTIMIZERS.items()},

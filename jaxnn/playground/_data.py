@@ -17,7 +17,7 @@ import numpy as np
 from jaxnn import data, datasets
 from jaxnn.playground._config import Config, RequestError
 
-__all__ = ["Data", "Upload", "parse_upload", "make_data", "features", "GRID"]
+__all__ = ["Data", "Upload", "parse_upload", "upload_notice", "make_data", "features", "GRID"]
 
 GRID = 50  # the output is evaluated on GRID x GRID points of the plane (GRID points in 1-D)
 MAX_UPLOAD_BYTES = 1 << 20
@@ -103,6 +103,21 @@ def parse_upload(body: bytes, name: str = "upload.csv") -> Upload:
     return Upload(x, y, name)
 
 
+def upload_notice(up: Upload) -> str:
+    """What the page should tell about how an upload's labels were read ("" when nothing).
+
+    Whole-number labels with more than 6 values look like classes but are more than the
+    playground classifies; they are read as a regression target, and the student is told so
+    (with the fix) instead of finding a regression they did not ask for.
+    """
+    labels = up.y
+    if labels.dtype.kind == "f" and np.all(labels == np.round(labels)):
+        k = len(np.unique(labels))
+        return (f"the labels are {k} different whole numbers: more classes than the playground's 6, so they are "
+                "read as a regression target; to classify, relabel them into at most 6 classes 0..5")
+    return ""
+
+
 def _numeric_row(row: list[str]) -> bool:
     try:
         [float(c) for c in row]
@@ -136,6 +151,12 @@ def generate(cfg: Config, upload: Upload | None) -> tuple[np.ndarray, np.ndarray
         x, y = datasets.spirals(key, n, num_classes=cfg.classes, noise=noise)
     elif cfg.dataset == "blobs":
         x, y = datasets.blobs(key, n, num_classes=cfg.classes, std=0.3 + noise, spread=3.0)
+    elif cfg.dataset == "plane":
+        x, y = datasets.regression_plane(key, n, noise=noise)
+        y = y[:, 0]
+    elif cfg.dataset == "gaussians":
+        x, y = datasets.regression_gaussians(key, n, noise=noise)
+        y = y[:, 0]
     else:  # regression
         x, y = datasets.regression_1d(key, n, noise=noise)
         y = y[:, 0]

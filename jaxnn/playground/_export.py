@@ -124,6 +124,8 @@ def _data_code(cfg: Config, upload: Upload | None) -> str:
         lines.append(f"    x, labels = datasets.spirals(key, {n}, num_classes={cfg.classes}, noise={noise!r})")
     elif cfg.dataset == "blobs":
         lines.append(f"    x, labels = datasets.blobs(key, {n}, num_classes={cfg.classes}, std={0.3 + noise!r}, spread=3.0)")
+    elif cfg.dataset in ("plane", "gaussians"):
+        lines += [f"    x, labels = datasets.regression_{cfg.dataset}(key, {n}, noise={noise!r})", "    labels = labels[:, 0]"]
     else:
         lines += [f"    x, labels = datasets.regression_1d(key, {n}, noise={noise!r})", "    labels = labels[:, 0]"]
     lines.append("    x, labels = np.asarray(x, np.float32), np.asarray(labels)")

@@ -33,6 +33,7 @@ from jaxnn import activations, optim, train
 from jaxnn.playground._config import Config, RequestError
 from jaxnn.playground._data import Data, to_list
 from jaxnn.playground._network import (
+    accuracy,
     encode_u8,
     finite_list,
     head_of,
@@ -309,6 +310,11 @@ class GridJob:
                 maps.append({"values": to_list(o[:, 0])})
         count = len(self.members.lrs)
         failed = jax.device_get(self.failed)
+        acc: dict[str, list] = {"train": [None] * count, "test": [None] * count}
+        if task != "regression":  # each member's accuracy, from the same map program on the data
+            for name, x, y in (("train", self.xy[0], self.data.y_train), ("test", self.xy[2], self.data.y_test)):
+                outs = np.asarray(self.run_map(self.params, self.act_index, self.masks, x))
+                acc[name] = [accuracy(task, o, y) for o in outs]
         return {
             "type": "frame",
             "kind": self.kind,
@@ -321,6 +327,7 @@ class GridJob:
             "nonfinite": [int(f) if f >= 0 else None for f in failed],
             "steps_per_s": round(steps_per_s, 1),
             "done": self.done,
+            "accuracy": acc,
         }
 
     def start_frame(self) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from jaxnn import activations, heads, nn, optim, train
 from jaxnn.playground._config import Config
 from jaxnn.playground._data import Data, to_list
 
-__all__ = ["Penalized", "NetworkJob", "network", "optimizer", "head_of", "encode_u8", "encode_units"]
+__all__ = ["Penalized", "NetworkJob", "network", "optimizer", "head_of", "encode_u8", "encode_units", "accuracy"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +115,21 @@ def encode_output(task: str, out: np.ndarray) -> dict[str, Any]:
     return {"values": to_list(out[:, 0])}
 
 
+def accuracy(task: str, outputs: np.ndarray, targets: np.ndarray) -> float | None:
+    """The share of examples classified right, from the head's outputs ``[n, K]`` (``None`` for regression).
+
+    Binary: probability of class 1 at least 1/2, against targets ``[n, 1]`` in {0, 1};
+    multi-class: the largest probability, against class indices ``[n]``.
+    """
+    if task == "regression":
+        return None
+    if task == "binary":
+        right = (outputs[:, 0] >= 0.5) == (targets[:, 0] >= 0.5)
+    else:
+        right = np.argmax(outputs, axis=1) == targets
+    return round(float(np.mean(right)), 4)
+
+
 def finite_list(a: Any) -> list[float | None]:
     """Floats for JSON, with ``None`` (null) for NaN and Inf: the page draws them as a break."""
     return [float(v) if np.isfinite(v) else None for v in np.round(np.asarray(a, np.float64), 6)]
@@ -202,7 +217,19 @@ class NetworkJob:
                          "b": finite_list(p["b"])} for p in jax.device_get(self.params)],
             "nonfinite": self.nonfinite,
             "done": self.done,
+            "accuracy": self.accuracies(),
         }
+
+    def accuracies(self) -> dict[str, float | None]:
+        """Train and test accuracy of the current params (``None`` for regression)."""
+        d = self.data
+        if d.task == "regression":
+            return {"train": None, "test": None}
+        out = {}
+        for name, x, y in (("train", self.xy[0], d.y_train), ("test", self.xy[2], d.y_test)):
+            outputs, _ = self.evaluate(self.params, x)
+            out[name] = accuracy(d.task, np.asarray(outputs), y)
+        return out
 
     def start_frame(self) -> dict[str, Any]:
         """The frame before training: the maps at the initial params and the initial losses."""

@@ -40,6 +40,7 @@ from jaxnn.playground._data import (
     make_data,
     parse_upload,
     to_list,
+    upload_notice,
 )
 from jaxnn.playground._grid import GridJob
 from jaxnn.playground._network import NetworkJob
@@ -172,9 +173,10 @@ class Playground:
       precompile: whether a new job's chunk is compiled right after its first frame.
     """
 
-    def __init__(self, precompile: bool) -> None:
+    def __init__(self, precompile: bool, book_url: str | None = None) -> None:
         self.sessions: dict[str, Session] = {}
         self.precompile = precompile
+        self.book_url = book_url
         self.page = (STATIC / "index.html").read_text(encoding="utf-8")
         self.assets = {name: (STATIC / name).read_text(encoding="utf-8") for name in STATIC_FILES}
 
@@ -206,7 +208,7 @@ class Playground:
         return Response(self.assets[name], media_type=STATIC_FILES[name], headers={"Cache-Control": "no-store"})
 
     async def get_options(self, request: Request) -> Response:
-        return JSONResponse(options())
+        return JSONResponse(options(self.book_url))
 
     async def configure(self, request: Request) -> Response:
         """A new set-up: builds its data and job, which replaces the tab's job."""
@@ -222,7 +224,7 @@ class Playground:
         up = parse_upload(body, request.query_params.get("name", "upload.csv")[:100])
         s.upload = up
         task = "regression" if up.y.dtype.kind == "f" else f"{len(set(up.y.tolist()))} classes"
-        return JSONResponse({"rows": int(len(up.x)), "task": task})
+        return JSONResponse({"rows": int(len(up.x)), "task": task, "notice": upload_notice(up)})
 
     async def control(self, request: Request) -> Response:
         s = self.session_of(request)
@@ -275,7 +277,8 @@ EXCEPTION_HANDLERS = {RequestError: _on_request_error, 404: _on_http_error, 405:
                       Exception: _on_server_error}
 
 
-def create_app(allowed_hosts: list[str] | None = None, *, precompile: bool = True) -> Starlette:
+def create_app(allowed_hosts: list[str] | None = None, *, precompile: bool = True,
+               book_url: str | None = None) -> Starlette:
     """The playground app (``uvicorn.run(create_app())``); sessions live in the app's state.
 
     Args:
@@ -283,8 +286,10 @@ def create_app(allowed_hosts: list[str] | None = None, *, precompile: bool = Tru
         else gets a 400, so that a web site cannot reach the server by DNS rebinding.
       precompile: whether a new job's chunk is compiled right after its first frame, while
         the page shows it (so that play starts at once).
+      book_url: the address of the course book's HTML (the folder holding ``course/``); the
+        lessons link their chapter there. ``None``: they name the chapter.
     """
-    playground = Playground(precompile)
+    playground = Playground(precompile, book_url)
     hosts = list(LOCAL_HOSTS) + ["testserver"] if allowed_hosts is None else allowed_hosts
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]
     app = Starlette(routes=playground.routes(), middleware=middleware, exception_handlers=EXCEPTION_HANDLERS)

@@ -20,6 +20,13 @@ let configTimer = null;
 let configSeq = 0;
 let jobId = 0;           // the job whose frames are drawn; frames of a later one wait in early
 let early = [];
+let pendingConfig = false; // a set-up change waits to be sent (the 0.2 s after typing)
+let queuedPlay = false;  // play was pressed while a new set-up was on its way: start it when ready
+let compiledJob = 0;     // the latest job whose chunk the server reported compiled
+let framesSeen = 0;
+// What only the page uses, kept in the link beside the set-up: the lesson shown and the toggles.
+const VIEW_DEFAULTS = { lesson: "", show_test: 1, discretize: 0 };
+let view = { ...VIEW_DEFAULTS };
 
 // ----------------------------------------------------------------------------- status
 
@@ -37,10 +44,15 @@ async function api(path, options) {
 
 // ----------------------------------------------------------------------------- the URL
 
+function defaultOf(c, k) { // the data set's own noise; the server's default otherwise
+  return k === "noise" ? OPTIONS.noise_defaults[c.dataset] : OPTIONS.defaults[k];
+}
+
 function toHash(c) {
   const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(view)) if (v !== VIEW_DEFAULTS[k]) p.set(k, String(v));
   for (const [k, v] of Object.entries(c)) {
-    const d = OPTIONS.defaults[k];
+    const d = defaultOf(c, k);
     const same = Array.isArray(v) ? JSON.stringify(v) === JSON.stringify(d) : v === d;
     if (!same) p.set(k, Array.isArray(v) ? v.join(",") : String(v));
   }
@@ -50,7 +62,11 @@ function toHash(c) {
 function fromHash() {
   const c = JSON.parse(JSON.stringify(OPTIONS.defaults));
   const p = new URLSearchParams(location.hash.slice(1));
+  view = { ...VIEW_DEFAULTS };
+  const lesson = OPTIONS.lessons.find((l) => l.id === p.get("lesson"));
+  if (lesson) Object.assign(c, JSON.parse(JSON.stringify(lesson.settings)));
   for (const [k, v] of p.entries()) {
+    if (k in VIEW_DEFAULTS) { view[k] = typeof VIEW_DEFAULTS[k] === "number" ? Number(v) : v; continue; }
     if (!(k in c)) { c[k] = v; continue; } // the server names the unknown setting
     const d = OPTIONS.defaults[k];
     if (Array.isArray(d)) {
@@ -59,6 +75,8 @@ function fromHash() {
     } else if (typeof d === "number") c[k] = Number(v);
     else c[k] = v;
   }
+  if (!p.has("noise") && !(lesson && "noise" in lesson.settings)) c.noise = OPTIONS.noise_defaults[c.dataset];
+  if (!p.has("features") && !(lesson && "features" in lesson.settings)) fitFeatures(c); // #dataset=regression alone
   return c;
 }
 
@@ -75,6 +93,17 @@ function fillSelect(el, values, labels) {
 
 function buildControls() {
   fillSelect($("dataset"), OPTIONS.datasets);
+  fillSelect($("lesson"), ["", ...OPTIONS.lessons.map((l) => l.id)],
+    ["Lessons…", ...OPTIONS.lessons.map((l, i) => `${i + 1}. ${l.title}`)]);
+  $("lesson").addEventListener("change", () => { if ($("lesson").value) applyLesson($("lesson").value); });
+  $("lesson-close").addEventListener("click", () => { view.lesson = ""; changed(); });
+  for (const k of ["show_test", "discretize"]) {
+    $(k).addEventListener("change", () => { view[k] = $(k).checked ? 1 : 0; changed(); redraw(); });
+  }
+  for (const [k, [lo, hi]] of Object.entries(OPTIONS.ranges)) { // sliders reach what a link may set
+    const el = document.querySelector(`input[type=range][data-key=${k}]`);
+    if (el) { el.min = lo; el.max = hi; }
+  }
   fillSelect($("classes"), [2, 3, 4, 5, 6]);
   fillSelect($("activation"), OPTIONS.activations);
   fillSelect($("optimizer"), Object.keys(OPTIONS.optimizers));
@@ -103,7 +132,7 @@ function buildControls() {
       const k = el.dataset.key, d = OPTIONS.defaults[k];
       if (k === "widths") cfg[k] = el.value.split(",").filter((s) => s.trim() !== "").map(Number);
       else cfg[k] = typeof d === "number" ? Number(el.value) : el.value;
-      if (k === "dataset") fitFeatures();
+      if (k === "dataset") { fitFeatures(cfg); cfg.noise = OPTIONS.noise_defaults[cfg.dataset]; }
       changed();
     });
   });
@@ -116,7 +145,7 @@ function buildControls() {
   });
   $("layer-minus").addEventListener("click", () => { if (cfg.hidden.length) { cfg.hidden.pop(); changed(true); } });
   $("upload").addEventListener("change", uploadFile);
-  $("play").addEventListener("click", () => control(playing ? "pause" : "play"));
+  $("play").addEventListener("click", pressPlay);
   $("step").addEventListener("click", () => control("step"));
   $("reset").addEventListener("click", () => control("reset"));
   $("dl-model").addEventListener("click", () => download("model", "playground.jaxnn"));
@@ -129,18 +158,52 @@ function buildControls() {
 }
 
 // The 1-D regression has no x2: keep the features it has; back in 2-D, offer x1 and x2 again.
-function fitFeatures() {
-  const oneD = ["x1", "x1sq", "sinx1"];
-  if (cfg.dataset === "regression") {
-    cfg.features = cfg.features.filter((f) => oneD.includes(f));
-    if (!cfg.features.length) cfg.features = ["x1"];
-  } else if (cfg.features.every((f) => oneD.includes(f)) && !cfg.features.includes("x2")) {
-    cfg.features = Array.from(new Set([...cfg.features, "x2"]));
+const ONE_D = ["x1", "x1sq", "sinx1"];
+function fitFeatures(c) {
+  if (c.dataset === "regression") {
+    c.features = c.features.filter((f) => ONE_D.includes(f));
+    if (!c.features.length) c.features = ["x1"];
+  } else if (c.features.every((f) => ONE_D.includes(f)) && !c.features.includes("x2")) {
+    c.features = Array.from(new Set([...c.features, "x2"]));
   }
 }
 
+// A lesson sets the whole page: the defaults, the data set's noise, then the lesson's settings.
+function applyLesson(id) {
+  const lesson = OPTIONS.lessons.find((l) => l.id === id);
+  const c = JSON.parse(JSON.stringify(OPTIONS.defaults));
+  c.noise = OPTIONS.noise_defaults[lesson.settings.dataset || c.dataset];
+  cfg = Object.assign(c, JSON.parse(JSON.stringify(lesson.settings)));
+  view.lesson = id;
+  changed(true);
+}
+
+function showLesson() {
+  const lesson = OPTIONS.lessons.find((l) => l.id === view.lesson);
+  $("lesson-panel").hidden = !lesson;
+  $("lesson").value = lesson ? lesson.id : "";
+  if (!lesson) return;
+  const n = OPTIONS.lessons.indexOf(lesson) + 1;
+  $("lesson-title").textContent = `Lesson ${n}: ${lesson.title}`;
+  $("lesson-look").textContent = lesson.look;
+  $("lesson-question").textContent = lesson.question;
+  $("lesson-course").textContent = lesson.course;
+  const chapter = `${lesson.chapter_title} (chapter ${Number(lesson.chapter.slice(0, 2))} of the course book)`;
+  const where = $("lesson-chapter");
+  where.innerHTML = "";
+  if (OPTIONS.book_url) {
+    const a = document.createElement("a");
+    a.href = `${OPTIONS.book_url.replace(/\/$/, "")}/course/${lesson.chapter}.html`;
+    a.target = "_blank"; a.rel = "noopener"; a.textContent = chapter;
+    where.appendChild(a);
+  } else where.textContent = chapter;
+}
+
 function showControls() {
-  document.body.className = `mode-${cfg.mode} axes-${cfg.grid_axes}`;
+  document.body.className = `mode-${cfg.mode} axes-${cfg.grid_axes}` + (cfg.dataset === "upload" ? " upload" : "");
+  showLesson();
+  $("show_test").checked = !!view.show_test;
+  $("discretize").checked = !!view.discretize;
   document.querySelectorAll("#modes button").forEach((b) => b.classList.toggle("active", b.dataset.mode === cfg.mode));
   document.querySelectorAll("[data-key]").forEach((el) => {
     const v = cfg[el.dataset.key];
@@ -148,9 +211,10 @@ function showControls() {
     const out = document.querySelector(`output[for=${el.id}]`);
     if (out) out.textContent = v;
   });
+  $("noise-default").textContent = `(default ${OPTIONS.noise_defaults[cfg.dataset]})`;
   for (const f of Object.keys(OPTIONS.features)) {
     $(`feature-${f}`).checked = cfg.features.includes(f);
-    $(`feature-${f}`).disabled = cfg.dataset === "regression" && !["x1", "x1sq", "sinx1"].includes(f);
+    $(`feature-${f}`).disabled = cfg.dataset === "regression" && !ONE_D.includes(f);
   }
   for (const a of OPTIONS.activations) $(`gridact-${a}`).checked = cfg.activations.includes(a);
   $("classes-row").style.display = ["spirals", "blobs"].includes(cfg.dataset) ? "" : "none";
@@ -177,16 +241,31 @@ function changed(now) {
   window.history.replaceState(null, "", "#" + toHash(cfg));
   showControls();
   clearTimeout(configTimer);
+  pendingConfig = true;
   configTimer = setTimeout(sendConfig, now ? 0 : 200);
 }
 
 function ready(yes) {
-  // The run buttons work once the server has built the job and sent its first frame.
-  for (const id of ["play", "step", "reset"]) $(id).disabled = !yes;
+  // Step and reset work once the server has built the job and sent its first frame; play
+  // pressed before that is queued and honoured then (pressPlay), so it stays enabled.
+  for (const id of ["step", "reset"]) $(id).disabled = !yes;
   document.body.dataset.ready = yes ? "1" : "0";
 }
 
+// Play during a set-up change (the network was just edited) starts the *new* network once
+// its first frame is there: a click on the old one would be lost when the new one replaces it.
+function pressPlay() {
+  if (pendingConfig || document.body.dataset.ready !== "1") {
+    queuedPlay = !queuedPlay;
+    if (pendingConfig) { clearTimeout(configTimer); sendConfig(); }
+    setPlaying(queuedPlay);
+    return;
+  }
+  control(playing ? "pause" : "play");
+}
+
 async function sendConfig() {
+  pendingConfig = false;
   if (!sid) return;
   const seq = ++configSeq;
   ready(false);
@@ -198,7 +277,7 @@ async function sendConfig() {
     jobId = body.job;
     hist = { train: [], test: [], mistakes: [] };
     lastFrame = null;
-    setPlaying(false);
+    setPlaying(queuedPlay);
     $("nonfinite").textContent = "";
     say("");
     if (cfg.mode === "grid") buildGrid();
@@ -212,9 +291,11 @@ async function sendConfig() {
 
 async function control(action) {
   try {
+    const seen = framesSeen;
     const r = await api(action, { method: "POST" });
     const body = await r.json();
-    setPlaying(body.playing);
+    // Frames carry the state: one that came meanwhile (a perceptron that converged at once) has the last word.
+    if (framesSeen === seen) setPlaying(body.playing && !(lastFrame && lastFrame.done && lastFrame.job === body.job));
     if (action === "reset") {
       $("nonfinite").textContent = "";
       jobId = body.job;
@@ -238,7 +319,7 @@ async function uploadFile() {
   try {
     const r = await api(`upload?name=${encodeURIComponent(file.name)}`, { method: "POST", headers: { "Content-Type": "text/csv" }, body: await file.arrayBuffer() });
     const info = await r.json();
-    say(`uploaded ${file.name}: ${info.rows} rows, ${info.task}`);
+    say(`uploaded ${file.name}: ${info.rows} rows, ${info.task}` + (info.notice ? `. Note: ${info.notice}` : ""));
     cfg.dataset = "upload";
     changed(true);
   } catch (e) { say(e.message); }
@@ -262,7 +343,11 @@ function connect() {
     const msg = JSON.parse(event.data);
     if (msg.type === "session") { sid = msg.id; sendConfig(); return; }
     if (msg.type === "error") { say(msg.message); setPlaying(false); return; }
-    if (msg.type === "compiled") { if (msg.job === jobId) $("compiling").textContent = ""; return; }
+    if (msg.type === "compiled") {
+      compiledJob = Math.max(compiledJob, msg.job); // it may come before the set-up's answer
+      if (msg.job >= jobId) $("compiling").textContent = "";
+      return;
+    }
     if (msg.type === "frame") {
       try { onFrame(msg); } finally { requestAnimationFrame(() => ws.readyState === 1 && ws.send("ack")); }
     }
@@ -273,24 +358,47 @@ function connect() {
 function onFrame(f) {
   if (f.job > jobId) { early.push(f); return; } // its set-up's answer has not arrived yet
   if (!setup || f.job !== jobId) return;
+  framesSeen++;
   if (f.action === "start") {
     hist = { train: [], test: [], mistakes: [] };
     ready(true);
-    if (f.kind !== "perceptron") $("compiling").textContent = "compiling…";
-  }
+    $("compiling").textContent = f.kind !== "perceptron" && f.job > compiledJob ? "compiling…" : "";
+    if (queuedPlay) { queuedPlay = false; control("play"); }
+  } else $("compiling").textContent = ""; // a trained frame: its program is compiled
   const now = performance.now();
   frameTimes.push(now);
   while (frameTimes.length && frameTimes[0] < now - 2000) frameTimes.shift();
   $("fps").textContent = frameTimes.length > 1 ? (1000 * (frameTimes.length - 1) / (now - frameTimes[0])).toFixed(1) : "0";
   $("epoch").textContent = f.epoch;
   $("speed").textContent = Math.round(f.steps_per_s);
+  $("speed-unit").textContent = f.kind === "perceptron" ? (cfg.perceptron_step === "epoch" ? "epochs/s" : "samples/s") : "steps/s";
   setPlaying(f.playing);
   lastFrame = f;
   if (f.kind !== "grid") $("output-caption").textContent = "";
   if (f.kind === "network") drawNetworkFrame(f);
   else if (f.kind === "perceptron") drawPerceptronFrame(f);
   else drawGridFrame(f);
+  showAccuracy(f);
 }
+
+function pct(v) { return v == null ? "–" : `${(100 * v).toFixed(1)}%`; }
+
+// Accuracy beside the loss (classification only); in grid mode, of the network the output shows.
+function showAccuracy(f) {
+  let acc = f.accuracy;
+  if (acc && f.kind === "grid") {
+    const k = gridShown(f);
+    acc = { train: acc.train[k], test: acc.test[k] };
+  }
+  const has = acc && acc.train != null;
+  $("accuracy").hidden = !has;
+  $("acc-line").hidden = !has;
+  if (!has) return;
+  for (const [id, v] of [["train-acc", acc.train], ["test-acc", acc.test], ["train-acc-2", acc.train], ["test-acc-2", acc.test]]) $(id).textContent = pct(v);
+}
+
+let lastOutput = null; // the output map's last arguments, to draw it again when a toggle changes
+function redraw() { if (lastOutput && setup) drawOutput(...lastOutput); }
 
 // ----------------------------------------------------------------------------- drawing
 
@@ -323,18 +431,28 @@ function paintMap(ctx, n, color, x, y, w, h) {
 // Maps are drawn lighter than the points, so that the points stand out on them.
 function light(rgb) { return mix(rgb, WHITE, 0.35); }
 
+// "discretize output": each point of the plane in its class's full colour (a regression's
+// values split at the middle of the targets' range), instead of shaded by confidence.
 function outputColor(out) {
-  if (out.p) { const p = bytes(out.p); return (i) => light(diverging(p[i])); }
+  const sharp = !!view.discretize;
+  if (out.p) { const p = bytes(out.p); return (i) => light(diverging(sharp ? (p[i] >= 128 ? 255 : 0) : p[i])); }
   if (out.cls) {
     const c = bytes(out.cls), conf = bytes(out.conf), k = setup.classes;
-    return (i) => mix(WHITE, PALETTE[c[i] % PALETTE.length], Math.max(0, (conf[i] / 255 - 1 / k) / (1 - 1 / k)) * 0.75);
+    return (i) => mix(WHITE, PALETTE[c[i] % PALETTE.length], sharp ? 0.75 : Math.max(0, (conf[i] / 255 - 1 / k) / (1 - 1 / k)) * 0.75);
   }
   const v = out.values, [lo, hi] = setup.y_range[1] > setup.y_range[0] ? setup.y_range : [0, 1];
-  return (i) => light(diverging(255 * Math.min(1, Math.max(0, (v[i] - lo) / (hi - lo)))));
+  return (i) => {
+    const t = Math.min(1, Math.max(0, (v[i] - lo) / (hi - lo)));
+    return light(diverging(255 * (sharp ? (t >= 0.5 ? 1 : 0) : t)));
+  };
 }
 
 function pointColor(label) {
-  if (setup.task === "regression") return [60, 60, 60];
+  if (setup.task === "regression") {
+    if (setup.dim === 1) return [60, 60, 60];
+    const [lo, hi] = setup.y_range[1] > setup.y_range[0] ? setup.y_range : [0, 1];
+    return diverging(255 * Math.min(1, Math.max(0, (label - lo) / (hi - lo))));
+  }
   if (setup.task === "binary") return label ? ORANGE : BLUE;
   return PALETTE[label % PALETTE.length];
 }
@@ -346,7 +464,7 @@ function toCanvas(w, h) {
 
 function drawPoints(ctx, w, h, radius, highlight) {
   const at = toCanvas(w, h);
-  const sets = [[setup.train, true], [setup.test, false]];
+  const sets = view.show_test ? [[setup.train, true], [setup.test, false]] : [[setup.train, true]];
   for (const [set, filled] of sets) {
     set.x.forEach((p, i) => {
       const xy = setup.dim === 1 ? [p[0], set.y[i]] : p;
@@ -368,6 +486,7 @@ function drawPoints(ctx, w, h, radius, highlight) {
 }
 
 function drawOutput(out, highlight, line) {
+  lastOutput = [out, highlight, line];
   const c = $("output"), ctx = c.getContext("2d"), W = c.width, H = c.height;
   ctx.clearRect(0, 0, W, H);
   if (setup.dim === 1) {
@@ -544,7 +663,8 @@ function buildGrid() {
   const g = $("grid");
   g.innerHTML = "";
   const rows = setup.rows, cols = setup.cols;
-  g.style.gridTemplateColumns = `70px repeat(${cols.length}, 88px)`;
+  // Cells share the column's width (at most 88 px each), so that 8 x 8 fits beside the output.
+  g.style.gridTemplateColumns = `64px repeat(${cols.length}, minmax(0, 88px))`;
   g.appendChild(document.createElement("div"));
   cols.forEach((c) => { const d = document.createElement("div"); d.className = "head"; d.textContent = c; g.appendChild(d); });
   rows.forEach((r, i) => {
@@ -552,7 +672,8 @@ function buildGrid() {
     cols.forEach((c, j) => {
       const d = document.createElement("div"); d.className = "cell";
       d.innerHTML = `<canvas width="84" height="84" id="cell-${i}-${j}"></canvas>` +
-        `<canvas width="84" height="22" id="spark-${i}-${j}" class="spark"></canvas><span id="cell-loss-${i}-${j}">–</span>`;
+        `<canvas width="84" height="22" id="spark-${i}-${j}" class="spark"></canvas><span id="cell-loss-${i}-${j}">–</span>` +
+        `<span class="cell-acc" id="cell-acc-${i}-${j}"></span>`;
       g.appendChild(d);
     });
   });
@@ -595,16 +716,35 @@ function drawGridFrame(f) {
     sparkline($(`spark-${i}-${j}`), s);
     $(`cell-loss-${i}-${j}`).textContent = f.nonfinite[k] != null ? `NaN at epoch ${f.nonfinite[k]}` : v == null ? "–" : v.toFixed(3);
     $(`cell-loss-${i}-${j}`).className = f.nonfinite[k] != null ? "bad" : "";
+    $(`cell-acc-${i}-${j}`).textContent = f.accuracy && f.accuracy.test[k] != null
+      ? `acc ${pct(f.accuracy.train[k])} / ${pct(f.accuracy.test[k])}` : "";
     if (v != null && (best == null || v < best[0])) best = [v, k];
   });
   const shown = best ? best[1] : 0;
+  f.shown = shown;
   drawOutput(f.maps[shown]);
   $("output-caption").textContent = `(${best ? "the lowest test loss" : "the first network"}: ` +
     `${setup.rows[Math.floor(shown / cols)]}, ${setup.cols[shown % cols]})`;
-  drawCurves($("loss"), hist.grid.flat(), ["#222", "#f59322", "#3a3", "#b33", "#83c", "#0877bd", "#888", "#c80"], { width: 1, max: 2 });
+  drawGridSummary($("loss"), hist.grid.flat());
   $("test-loss").textContent = best ? best[0].toFixed(4) : "–";
   $("train-loss").textContent = "–";
   $("nonfinite").textContent = "";
+}
+
+function gridShown(f) { return f.shown || 0; }
+
+// The grid's loss panel: one line per network is unreadable at 8 x 8, so per epoch the
+// median test loss (line) and the band from the lowest to the highest (shaded).
+function drawGridSummary(canvas, series) {
+  const n = Math.max(0, ...series.map((s) => s.length));
+  const med = [], lo = [], hi = [];
+  for (let e = 0; e < n; e++) {
+    const v = series.map((s) => s[e]).filter((x) => x != null && isFinite(x)).sort((a, b) => a - b);
+    if (!v.length) { med.push(null); lo.push(null); hi.push(null); continue; }
+    const m = v.length >> 1;
+    med.push(v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2); lo.push(v[0]); hi.push(v[v.length - 1]);
+  }
+  drawCurves(canvas, [hi, med, lo], ["#f5c48a", "#f59322", "#f5c48a"], { width: 1.6, max: 2 });
 }
 
 // ----------------------------------------------------------------------------- start
