@@ -24,6 +24,7 @@ let pendingConfig = false; // a set-up change waits to be sent (the 0.2 s after 
 let queuedPlay = false;  // play was pressed while a new set-up was on its way: start it when ready
 let compiledJob = 0;     // the latest job whose chunk the server reported compiled
 let framesSeen = 0;
+let uploadNote = "";     // what the upload's labels were read as: shown while the upload is the data
 // What only the page uses, kept in the link beside the set-up: the lesson shown and the toggles.
 const VIEW_DEFAULTS = { lesson: "", show_test: 1, discretize: 0 };
 let view = { ...VIEW_DEFAULTS };
@@ -279,7 +280,7 @@ async function sendConfig() {
     lastFrame = null;
     setPlaying(queuedPlay);
     $("nonfinite").textContent = "";
-    say("");
+    say(cfg.dataset === "upload" ? uploadNote : "");
     if (cfg.mode === "grid") buildGrid();
     const waiting = early.filter((f) => f.job === jobId);
     early = [];
@@ -319,7 +320,8 @@ async function uploadFile() {
   try {
     const r = await api(`upload?name=${encodeURIComponent(file.name)}`, { method: "POST", headers: { "Content-Type": "text/csv" }, body: await file.arrayBuffer() });
     const info = await r.json();
-    say(`uploaded ${file.name}: ${info.rows} rows, ${info.task}` + (info.notice ? `. Note: ${info.notice}` : ""));
+    uploadNote = info.notice ? `uploaded ${file.name}: ${info.rows} rows, ${info.task}. Note: ${info.notice}` : "";
+    say(uploadNote || `uploaded ${file.name}: ${info.rows} rows, ${info.task}`);
     cfg.dataset = "upload";
     changed(true);
   } catch (e) { say(e.message); }
