@@ -140,6 +140,25 @@ def test_every_lesson_is_a_valid_set_up_with_its_chapter(client):
     assert o["book_url"] is None
 
 
+def test_a_book_folder_is_served_and_the_lessons_link_into_it(tmp_path):
+    (tmp_path / "course").mkdir()
+    (tmp_path / "course" / "02_xor.html").write_text("<h1>Its limit: XOR</h1>")
+    with TestClient(create_app(precompile=False, book_url=str(tmp_path))) as c:
+        assert c.get("/api/options").json()["book_url"] == "/book"
+        assert "Its limit: XOR" in c.get("/book/course/02_xor.html").text
+        assert c.get("/book/../_server.py").status_code == 404
+    with TestClient(create_app(precompile=False, book_url="https://example.org/jaxnn")) as c:
+        assert c.get("/api/options").json()["book_url"] == "https://example.org/jaxnn"
+
+
+def test_the_readme_lists_the_lessons_in_order(client):
+    import pathlib
+
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for i, lesson in enumerate(client.get("/api/options").json()["lessons"], 1):
+        assert f"  {i}. {lesson['title']} (*{lesson['chapter_title']}*)" in readme, lesson["title"]
+
+
 def test_a_foreign_host_header_is_refused(client):
     r = client.get("/api/options", headers={"host": "attacker.example"})
     assert r.status_code == 400

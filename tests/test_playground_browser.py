@@ -185,6 +185,19 @@ def test_data_sets_take_their_own_noise_and_separable_stays_separable(browser, s
 def test_compiling_clears_once_the_program_is_compiled(browser, server):
     open_page(browser, server, "dataset=circles&hidden=3,2&activation=relu")
     wait_for(lambda: text(browser, "compiling") == "", 120, "'compiling…' to clear before play")
+    # A slow answer to the set-up (a busy network): the new job's first frame and its
+    # "compiled" message (the shape is compiled already) come over the stream before it.
+    browser.execute_script("""const plain = window.fetch;
+        window.fetch = async (url, options) => {
+          const r = await plain(url, options);
+          if (String(url).endsWith('/config')) await new Promise((ok) => setTimeout(ok, 1500));
+          return r;
+        };""")
+    browser.find_element("id", "new-sample").click()
+    wait_for(lambda: browser.execute_script("return jobId") == 2 and text(browser, "epoch") == "0", 60,
+             "the new sample's first frame")
+    time.sleep(1.0)
+    assert text(browser, "compiling") == ""
     browser.find_element("id", "play").click()
     wait_for(lambda: int(text(browser, "epoch")) >= 20, 120, "20 epochs")
     browser.find_element("id", "play").click()

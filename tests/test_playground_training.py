@@ -25,7 +25,7 @@ from jaxnn.playground._config import parse_config
 from jaxnn.playground._data import Upload, make_data
 from jaxnn.playground._grid import GridJob
 from jaxnn.playground._network import NetworkJob
-from jaxnn.playground._perceptron import PerceptronJob
+from jaxnn.playground._perceptron import MAX_EPOCHS, PerceptronJob
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -139,6 +139,21 @@ def test_perceptron_converges_within_novikoff_on_separable_data_and_never_on_xor
     frame = xor.advance()
     assert not frame["converged"] and xor.epoch == 200 and min(xor.mistakes) > 0
     assert frame["novikoff"] is None
+
+
+def test_perceptron_epochs_run_compiled_to_the_verdict_on_xor(count_compiles):
+    job = job_of("perceptron", dataset="xor", perceptron_step="epoch", epochs_per_frame=100)
+    with count_compiles() as seen:
+        frames = 0
+        while not job.done:
+            frame = job.advance()
+            frames += 1
+    assert frames == MAX_EPOCHS // 100 and job.epoch == MAX_EPOCHS and not frame["converged"]
+    assert len([name for name in seen if "run_epochs" in name]) <= 1  # one program for every frame
+    x, labels = job.data.x_train, 2 * job.data.y_train[:, 0].astype(np.int32) - 1
+    ref = perceptron.perceptron(x, labels, max_epochs=MAX_EPOCHS)  # the library's own compiled loop
+    np.testing.assert_array_equal(job.w, ref.weights)
+    assert job.mistakes == np.asarray(ref.mistakes).tolist() and job.updates == int(ref.updates)
 
 
 def test_update_steps_stop_at_each_mistake():

@@ -47,9 +47,9 @@ def _parser() -> argparse.ArgumentParser:
                         "from the network and prints a warning)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.add_argument("--book", metavar="URL", default=None,
-                   help="the course book's address (the folder with course/, e.g. a local docs/_build/html or "
-                        "where it is published): each lesson links its chapter there; without it, lessons name "
-                        "the chapter")
+                   help="the course book: the folder of the built book (docs/_build/html), which the server then "
+                        "serves, or the address where it is published; each lesson links its chapter there "
+                        "(without it, lessons name the chapter)")
     return p
 
 

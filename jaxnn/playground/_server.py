@@ -28,7 +28,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from jaxnn.playground import _export, _stream
@@ -286,12 +287,20 @@ def create_app(allowed_hosts: list[str] | None = None, *, precompile: bool = Tru
         else gets a 400, so that a web site cannot reach the server by DNS rebinding.
       precompile: whether a new job's chunk is compiled right after its first frame, while
         the page shows it (so that play starts at once).
-      book_url: the address of the course book's HTML (the folder holding ``course/``); the
-        lessons link their chapter there. ``None``: they name the chapter.
+      book_url: the address of the course book's HTML (the folder holding ``course/``), or a
+        local folder of the built book (``docs/_build/html``), which the app then serves
+        under ``/book/`` (a page on http may not link to files on disk). The lessons link
+        their chapter there; ``None``: they name the chapter.
     """
+    book_dir = None
+    if book_url is not None and pathlib.Path(book_url).is_dir():
+        book_dir, book_url = pathlib.Path(book_url).resolve(), "/book"
     playground = Playground(precompile, book_url)
     hosts = list(LOCAL_HOSTS) + ["testserver"] if allowed_hosts is None else allowed_hosts
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]
-    app = Starlette(routes=playground.routes(), middleware=middleware, exception_handlers=EXCEPTION_HANDLERS)
+    routes = playground.routes()
+    if book_dir is not None:
+        routes.append(Mount("/book", StaticFiles(directory=book_dir, html=True)))
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS)
     app.state.sessions = playground.sessions
     return app
