@@ -272,6 +272,8 @@ def test_every_lesson_sets_the_page_and_trains(browser, server):
         browser.find_element("id", "play").click()
         wait_for(lambda: int(text(browser, "epoch")) > 0 or text(browser, "status"), 120, f"{lesson['id']} to train")
         assert text(browser, "status") == "", (lesson["id"], text(browser, "status"))
+        if lesson["id"] == "perceptron-xor":  # 10,000 epochs compiled, a frame of 100 at a time
+            wait_for(lambda: "never end" in text(browser, "perceptron-info"), 120, "the verdict on XOR")
         if playing(browser):
             browser.find_element("id", "play").click()
     no_console_errors(browser)
