@@ -270,7 +270,8 @@ class GridJob:
         self.stopped = jnp.zeros(count, bool)
         self.failed = jnp.full(count, -1, jnp.int32)
         self.xy = tuple(jnp.asarray(a) for a in (d.x_train, d.y_train, d.x_test, d.y_test))
-        self.grid = jnp.asarray(d.grid_x)
+        # The output map's points, then the training and test inputs: one call gives the maps and the accuracies.
+        self.grid = jnp.asarray(np.concatenate([d.grid_x, d.x_train, d.x_test]))
         self.chunks = 0
 
     @property
@@ -297,7 +298,9 @@ class GridJob:
         return self.frame(train_loss, test_loss, steps / seconds)
 
     def frame(self, train_loss: Any = None, test_loss: Any = None, steps_per_s: float = 0.0) -> dict[str, Any]:
-        out = np.asarray(self.run_map(self.params, self.act_index, self.masks, self.grid))
+        every = np.asarray(self.run_map(self.params, self.act_index, self.masks, self.grid))
+        g, n = len(self.data.grid_x), len(self.data.x_train)
+        out = every[:, :g]
         task = self.data.task
         maps = []
         for o in out:
@@ -310,11 +313,8 @@ class GridJob:
                 maps.append({"values": to_list(o[:, 0])})
         count = len(self.members.lrs)
         failed = jax.device_get(self.failed)
-        acc: dict[str, list] = {"train": [None] * count, "test": [None] * count}
-        if task != "regression":  # each member's accuracy, from the same map program on the data
-            for name, x, y in (("train", self.xy[0], self.data.y_train), ("test", self.xy[2], self.data.y_test)):
-                outs = np.asarray(self.run_map(self.params, self.act_index, self.masks, x))
-                acc[name] = [accuracy(task, o, y) for o in outs]
+        acc = {"train": [accuracy(task, o, self.data.y_train) for o in every[:, g:g + n]],
+               "test": [accuracy(task, o, self.data.y_test) for o in every[:, g + n:]]}
         return {
             "type": "frame",
             "kind": self.kind,

@@ -156,6 +156,9 @@ class NetworkJob:
         n = d.x_train.shape[0]
         self.steps_per_epoch = 1 if self.batch is None else -(-n // self.batch)
         self.evaluate = evaluator(cfg.hidden, cfg.activation, d.task)
+        # The output map's points, then the training and test inputs: one call gives the maps
+        # and the accuracies.
+        self.points = jnp.asarray(np.concatenate([d.grid_x, d.x_train, d.x_test]))
 
     @property
     def done(self) -> bool:
@@ -203,7 +206,10 @@ class NetworkJob:
         return float(f(self.params, x, y)), float(f(self.params, xv, yv))
 
     def frame(self, train_loss: Any = (), test_loss: Any = (), steps_per_s: float = 0.0) -> dict[str, Any]:
-        out, units = jax.device_get(self.evaluate(self.params, jnp.asarray(self.data.grid_x)))
+        out, units = jax.device_get(self.evaluate(self.params, self.points))
+        g = len(self.data.grid_x)
+        accuracies = self.accuracies(np.asarray(out[g:]))
+        out, units = out[:g], [u[:g] for u in units]
         return {
             "type": "frame",
             "kind": self.kind,
@@ -217,19 +223,14 @@ class NetworkJob:
                          "b": finite_list(p["b"])} for p in jax.device_get(self.params)],
             "nonfinite": self.nonfinite,
             "done": self.done,
-            "accuracy": self.accuracies(),
+            "accuracy": accuracies,
         }
 
-    def accuracies(self) -> dict[str, float | None]:
-        """Train and test accuracy of the current params (``None`` for regression)."""
+    def accuracies(self, outputs: np.ndarray) -> dict[str, float | None]:
+        """Train and test accuracy from the outputs on the training then the test inputs."""
         d = self.data
-        if d.task == "regression":
-            return {"train": None, "test": None}
-        out = {}
-        for name, x, y in (("train", self.xy[0], d.y_train), ("test", self.xy[2], d.y_test)):
-            outputs, _ = self.evaluate(self.params, x)
-            out[name] = accuracy(d.task, np.asarray(outputs), y)
-        return out
+        n = len(d.x_train)
+        return {"train": accuracy(d.task, outputs[:n], d.y_train), "test": accuracy(d.task, outputs[n:], d.y_test)}
 
     def start_frame(self) -> dict[str, Any]:
         """The frame before training: the maps at the initial params and the initial losses."""
