@@ -475,7 +475,9 @@ function drawPoints(ctx, w, h, radius, highlight) {
       ctx.arc(cx, cy, radius, 0, 2 * Math.PI);
       const [r, g, b] = pointColor(set.y[i]);
       ctx.fillStyle = filled ? `rgb(${r},${g},${b})` : "#fff";
-      ctx.strokeStyle = filled ? "#fff" : `rgb(${r},${g},${b})`;
+      // A 2-D regression's points are coloured by value, some nearly white: a grey rim shows them.
+      const rim = setup.task === "regression" ? "#666" : "#fff";
+      ctx.strokeStyle = filled ? rim : `rgb(${r},${g},${b})`;
       ctx.lineWidth = filled ? 0.8 : 1.6;
       ctx.fill(); ctx.stroke();
     });
@@ -525,7 +527,7 @@ function drawLine(ctx, W, H, w) { // w0 + w1 x1 + w2 x2 = 0
 function drawCurves(canvas, series, colors, opts) {
   const ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height, pad = 26;
   ctx.clearRect(0, 0, W, H);
-  const all = series.flat().filter((v) => v != null && isFinite(v));
+  const all = [...series.flat(), ...((opts && opts.scaleWith) || [])].filter((v) => v != null && isFinite(v));
   const n = Math.max(2, ...series.map((s) => s.length));
   let hi = all.length ? Math.max(...all) : 1;
   if (opts && opts.max) hi = Math.min(hi, opts.max);
@@ -534,6 +536,16 @@ function drawCurves(canvas, series, colors, opts) {
   ctx.fillText(hi.toPrecision(3), 2, 10); ctx.fillText("0", 2, H - pad + 10);
   ctx.fillText(`${n - 1}`, W - 24, H - 4);
   ctx.strokeStyle = "#ccc"; ctx.beginPath(); ctx.moveTo(pad, 4); ctx.lineTo(pad, H - pad); ctx.lineTo(W - 4, H - pad); ctx.stroke();
+  const y = (v) => H - pad - (H - pad - 6) * Math.min(v, hi) / hi, x = (i) => pad + (W - pad - 6) * i / (n - 1);
+  if (opts && opts.band) { // a shaded band between two series, under the lines
+    const [lo, up] = opts.band, idx = lo.map((v, i) => i).filter((i) => lo[i] != null && up[i] != null);
+    if (idx.length > 1) {
+      ctx.beginPath();
+      idx.forEach((i, j) => (j ? ctx.lineTo(x(i), y(up[i])) : ctx.moveTo(x(i), y(up[i]))));
+      idx.slice().reverse().forEach((i) => ctx.lineTo(x(i), y(lo[i])));
+      ctx.closePath(); ctx.fillStyle = "rgba(245,147,34,0.25)"; ctx.fill();
+    }
+  }
   series.forEach((s, k) => {
     ctx.beginPath();
     let pen = false;
@@ -718,8 +730,9 @@ function drawGridFrame(f) {
     sparkline($(`spark-${i}-${j}`), s);
     $(`cell-loss-${i}-${j}`).textContent = f.nonfinite[k] != null ? `NaN at epoch ${f.nonfinite[k]}` : v == null ? "–" : v.toFixed(3);
     $(`cell-loss-${i}-${j}`).className = f.nonfinite[k] != null ? "bad" : "";
-    $(`cell-acc-${i}-${j}`).textContent = f.accuracy && f.accuracy.test[k] != null
-      ? `acc ${pct(f.accuracy.train[k])} / ${pct(f.accuracy.test[k])}` : "";
+    const acc = f.accuracy && f.accuracy.test[k] != null ? [f.accuracy.train[k], f.accuracy.test[k]] : null;
+    $(`cell-acc-${i}-${j}`).textContent = acc ? `acc ${Math.round(100 * acc[0])}/${Math.round(100 * acc[1])}%` : "";
+    $(`cell-acc-${i}-${j}`).title = acc ? `accuracy: train ${pct(acc[0])}, test ${pct(acc[1])}` : "";
     if (v != null && (best == null || v < best[0])) best = [v, k];
   });
   const shown = best ? best[1] : 0;
@@ -729,7 +742,8 @@ function drawGridFrame(f) {
     `${setup.rows[Math.floor(shown / cols)]}, ${setup.cols[shown % cols]})`;
   drawGridSummary($("loss"), hist.grid.flat());
   $("test-loss").textContent = best ? best[0].toFixed(4) : "–";
-  $("train-loss").textContent = "–";
+  const tr = f.train_loss[shown] || [], trLast = tr.length ? tr[tr.length - 1] : null;
+  $("train-loss").textContent = trLast == null ? "–" : trLast.toFixed(4);
   $("nonfinite").textContent = "";
 }
 
@@ -746,7 +760,7 @@ function drawGridSummary(canvas, series) {
     const m = v.length >> 1;
     med.push(v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2); lo.push(v[0]); hi.push(v[v.length - 1]);
   }
-  drawCurves(canvas, [hi, med, lo], ["#f5c48a", "#f59322", "#f5c48a"], { width: 1.6, max: 2 });
+  drawCurves(canvas, [med], ["#f59322"], { width: 1.8, max: 2, band: [lo, hi], scaleWith: hi });
 }
 
 // ----------------------------------------------------------------------------- start
