@@ -441,6 +441,8 @@ def test_main_rejects_bad_arguments(capsys):
     assert "--port must be in [0, 65535]" in capsys.readouterr().err
     assert main(["--port", "x"]) == 2
     assert main(["--colour"]) == 2
+    assert main(["--devices", "999", "--port", "0", "--no-browser"]) == 2
+    assert "--devices must be in [1, " in capsys.readouterr().err
     assert main(["--help"]) == 0
     assert "--no-browser" in capsys.readouterr().out
 

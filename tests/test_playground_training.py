@@ -98,6 +98,41 @@ def test_learning_rate_by_seed_grid_equals_sweep():
     assert failed[-1] >= 0 and failed[0] == -1
 
 
+GRID_ON_DEVICES = """
+import jax, numpy as np
+from jaxnn.playground._config import parse_config
+from jaxnn.playground._data import make_data
+from jaxnn.playground._grid import GridJob
+
+for rows, cols, axes in ((2, 2, "lr_seed"), (3, 3, "width_activation")):
+    c = parse_config({"mode": "grid", "dataset": "moons", "samples": 80, "grid_axes": axes, "grid_rows": rows,
+                      "grid_cols": cols, "widths": [1, 2, 4][:rows], "activations": ["tanh", "relu", "sigmoid"][:cols],
+                      "hidden": [4], "batch": 10, "epochs_per_frame": 3})
+    d = make_data(c)
+    plain, split = GridJob(c, d), GridJob(c, d, jax.devices())
+    for _ in range(3):
+        a, b = plain.advance(), split.advance()
+    assert b["devices"] == (4 if rows == 2 else 3), b["devices"]
+    # Equal to float32 rounding: a device's share is a smaller batch of members, which XLA
+    # may sum in another order.
+    np.testing.assert_allclose(np.array(a["test_loss"], float), np.array(b["test_loss"], float), rtol=1e-4, atol=1e-6)
+    for u, v in zip(jax.tree.leaves(plain.params), jax.tree.leaves(split.params), strict=True):
+        assert len(v.sharding.device_set) == b["devices"]
+        np.testing.assert_allclose(np.asarray(u), np.asarray(v), rtol=1e-5, atol=1e-6)
+print("ok")
+"""
+
+
+def test_a_grid_split_over_devices_equals_the_grid_on_one():
+    # Four simulated CPU devices (fixed when JAX starts, hence the subprocess); a 3 x 3 grid
+    # uses the 3 that divide its 9 networks. The reference is the one-device grid, itself
+    # tested against sweep and fit above.
+    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
+    r = subprocess.run([sys.executable, "-c", GRID_ON_DEVICES], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-3000:]
+
+
 def test_width_by_activation_cells_equal_fit_on_each_narrow_network():
     job = job_of("grid", dataset="circles", hidden=[4, 4], grid_axes="width_activation", widths=[1, 3],
                  activations=["tanh", "sigmoid"], optimizer="adam", lr=0.05, batch=16, epochs_per_frame=4)

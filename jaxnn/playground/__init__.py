@@ -10,7 +10,7 @@ trains in compiled chunks; Rosenblatt's perceptron runs update by update; a grid
 
 Usage::
 
-    jaxnn playground [--port N] [--host 127.0.0.1] [--no-browser] [--book URL]
+    jaxnn playground [--port N] [--host 127.0.0.1] [--no-browser] [--book URL] [--devices N]
     python -m jaxnn.playground [...]
 """
 
@@ -28,11 +28,12 @@ __all__ = ["main", "create_app"]
 DEFAULT_PORT = 8765
 
 
-def create_app(allowed_hosts: list[str] | None = None, *, precompile: bool = True, book_url: str | None = None):
+def create_app(allowed_hosts: list[str] | None = None, *, precompile: bool = True, book_url: str | None = None,
+               devices=None):
     """The Starlette app (built by ``jaxnn/playground/_server.py``); needs the ``playground`` extra."""
     from jaxnn.playground._server import create_app as make
 
-    return make(allowed_hosts, precompile=precompile, book_url=book_url)
+    return make(allowed_hosts, precompile=precompile, book_url=book_url, devices=devices)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="the course book: the folder of the built book (docs/_build/html), which the server then "
                         "serves, or the address where it is published; each lesson links its chapter there "
                         "(without it, lessons name the chapter)")
+    p.add_argument("--devices", type=int, default=0, metavar="N",
+                   help="grid mode splits its networks over the first N devices of JAX (default: one device)")
     return p
 
 
@@ -71,6 +74,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"jaxnn playground: needs the playground extra ({e.name} is missing): "
               "pip install 'jaxnn[playground]'", file=sys.stderr)
         return 1
+    devices = None
+    if args.devices:
+        import jax
+
+        available = jax.devices()
+        if not 1 <= args.devices <= len(available):
+            print(f"jaxnn playground: --devices must be in [1, {len(available)}] (the devices JAX sees), "
+                  f"got {args.devices}", file=sys.stderr)
+            return 2
+        devices = available[: args.devices]
     local = args.host in LOCAL_HOSTS
     if not local:
         print(f"warning: binding {args.host}: the playground is reachable from other machines; it has no "
@@ -88,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     port = sock.getsockname()[1]
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
-    app = create_app(None if local else ["*"], book_url=args.book)
+    app = create_app(None if local else ["*"], book_url=args.book, devices=devices)
     config = uvicorn.Config(app, log_level="warning")
     server = uvicorn.Server(config)
     print(f"jaxnn playground at {url} (Ctrl-C stops it)", flush=True)

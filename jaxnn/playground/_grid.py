@@ -29,6 +29,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
 from jaxnn import activations, optim, train
 from jaxnn.playground._config import Config, RequestError
 from jaxnn.playground._data import Data, to_list
@@ -233,10 +235,21 @@ def _programs(sizes: tuple[int, ...], act_names: tuple[str, ...], task: str, opt
     )
 
 
+def _mesh_for(devices: Any, members: int) -> Mesh | None:
+    """A ``models`` mesh over as many of ``devices`` as divide the member count (``None``: one device).
+
+    The grid has no padding members, so a 3 x 3 grid on 4 devices uses 3 of them.
+    """
+    if not devices:
+        return None
+    count = max(k for k in range(1, min(len(devices), members) + 1) if members % k == 0)
+    return Mesh(np.asarray(list(devices)[:count]), ("models",)) if count > 1 else None
+
+
 class GridJob:
     kind = "grid"
 
-    def __init__(self, cfg: Config, d: Data) -> None:
+    def __init__(self, cfg: Config, d: Data, devices: Any = None) -> None:
         self.cfg, self.data = cfg, d
         self.members = m = grid_members(cfg)
         count = len(m.lrs)
@@ -273,6 +286,22 @@ class GridJob:
         # The output map's points, then the training and test inputs: one call gives the maps and the accuracies.
         self.grid = jnp.asarray(np.concatenate([d.grid_x, d.x_train, d.x_test]))
         self.chunks = 0
+        self.mesh = _mesh_for(devices, count)
+        if self.mesh is not None:
+            self._place(self.mesh)
+
+    def _place(self, mesh: Mesh) -> None:
+        """Splits the members over the mesh's ``models`` axis and copies the data to every device.
+
+        The compiled programs follow their inputs' placement, so each device trains its share
+        of the members (the computation per member is unchanged).
+        """
+        split, copy = NamedSharding(mesh, PartitionSpec("models")), NamedSharding(mesh, PartitionSpec())
+        put = lambda tree, where: jax.device_put(tree, jax.tree.map(lambda _: where, tree))
+        self.params, self.opt_state, self.keys, self.lrs, self.act_index, self.masks = put(
+            (self.params, self.opt_state, self.keys, self.lrs, self.act_index, self.masks), split)
+        self.epoch, self.stopped, self.failed = put((self.epoch, self.stopped, self.failed), split)
+        self.xy, self.grid = put((self.xy, self.grid), copy)
 
     @property
     def done(self) -> bool:
@@ -328,6 +357,7 @@ class GridJob:
             "steps_per_s": round(steps_per_s, 1),
             "done": self.done,
             "accuracy": acc,
+            "devices": 1 if self.mesh is None else int(self.mesh.size),
         }
 
     def start_frame(self) -> dict[str, Any]:

@@ -108,10 +108,15 @@ async def _json_body(request: Request) -> Any:
         raise RequestError(f"the request body is not valid JSON ({e.msg if hasattr(e, 'msg') else 'not UTF-8'})") from None
 
 
-def _build(cfg: Config, upload: Upload | None) -> tuple[Data, Any]:
+def _job(cfg: Config, d: Data, devices: Any) -> Any:
+    """A fresh job of a set-up; a grid's members are split over ``devices`` (if given)."""
+    return GridJob(cfg, d, devices) if cfg.mode == "grid" else JOBS[cfg.mode](cfg, d)
+
+
+def _build(cfg: Config, upload: Upload | None, devices: Any = None) -> tuple[Data, Any]:
     """The data and a fresh job of a set-up (in the worker thread)."""
     d = make_data(cfg, upload)
-    return d, JOBS[cfg.mode](cfg, d)
+    return d, _job(cfg, d, devices)
 
 
 def _needs_job(s: Session) -> Any:
@@ -139,7 +144,7 @@ async def _step(s: Session, job: Any) -> None:
 async def _reset(s: Session, job: Any) -> None:
     """A fresh job of the same set-up and data."""
     cfg, d = s.cfg, s.data
-    s.install(await anyio.to_thread.run_sync(lambda: JOBS[cfg.mode](cfg, d)))
+    s.install(await anyio.to_thread.run_sync(lambda: _job(cfg, d, s.devices)))
 
 
 CONTROLS = {"play": _play, "pause": _pause, "step": _step, "reset": _reset}
@@ -174,9 +179,10 @@ class Playground:
       precompile: whether a new job's chunk is compiled right after its first frame.
     """
 
-    def __init__(self, precompile: bool, book_url: str | None = None) -> None:
+    def __init__(self, precompile: bool, book_url: str | None = None, devices: Any = None) -> None:
         self.sessions: dict[str, Session] = {}
         self.precompile = precompile
+        self.devices = devices
         self.book_url = book_url
         self.page = (STATIC / "index.html").read_text(encoding="utf-8")
         self.assets = {name: (STATIC / name).read_text(encoding="utf-8") for name in STATIC_FILES}
@@ -215,7 +221,7 @@ class Playground:
         """A new set-up: builds its data and job, which replaces the tab's job."""
         s = self.session_of(request)
         cfg = parse_config(await _json_body(request))
-        d, job = await anyio.to_thread.run_sync(_build, cfg, s.upload)
+        d, job = await anyio.to_thread.run_sync(_build, cfg, s.upload, s.devices)
         s.cfg, s.data = cfg, d
         return JSONResponse({"setup": _setup(cfg, d, job), "job": s.install(job)})
 
@@ -248,6 +254,7 @@ class Playground:
         if not await _stream.admit(ws, len(self.sessions), MAX_SESSIONS):
             return
         s = Session(self.precompile)
+        s.devices = self.devices
         self.sessions[s.id] = s
         await ws.send_json({"type": "session", "id": s.id})
         try:
@@ -279,7 +286,7 @@ EXCEPTION_HANDLERS = {RequestError: _on_request_error, 404: _on_http_error, 405:
 
 
 def create_app(allowed_hosts: list[str] | None = None, *, precompile: bool = True,
-               book_url: str | None = None) -> Starlette:
+               book_url: str | None = None, devices: Any = None) -> Starlette:
     """The playground app (``uvicorn.run(create_app())``); sessions live in the app's state.
 
     Args:
@@ -291,11 +298,13 @@ def create_app(allowed_hosts: list[str] | None = None, *, precompile: bool = Tru
         local folder of the built book (``docs/_build/html``), which the app then serves
         under ``/book/`` (a page on http may not link to files on disk). The lessons link
         their chapter there; ``None``: they name the chapter.
+      devices: JAX devices that grid mode splits its networks over (a ``models`` mesh axis,
+        as :func:`jaxnn.train.sweep` does with ``devices=``); ``None``: the default device.
     """
     book_dir = None
     if book_url is not None and pathlib.Path(book_url).is_dir():
         book_dir, book_url = pathlib.Path(book_url).resolve(), "/book"
-    playground = Playground(precompile, book_url)
+    playground = Playground(precompile, book_url, devices)
     hosts = list(LOCAL_HOSTS) + ["testserver"] if allowed_hosts is None else allowed_hosts
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]
     routes = playground.routes()

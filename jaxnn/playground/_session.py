@@ -40,6 +40,7 @@ class Session:
         self.closed = False
         self.precompile = precompile
         self.job_id = 0  # counts the jobs of this tab; frames carry it, so the page drops stale ones
+        self.devices: Any = None  # the devices grid mode splits its networks over (None: the default one)
 
     def install(self, job: Any) -> int:
         """Makes ``job`` the session's job, paused, and queues its first frame; returns its id."""

@@ -715,6 +715,8 @@ function sparkline(c, s) {
 
 function drawGridFrame(f) {
   if (!hist.grid) buildGrid();
+  $("grid-caption").textContent = `${setup.rows.length} × ${setup.cols.length} networks trained at once` +
+    (f.devices > 1 ? ` on ${f.devices} devices` : "");
   const cols = setup.cols.length;
   let best = null;
   f.maps.forEach((m, k) => {
