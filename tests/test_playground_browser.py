@@ -274,6 +274,7 @@ def test_every_lesson_sets_the_page_and_trains(browser, server):
         assert text(browser, "status") == "", (lesson["id"], text(browser, "status"))
         if lesson["id"] == "perceptron-xor":  # 10,000 epochs compiled, a frame of 100 at a time
             wait_for(lambda: "never end" in text(browser, "perceptron-info"), 120, "the verdict on XOR")
+            assert text(browser, "certificate") == "No line separates these points"
         if playing(browser):
             browser.find_element("id", "play").click()
     no_console_errors(browser)

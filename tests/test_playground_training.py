@@ -191,6 +191,28 @@ def test_perceptron_epochs_run_compiled_to_the_verdict_on_xor(count_compiles):
     assert job.mistakes == np.asarray(ref.mistakes).tolist() and job.updates == int(ref.updates)
 
 
+@pytest.mark.parametrize("dataset,features,separable", [
+    ("xor", ["x1", "x2"], False), ("circles", ["x1", "x2"], False), ("xor", ["x1x2"], True),
+    ("separable", ["x1", "x2"], True),
+])
+def test_a_certificate_proves_what_no_line_separates(dataset, features, separable):
+    job = job_of("perceptron", dataset=dataset, features=features)
+    cert = job.start_frame()["certificate"]
+    if separable:  # a line exists: the perceptron finds one, so there can be no certificate
+        assert cert is None
+        job.cfg = parse_config({**job.cfg.to_json(), "perceptron_step": "epoch", "epochs_per_frame": 100})
+        while not job.done:
+            job.advance()
+        assert job.converged
+        return
+    lam = np.zeros(len(job.y))
+    lam[cert["points"]] = cert["lambda"]
+    assert np.all(lam >= 0) and lam.sum() == pytest.approx(1.0, abs=1e-3)
+    x_aug = np.concatenate([np.ones((len(lam), 1)), job.data.x_train.astype(np.float64)], axis=1)
+    y = 2.0 * job.data.y_train[:, 0] - 1.0
+    np.testing.assert_allclose((lam * y) @ x_aug, 0.0, atol=1e-3)  # Gordan: sum lambda_i y_i (1, x_i) = 0
+
+
 def test_update_steps_stop_at_each_mistake():
     job = job_of("perceptron", dataset="xor", perceptron_step="update")
     for expected_updates in (1, 2, 3):

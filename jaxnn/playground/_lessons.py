@@ -49,7 +49,8 @@ LESSONS: tuple[Lesson, ...] = (
         "perceptron-xor", "Its limit: XOR", "02_xor", "Its limit: XOR",
         {"mode": "perceptron", "dataset": "xor", "features": ["x1", "x2"], "eta": 1.0,
          "perceptron_step": "epoch", "epochs_per_frame": 100},
-        "The mistakes per epoch never reach 0: the line keeps turning. After 10,000 epochs the run stops.",
+        "The mistakes per epoch never reach 0: the line keeps turning; after 10,000 epochs the run stops. "
+        "Under the plot, the proof that it must: multipliers on a few ringed points.",
         "For the four corners of XOR, which weights λ ≥ 0 make the sum of λ y (1, x) zero? Such λ are a "
         "certificate: a proof that no line separates the data.",
         "Minsky showed that a perceptron cannot learn what no straight line separates. The way out: change "

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxnn import combining
 from jaxnn.playground._config import Config
 from jaxnn.playground._data import Data, to_list
 from jaxnn.playground._network import encode_u8
@@ -55,6 +56,31 @@ __all__ = ["PerceptronJob", "MAX_EPOCHS"]
 MAX_EPOCHS = 10_000
 
 
+def find_certificate(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """Multipliers proving that no line separates ``(x, y)``, or ``None`` when there are none.
+
+    Gordan's alternative (see :func:`jaxnn.combining.certifies_not_separable`): the points are
+    not strictly separable exactly when some ``lambda >= 0`` with ``sum(lambda) = 1`` makes
+    ``sum_i lambda_i y_i (1, x_i) = 0``. SciPy's linear-program solver finds such ``lambda``
+    (a feasibility problem, milliseconds for the playground's sizes) and jaxnn checks it, so
+    the page can say "not separable" before the first update instead of after 10,000 epochs.
+
+    Args:
+      x: the perceptron's inputs ``[N, d]`` (without the column of ones); y: labels ``[N]`` in {-1, +1}.
+    """
+    from scipy.optimize import linprog
+
+    x64, y64 = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    signed = y64[:, None] * np.concatenate([np.ones((len(x64), 1)), x64], axis=1)  # [N, d + 1]
+    a_eq = np.vstack([signed.T, np.ones(len(x64))])
+    b_eq = np.concatenate([np.zeros(signed.shape[1]), [1.0]])
+    found = linprog(np.zeros(len(x64)), A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    if found.status != 0:  # infeasible: a line separates the points strictly
+        return None
+    lam = np.maximum(found.x, 0.0)
+    return lam if combining.certifies_not_separable(x64, y64, lam) else None
+
+
 class PerceptronJob:
     kind = "perceptron"
 
@@ -72,6 +98,7 @@ class PerceptronJob:
         self.last_update: int | None = None
         self.converged = False
         self.grid_aug = np.concatenate([np.ones((d.grid_x.shape[0], 1), np.float32), d.grid_x], axis=1)
+        self.certificate = find_certificate(x, self.y)
 
     @property
     def done(self) -> bool:
@@ -198,6 +225,10 @@ class PerceptronJob:
             "done": self.done,
             "steps_per_s": round(steps_per_s, 1),  # epochs (step by epoch) or samples visited per second
             "accuracy": self.accuracies(),
+            # Gordan's multipliers when no line separates the training points: those with lambda > 0
+            "certificate": None if self.certificate is None else {
+                "points": [int(i) for i in np.flatnonzero(self.certificate > 1e-9)],
+                "lambda": to_list(self.certificate[self.certificate > 1e-9])},
         }
 
     def accuracies(self) -> dict[str, float]:

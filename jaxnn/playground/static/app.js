@@ -489,8 +489,8 @@ function drawPoints(ctx, w, h, radius, highlight) {
   }
 }
 
-function drawOutput(out, highlight, line) {
-  lastOutput = [out, highlight, line];
+function drawOutput(out, highlight, line, ringed) {
+  lastOutput = [out, highlight, line, ringed];
   const c = $("output"), ctx = c.getContext("2d"), W = c.width, H = c.height;
   ctx.clearRect(0, 0, W, H);
   if (setup.dim === 1) {
@@ -507,6 +507,11 @@ function drawOutput(out, highlight, line) {
   paintMap(ctx, setup.grid, outputColor(out), 0, 0, W, H);
   if (line) drawLine(ctx, W, H, line);
   drawPoints(ctx, W, H, 3.2, highlight);
+  if (ringed) { // the certificate's points (features x1, x2 only: the plane shows them)
+    const at = toCanvas(W, H);
+    ctx.strokeStyle = "#555"; ctx.lineWidth = 1.2;
+    for (const i of ringed) { const [cx, cy] = at(setup.train.x[i]); ctx.beginPath(); ctx.arc(cx, cy, 6, 0, 2 * Math.PI); ctx.stroke(); }
+  }
 }
 
 function drawLine(ctx, W, H, w) { // w0 + w1 x1 + w2 x2 = 0
@@ -648,7 +653,7 @@ function drawUnitCurve(ctx, u, x, y, box) {
 function drawPerceptronFrame(f) {
   hist.mistakes.push(...f.mistakes);
   const line = setup.features.join(",") === "x1,x2" ? f.weights : null;
-  drawOutput(f.output, f.last_update, line);
+  drawOutput(f.output, f.last_update, line, f.certificate ? f.certificate.points : null);
   const c = $("mistakes"), ctx = c.getContext("2d"), W = c.width, H = c.height, pad = 26;
   ctx.clearRect(0, 0, W, H);
   const m = hist.mistakes.slice(-200), hi = Math.max(1, ...m);
@@ -661,7 +666,10 @@ function drawPerceptronFrame(f) {
   ctx.fillStyle = "#666"; ctx.font = "10px sans-serif"; ctx.fillText(String(hi), 2, 10); ctx.fillText("0", 2, H - pad + 10);
   const nov = f.novikoff
     ? `Novikoff's bound (R/γ)² = (${f.novikoff.R}/${f.novikoff.gamma})² = ${f.novikoff.bound} updates at most (γ from ${f.novikoff.from}).`
-    : "No bound known: the data may not be linearly separable.";
+    : f.certificate
+      ? `<b id="certificate">No line separates these points</b>: multipliers λ ≥ 0 on the ${f.certificate.points.length} ` +
+        `points ringed in grey make Σ λᵢ yᵢ (1, xᵢ) = 0 (Gordan's certificate), so the mistakes can never end.`
+      : "No bound known: the data may not be linearly separable.";
   const state = f.converged
     ? `<b id="perceptron-converged">converged</b> after ${f.epoch} epochs and ${f.updates} updates.`
     : `<b id="perceptron-converged">not converged</b>: ${f.epoch} epochs, ${f.updates} updates` +
