@@ -277,4 +277,7 @@ def test_every_lesson_sets_the_page_and_trains(browser, server):
             assert text(browser, "certificate") == "No line separates these points"
         if playing(browser):
             browser.find_element("id", "play").click()
+    open_page(browser, server, "lesson=linear-collapse")  # a lesson's link opens it
+    assert config(browser)["activation"] == "identity" and config(browser)["hidden"] == [4, 4]
+    assert browser.find_element("id", "lesson-panel").is_displayed()
     no_console_errors(browser)
