@@ -13,7 +13,7 @@ from jax.typing import ArrayLike
 from jaxnn import activations as _act
 from jaxnn import losses as _losses
 from jaxnn._checks import check_float
-from jaxnn.perceptron._checks import _check_data, _check_max_epochs
+from jaxnn.perceptron._checks import check_data, check_max_epochs
 
 
 # Fill value of ``mistakes`` for the epochs that did not run.
@@ -203,8 +203,8 @@ def perceptron(X: ArrayLike, y: ArrayLike, eta: ArrayLike = 1.0, *, max_epochs: 
     >>> res.weights, int(res.epochs), bool(res.converged), res.mistakes[:3]
     (Array([1., 2.], dtype=float32), 2, True, Array([ 1,  0, -1], dtype=int32))
     """
-    max_epochs = _check_max_epochs(max_epochs)
-    X, y, eta = _check_data(X, y, eta, "perceptron")
+    max_epochs = check_max_epochs(max_epochs)
+    X, y, eta = check_data(X, y, eta, "perceptron")
     return _perceptron_jit(X, y, eta, max_epochs)
 
 
@@ -239,8 +239,8 @@ def perceptron_surrogate_sgd(
     Returns:
       A :class:`PerceptronResult`.
     """
-    max_epochs = _check_max_epochs(max_epochs)
-    X, y, eta = _check_data(X, y, eta, "perceptron_surrogate_sgd")
+    max_epochs = check_max_epochs(max_epochs)
+    X, y, eta = check_data(X, y, eta, "perceptron_surrogate_sgd")
     return _surrogate_jit(X, y, eta, max_epochs)
 
 
@@ -275,8 +275,8 @@ def pocket_perceptron(X: ArrayLike, y: ArrayLike, eta: ArrayLike = 1.0, *, max_e
     >>> bool(res.converged), int(res.errors)
     (False, 1)
     """
-    max_epochs = _check_max_epochs(max_epochs)
-    X, y, eta = _check_data(X, y, eta, "pocket_perceptron")
+    max_epochs = check_max_epochs(max_epochs)
+    X, y, eta = check_data(X, y, eta, "pocket_perceptron")
     return _pocket_jit(X, y, eta, max_epochs)
 
 
@@ -333,8 +333,8 @@ def perceptron_numpy(X: ArrayLike, y: ArrayLike, eta: float = 1.0, max_epochs: i
     Returns:
       A :class:`PerceptronResult` of NumPy values, laid out as :func:`perceptron`'s.
     """
-    max_epochs = _check_max_epochs(max_epochs)
-    X_, y_, eta_ = _check_data(X, y, eta, "perceptron_numpy")
+    max_epochs = check_max_epochs(max_epochs)
+    X_, y_, eta_ = check_data(X, y, eta, "perceptron_numpy")
     X_ = np.asarray(X_)
     X_aug = np.concatenate([np.ones((X_.shape[0], 1), X_.dtype), X_], axis=1)
     y_ = np.asarray(y_).astype(X_.dtype)
