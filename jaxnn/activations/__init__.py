@@ -164,7 +164,7 @@ _DERIVATIVES: dict[str, Activation] = {
 #: (row-wise, for output layers). The command line's ``--activation`` choices, the model
 #: file's check and the playground's menu (which adds ``sign`` and ``heaviside`` to show why)
 #: all read it.
-HIDDEN: tuple[str, ...] = tuple(n for n in _ACTIVATIONS if n not in ("sign", "heaviside", "softmax", "log_softmax"))
+HIDDEN = tuple(n for n in _ACTIVATIONS if n not in ("sign", "heaviside", "softmax", "log_softmax"))
 
 
 def names() -> tuple[str, ...]:
