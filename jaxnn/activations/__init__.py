@@ -159,9 +159,9 @@ _DERIVATIVES: dict[str, Activation] = {
 }
 
 
-#: The activations that suit a hidden layer trained by gradient descent: every name of
-#: :func:`names` but ``sign`` and ``heaviside`` (their gradient is zero) and the softmaxes
-#: (row-wise, for output layers). The command line's ``--activation`` choices, the model
+#: The activations that suit a hidden layer trained by gradient descent. These are every
+#: name of :func:`names` but ``sign`` and ``heaviside`` (their gradient is zero) and the
+#: softmaxes (row-wise, for output layers). The command line's ``--activation`` choices, the model
 #: file's check and the playground's menu (which adds ``sign`` and ``heaviside`` to show why)
 #: all read it.
 HIDDEN = tuple(n for n in _ACTIVATIONS if n not in ("sign", "heaviside", "softmax", "log_softmax"))
