@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxnn import activations, optim, train
 from jaxnn.playground._config import Config, RequestError
@@ -153,10 +154,29 @@ def _programs(sizes: tuple[int, ...], act_names: tuple[str, ...], task: str, opt
     )
 
 
+def _member_mesh(devices: Any, count: int) -> Mesh | None:
+    """A ``"models"`` mesh over as many of ``devices`` as divide the ``count`` members evenly.
+
+    ``None`` when that is one device (or none were given): the grid then runs where JAX puts it.
+    """
+    if devices is None:
+        return None
+    devices = list(devices)
+    use = max(k for k in range(1, len(devices) + 1) if count % k == 0)
+    return Mesh(np.asarray(devices[:use]), ("models",)) if use > 1 else None
+
+
 class GridJob:
+    """A grid's members, their training state and the compiled programs that advance and draw them.
+
+    With ``devices`` (a sequence of ``jax.Device``), the members are split over a ``"models"``
+    mesh of as many of them as divide the member count evenly, as :func:`jaxnn.train.sweep`
+    splits its members: each device trains its share, the data are replicated.
+    """
+
     kind = "grid"
 
-    def __init__(self, cfg: Config, d: Data) -> None:
+    def __init__(self, cfg: Config, d: Data, devices: Any = None) -> None:
         self.cfg, self.data = cfg, d
         self.members = m = grid_members(cfg)
         sizes = [d.x_train.shape[1], *_layer_sizes(cfg, m), outputs_of(d)]
@@ -187,6 +207,12 @@ class GridJob:
         self.state = init_state(params, self.lrs)  # a jaxnn.train.TrainState per member
         self.xy = tuple(jnp.asarray(a) for a in (d.x_train, d.y_train, d.x_test, d.y_test))
         self.grid = jnp.asarray(d.grid_x)
+        self.mesh = _member_mesh(devices, len(m.lrs))
+        if self.mesh is not None:  # the compiled programs follow their inputs' placement
+            split, whole = NamedSharding(self.mesh, PartitionSpec("models")), NamedSharding(self.mesh, PartitionSpec())
+            self.state, self.keys, self.lrs, self.act_index, self.masks = jax.device_put(
+                (self.state, self.keys, self.lrs, self.act_index, self.masks), split)
+            self.xy, self.grid = jax.device_put((self.xy, self.grid), whole)
         self.chunks = 0
 
     @property
