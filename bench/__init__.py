@@ -1,6 +1,6 @@
 """jaxnn's benchmark suite: jaxnn against hand-written JAX + Optax and against its peers.
 
-Run it with ``python -m bench`` (or ``jaxnn bench``); ``python -m bench --help`` lists the
+Run it with ``python -m bench`` from the root of a checkout (it is not part of the package); ``python -m bench --help`` lists the
 options. Each workload (``bench/workloads/``, one module each) runs jaxnn and a raw JAX + Optax
 reference (``bench/_reference.py``, which does not import jaxnn) in the same process, checks that
 they compute the same numbers, times both (warm-up first, ``block_until_ready``, medians over

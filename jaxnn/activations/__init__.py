@@ -108,9 +108,15 @@ __all__ = [
     "get",
     "derivative",
     "names",
+    "HIDDEN",
 ]
 
 Activation = Callable[[jax.Array], jax.Array]
+
+def _gelu_tanh(x: jax.Array) -> jax.Array:
+    """GELU in its tanh approximation: ``gelu(x, approximate=True)``."""
+    return gelu(x, approximate=True)
+
 
 _ACTIVATIONS: dict[str, Activation] = {
     "sign": sign,
@@ -125,7 +131,7 @@ _ACTIVATIONS: dict[str, Activation] = {
     "elu": elu,
     "selu": selu,
     "gelu": gelu,
-    "gelu_tanh": lambda x: gelu(x, approximate=True),
+    "gelu_tanh": _gelu_tanh,
     "silu": silu,
     "swish": swish,
     "softplus": softplus,
@@ -151,6 +157,14 @@ _DERIVATIVES: dict[str, Activation] = {
     "softsign": softsign_derivative,
     "hard_sigmoid": hard_sigmoid_derivative,
 }
+
+
+#: The activations that suit a hidden layer trained by gradient descent. These are every
+#: name of :func:`names` but ``sign`` and ``heaviside`` (their gradient is zero) and the
+#: softmaxes (row-wise, for output layers). The command line's ``--activation`` choices, the model
+#: file's check and the playground's menu (which adds ``sign`` and ``heaviside`` to show why)
+#: all read it.
+HIDDEN = tuple(n for n in _ACTIVATIONS if n not in ("sign", "heaviside", "softmax", "log_softmax"))
 
 
 def names() -> tuple[str, ...]:

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxnn._checks import check_float
-from jaxnn.activations._functions import _SELU_ALPHA, _SELU_SCALE, sigmoid, softmax, tanh
+from jaxnn.activations._functions import SELU_ALPHA, SELU_SCALE, sigmoid, softmax, tanh
 
 
 def sign_derivative(x: ArrayLike) -> jax.Array:
@@ -81,7 +81,7 @@ def elu_derivative(x: ArrayLike, alpha: float = 1.0) -> jax.Array:
 
 def selu_derivative(x: ArrayLike) -> jax.Array:
     """Derivative of :func:`selu`: ``scale`` for ``x > 0``, ``scale alpha e^x`` otherwise."""
-    return _SELU_SCALE * elu_derivative(x, _SELU_ALPHA)
+    return SELU_SCALE * elu_derivative(x, SELU_ALPHA)
 
 
 def gelu_derivative(x: ArrayLike, approximate: bool = False) -> jax.Array:

@@ -10,8 +10,8 @@ from jax.typing import ArrayLike
 from jaxnn._checks import check_float
 
 # SELU constants from Klambauer et al. (2017), as in jax.nn.selu.
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def sign(x: ArrayLike) -> jax.Array:
@@ -149,7 +149,7 @@ def selu(x: ArrayLike) -> jax.Array:
     >>> selu(jnp.array([0.0]))
     Array([0.], dtype=float32)
     """
-    return _SELU_SCALE * elu(x, _SELU_ALPHA)
+    return SELU_SCALE * elu(x, SELU_ALPHA)
 
 
 def gelu(x: ArrayLike, approximate: bool = False) -> jax.Array:

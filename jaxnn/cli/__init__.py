@@ -6,7 +6,7 @@
     jaxnn train --data FILE.csv --target COL  train a dense network on a CSV file (or --dataset)
     jaxnn predict --model FILE --data FILE.csv [--out FILE.csv]
     jaxnn playground [--port N] [--no-browser]  the course in the browser (pip install "jaxnn[playground]")
-    jaxnn bench [ARGS ...]                    the benchmark suite (from a source checkout)
+    jaxnn bench                               says how to run the benchmark suite (python -m bench)
 
 ``jaxnn train`` decides each column's type once (number or category; see
 ``jaxnn/cli/_schema.py``), standardizes the features (the scaler is fitted on the training
@@ -36,7 +36,8 @@ Also runnable as ``python -m jaxnn``. Where things live:
   ``_datasets`` - ``--dataset``; ``_scores`` - the scores reported.
 * ``_table`` - reading CSV files; ``_schema`` - column types and the encoded features;
   ``_numbers`` - how number cells are written.
-* ``_predict`` - ``jaxnn predict``; ``_demo`` and ``_bench`` - ``jaxnn demo`` and ``jaxnn bench``.
+* ``_predict`` - ``jaxnn predict``; ``_demo`` - ``jaxnn demo``. ``jaxnn bench`` only says how to run
+  the benchmark suite (``python -m bench`` in a checkout): the package never reaches into ``bench/``.
 """
 
 from jaxnn.cli import _datasets, _parser

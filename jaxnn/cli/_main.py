@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from jaxnn import _interrupt
-from jaxnn.cli import _bench, _demo, _exit, _parser, _predict, _train
+from jaxnn.cli import _demo, _exit, _parser, _predict, _train
 
 _COMMANDS = ("demo", "train", "predict", "playground", "bench")
 
@@ -24,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
       The exit status: 0 on success, 2 for bad input (a one-line message on stderr), 1 for
-      a bug, the benchmark suite's own status for ``bench``, 130 when interrupted.
+      a bug, 130 when interrupted.
     """
     as_program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -44,8 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: list[str]) -> int:
     """Parses ``argv`` and runs its command; returns the exit status."""
-    if argv[:1] == ["bench"]:  # its own options, parsed by the suite
-        return _bench.run(argv[1:])
+    if argv[:1] == ["bench"]:
+        # The suite lives beside the package in a checkout, not inside it: the package never
+        # edits sys.path to reach it, so the command only says how to run it.
+        return _exit.fail("bench", "the benchmark suite ships with the source, not the package: run "
+                          "'python -m bench' from the root of a checkout of the jaxnn repository")
     if argv[:1] == ["playground"]:  # its own options, parsed by the server's entry point
         from jaxnn import playground
 

@@ -252,6 +252,6 @@ def _add_passthrough(sub: argparse._SubParsersAction) -> None:
     )
     sub.add_parser(
         "bench",
-        help="the benchmark suite (from a source checkout; 'jaxnn bench --help' lists its options)",
+        help="how to run the benchmark suite ('python -m bench' in a source checkout)",
         add_help=False,
     )

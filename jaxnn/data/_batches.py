@@ -11,7 +11,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from jaxnn._checks import check_int
-from jaxnn.data._host import _host_rng, _take
+from jaxnn.data._host import host_rng, take
 
 
 def _open(a: Any, i: int) -> Any:
@@ -95,7 +95,7 @@ def iterate_batches(
     if key is None:
         order = np.arange(n)
     else:
-        order = _host_rng(key).permutation(n)
+        order = host_rng(key).permutation(n)
     return _batches(opened, order, int(batch_size), drop_remainder)
 
 
@@ -106,4 +106,4 @@ def _batches(
     stop = (n // batch_size) * batch_size if drop_remainder else n
     for start in range(0, stop, batch_size):
         idx = np.sort(order[start : start + batch_size])
-        yield tuple(_take(a, idx) for a in arrays)
+        yield tuple(take(a, idx) for a in arrays)

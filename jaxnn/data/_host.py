@@ -11,11 +11,11 @@ import numpy as np
 from jaxnn._checks import check_key
 
 
-def _is_traced(x: Any) -> bool:
+def is_traced(x: Any) -> bool:
     return isinstance(x, jax.core.Tracer)
 
 
-def _as_array(x: Any, name: str) -> np.ndarray | jax.Array:
+def as_array(x: Any, name: str) -> np.ndarray | jax.Array:
     """Keeps NumPy and JAX arrays as they are; turns anything else into a NumPy array."""
     if isinstance(x, (np.ndarray, jax.Array)):
         return x
@@ -24,7 +24,7 @@ def _as_array(x: Any, name: str) -> np.ndarray | jax.Array:
     return np.asarray(x)
 
 
-def _host_rng(key: Any) -> np.random.Generator:
+def host_rng(key: Any) -> np.random.Generator:
     """A NumPy generator seeded by the key's bits (checked to be a PRNG key).
 
     Shuffling indices is host work: seeding NumPy's PCG64 with the key's words
@@ -37,5 +37,5 @@ def _host_rng(key: Any) -> np.random.Generator:
     return np.random.default_rng(np.asarray(bits, dtype=np.uint32).ravel().tolist())
 
 
-def _take(a: Any, idx: np.ndarray) -> Any:
+def take(a: Any, idx: np.ndarray) -> Any:
     return a[jnp.asarray(idx)] if isinstance(a, jax.Array) else a[idx]

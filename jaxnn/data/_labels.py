@@ -10,7 +10,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from jaxnn._checks import check_class_range, check_int
-from jaxnn.data._host import _is_traced
+from jaxnn.data._host import is_traced
 
 
 def _check_integer_labels(labels: Any, name: str) -> None:
@@ -52,7 +52,7 @@ def one_hot(labels: ArrayLike, num_classes: int, *, dtype: Any = jnp.float32) ->
 
 
 def _check_binary(labels: Any, allowed: tuple[int, int], fix: str) -> None:
-    if _is_traced(labels):
+    if is_traced(labels):
         return
     host = np.asarray(labels)
     if host.dtype == np.bool_ or not (

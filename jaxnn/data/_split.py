@@ -9,7 +9,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from jaxnn._checks import check_fraction, check_key, check_xy
-from jaxnn.data._host import _as_array, _host_rng, _take
+from jaxnn.data._host import as_array, host_rng, take
 
 
 # The ``(x, y)`` pair a split returns for each part.
@@ -64,7 +64,7 @@ def _split_indices(
             f"{n_train} training samples; make the held-out fractions sum to well below 1"
         )
 
-    perm = _host_rng(key).permutation(n)
+    perm = host_rng(key).permutation(n)
     ids = np.zeros(n, np.int64) if class_ids is None else class_ids
     num_ids = int(ids.max()) + 1
     counts = np.bincount(ids, minlength=num_ids)
@@ -137,13 +137,13 @@ def train_test_split(
     >>> len(x_tr), len(x_te)
     (7, 3)
     """
-    x, y = _as_array(x, "x"), _as_array(y, "y")
+    x, y = as_array(x, "x"), as_array(y, "y")
     n = check_xy(x, y)
     f_test = check_fraction(test_fraction, "test_fraction")
     check_key(key)
     ids = _class_ids(y) if stratify else None
     train, test = _split_indices(key, n, [f_test], ["test_fraction"], ids)
-    return (_take(x, train), _take(y, train)), (_take(x, test), _take(y, test))
+    return (take(x, train), take(y, train)), (take(x, test), take(y, test))
 
 
 def train_val_test_split(
@@ -178,7 +178,7 @@ def train_val_test_split(
         would be empty (including ``val_fraction + test_fraction`` leaving no training
         data), or (with ``stratify``) a class has fewer than 3 samples.
     """
-    x, y = _as_array(x, "x"), _as_array(y, "y")
+    x, y = as_array(x, "x"), as_array(y, "y")
     n = check_xy(x, y)
     f_val = check_fraction(val_fraction, "val_fraction")
     f_test = check_fraction(test_fraction, "test_fraction")
@@ -188,7 +188,7 @@ def train_val_test_split(
         key, n, [f_val, f_test], ["val_fraction", "test_fraction"], ids
     )
     return (
-        (_take(x, train), _take(y, train)),
-        (_take(x, val), _take(y, val)),
-        (_take(x, test), _take(y, test)),
+        (take(x, train), take(y, train)),
+        (take(x, val), take(y, val)),
+        (take(x, test), take(y, test)),
     )

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxnn._checks import check_float
-from jaxnn.data._host import _is_traced
+from jaxnn.data._host import is_traced
 
 
 @jax.jit
@@ -99,7 +99,7 @@ class Standardizer(NamedTuple):
                 f"Standardizer.fit needs at least one sample along axis 0, got x.shape={x.shape}"
             )
         mean, std, finite = _statistics(x)
-        if not _is_traced(x) and not bool(finite):
+        if not is_traced(x) and not bool(finite):
             raise ValueError("Standardizer.fit: x contains NaN or Inf; clean or impute it first")
         return cls(mean=mean, std=std)
 

@@ -21,6 +21,9 @@ match, and which arguments reproduce the others.
 ``adam``            bias-corrected moments; Optax/PyTorch eps or Keras eps-hat
 ``adamw``           Adam with decoupled weight decay
 ==================  =====================================================================
+
+:data:`OPTIMIZERS` lists them by name with what an interface needs to offer each (a default
+learning rate, the hyperparameters worth a slider); :func:`get` looks one up.
 """
 
 from jaxnn.optim._adadelta import ScaleByAdaDeltaState, adadelta, scale_by_adadelta
@@ -34,6 +37,8 @@ from jaxnn.optim._base import (
     scale_by_learning_rate,
 )
 from jaxnn.optim._momentum import TraceState, momentum, trace
+from jaxnn.optim import _registry
+from jaxnn.optim._registry import OptimizerInfo, get
 from jaxnn.optim._rmsprop import ScaleByRmsState, rmsprop, scale_by_rms
 from jaxnn.optim._sgd import sgd
 
@@ -44,6 +49,10 @@ from jaxnn.optim._sgd import sgd
 Schedule = _base.Schedule
 #: A constant learning rate (a Python float or a scalar array) or a :data:`Schedule`.
 ScalarOrSchedule = _base.ScalarOrSchedule
+#: The named optimizers by name, in the course's order, each an :class:`OptimizerInfo`: its
+#: constructor, a default learning rate and the hyperparameters an interface lets a user tune.
+#: The command line, the playground and :mod:`jaxnn.sklearn` offer exactly these.
+OPTIMIZERS = _registry.OPTIMIZERS
 
 __all__ = [
     # named optimizers
@@ -72,4 +81,8 @@ __all__ = [
     "ScaleByAdamState",
     "Schedule",
     "ScalarOrSchedule",
+    # the named optimizers by name
+    "OPTIMIZERS",
+    "OptimizerInfo",
+    "get",
 ]

@@ -16,7 +16,7 @@ def _is_concrete(*arrays: Any) -> bool:
     return not any(isinstance(a, jax.core.Tracer) for a in arrays)
 
 
-def _check_max_epochs(max_epochs: Any) -> int:
+def check_max_epochs(max_epochs: Any) -> int:
     return check_int(max_epochs, "max_epochs", why="static: it sizes the `mistakes` array")
 
 
@@ -34,7 +34,7 @@ def _host_view(a: Any, dtype: Any) -> np.ndarray:
         return np.asarray(a, dtype=dtype)
 
 
-def _check_data(X: ArrayLike, y: ArrayLike, eta: ArrayLike, where: str) -> tuple[Any, Any, Any]:
+def check_data(X: ArrayLike, y: ArrayLike, eta: ArrayLike, where: str) -> tuple[Any, Any, Any]:
     """Shape, dtype and (outside tracing) value checks; returns ``(X, y, eta)`` for the compiled core.
 
     Nothing here runs on the device: the column of ones and the casts of ``y`` and ``eta`` to

@@ -1,14 +1,12 @@
 """Grid mode: up to 8 x 8 networks trained side by side, as one vmapped program.
 
-:func:`jaxnn.train.sweep` trains such a grid in one call, but it always starts from
-freshly initialized params and cannot resume, and the page needs a frame between chunks.
-So the grid runs its own chunk: ``jax.vmap`` over members of the epoch that ``fit`` and
-``sweep`` run (the batches of :func:`jaxnn.train.epoch_batches`, the masked mean loss, the
-optimizer update, and the non-finite guard that keeps a diverging member's params from the
-start of its failing epoch). Member ``i`` splits ``keys[i]`` into ``(init_key,
-shuffle_key)`` as ``sweep`` does, and epoch ``e`` shuffles with ``fold_in(shuffle_key,
-e)``, so a learning-rate x seed grid equals ``sweep`` and a width x activation cell equals
-``fit`` on that network (both tested, to float32 rounding).
+Each chunk of epochs is :func:`jaxnn.train.run_epochs`, the training engine's own epochs
+(the batches of :func:`jaxnn.train.epoch_batches`, the masked mean loss, the optimizer
+update, the non-finite guard), under ``jax.vmap`` over members: the page draws a frame
+between chunks and resumes from the returned states. Member ``i`` splits ``keys[i]`` into
+``(init_key, shuffle_key)`` as :func:`jaxnn.train.sweep` does, so a learning-rate x seed
+grid equals ``sweep`` and a width x activation cell equals ``fit`` on that network (both
+tested, to float32 rounding).
 
 Widths x activations: every member has the widest layers; a member's extra units are
 zero-initialized and masked out of the forward pass (their outputs are multiplied by 0),
@@ -27,8 +25,6 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxnn import activations, optim, train
@@ -93,22 +89,12 @@ def _pad(params: list[dict], sizes: list[int]) -> list[dict]:
     return out
 
 
-class _Carry(NamedTuple):
-    """What one member carries from epoch to epoch (and from chunk to chunk)."""
-
-    params: Any
-    opt_state: Any
-    epoch: jax.Array  # [] int32: the next epoch; a member that stopped stays at its failing epoch
-    stopped: jax.Array  # [] bool: a step or the params went non-finite, so training stopped
-    failed: jax.Array  # [] int32: the epoch that failed, -1 if none
-
-
 class _Programs(NamedTuple):
     """The compiled programs of a grid shape, each vmapped over members."""
 
-    run_chunk: Any  # (params, opt_state, epoch, stopped, failed, keys, lrs, acts, masks, x, y, xv, yv)
+    run_chunk: Any  # (states, keys, lrs, acts, masks, x, y, xv, yv) -> (states, (train_loss, test_loss))
     run_map: Any  # (params, acts, masks, grid) -> outputs [members, grid points, outputs]
-    init_state: Any  # (params, lrs) -> opt_state
+    init_state: Any  # (params, lrs) -> states
 
 
 def _forward(fns: list[Callable]) -> Callable:
@@ -140,78 +126,12 @@ def _penalized_loss(apply: Callable, head: Any, l1: float, l2: float) -> Callabl
     return loss
 
 
-def _update_step(opt: Any, batch_loss: Callable) -> Callable:
-    """fit's step, for ``lax.scan``: ``((params, opt_state, bad), (xb, yb, mb)) -> (carry, loss sum)``."""
-    grad_fn = jax.value_and_grad(batch_loss)
-
-    def step(carry, batch):
-        p, s, bad = carry
-        xb, yb, mb = batch
-        value, grads = grad_fn(p, xb, yb, mb)
-        updates, s = opt.update(grads, s, p)
-        # As fit's guard: a step whose loss is not finite fails the epoch (the epoch's sum
-        # may overflow without that, and then it is recorded as Inf, not a failure).
-        return (optax.apply_updates(p, updates), s, bad | ~jnp.isfinite(value)), value * jnp.sum(mb)
-
-    return step
-
-
-def _epoch_steps(step: Callable, p0: Any, s0: Any, key: jax.Array, e: jax.Array, x: jax.Array, y: jax.Array,
-                 n: int, batch: int) -> tuple[Any, Any, jax.Array, jax.Array]:
-    """One epoch's steps from ``(p0, s0)``, batches shuffled with ``fold_in(key, e)`` as fit does.
-
-    Returns:
-      The params and optimizer state after the epoch, whether a step's loss was not finite,
-      and the epoch's mean train loss.
-    """
-    ok = jnp.asarray(False)
-    if batch == n:
-        (p, s, bad_step), total = step((p0, s0, ok), (x, y, jnp.ones((n,), jnp.float32)))
-    else:
-        idx, mask = train.epoch_batches(jax.random.fold_in(key, e), n, batch)
-        xs = jnp.take(x, idx, axis=0)
-        ys = jnp.take(y, idx, axis=0)
-        (p, s, bad_step), totals = jax.lax.scan(step, (p0, s0, ok), (xs, ys, mask))
-        total = jnp.sum(totals)
-    return p, s, bad_step, total / n
-
-
-def _end_epoch(carry: _Carry, p: Any, s: Any, bad_step: jax.Array, train_loss: jax.Array,
-               test_loss_of: Callable) -> tuple[_Carry, tuple[jax.Array, jax.Array]]:
-    """fit's non-finite guard at the end of an epoch; returns the next carry and the epoch's losses.
-
-    A member whose epoch went non-finite stops, keeps its params from the epoch's start and
-    records the epoch as failed; a stopped member's epochs change nothing and record NaN.
-    """
-    e, stop = carry.epoch, carry.stopped
-    finite = ~bad_step & jnp.all(
-        jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(p)]))
-    bad = ~stop & ~finite
-    undo = stop | bad  # a diverging member keeps its params from the epoch's start
-    p = jax.tree.map(lambda old, new: jnp.where(undo, old, new), carry.params, p)
-    s = jax.tree.map(lambda old, new: jnp.where(undo, old, new), carry.opt_state, s)
-    test_loss = test_loss_of(p)
-    record = (jnp.where(undo, jnp.nan, train_loss), jnp.where(undo, jnp.nan, test_loss))
-    fail = jnp.where(bad, e, carry.failed)
-    return _Carry(p, s, jnp.where(undo, e, e + 1), stop | bad, fail), record
-
-
-def _member_chunk(loss: Callable, make_opt: Callable, n: int, batch: int, chunk: int) -> Callable:
-    """One member's chunk of ``chunk`` epochs, as fit runs them; returns the carry and each epoch's losses."""
-    def member_chunk(params, opt_state, epoch, stopped, failed, key, lr, act, masks, x, y, xv, yv):
-        def batch_loss(p, xb, yb, mb):
-            per = loss(p, xb, yb, act, masks)
-            return jnp.sum(per * mb) / jnp.sum(mb)  # the masked mean of fit's step
-
-        step = _update_step(make_opt(lr), batch_loss)
-        test_loss_of = lambda p: jnp.mean(loss(p, xv, yv, act, masks))
-
-        def one_epoch(carry, _):
-            p, s, bad_step, train_loss = _epoch_steps(step, carry.params, carry.opt_state, key, carry.epoch, x, y,
-                                                      n, batch)
-            return _end_epoch(carry, p, s, bad_step, train_loss, test_loss_of)
-
-        return jax.lax.scan(one_epoch, _Carry(params, opt_state, epoch, stopped, failed), None, length=chunk)
+def _member_chunk(loss: Callable, make_opt: Callable, batch: int, chunk: int) -> Callable:
+    """One member's chunk of ``chunk`` epochs: the engine's :func:`jaxnn.train.run_epochs`."""
+    def member_chunk(state, key, lr, act, masks, x, y, xv, yv):
+        state, history = train.run_epochs(lambda p, xb, yb: loss(p, xb, yb, act, masks), make_opt(lr), state, x, y,
+                                          key=key, epochs=chunk, batch_size=batch, validation_data=(xv, yv))
+        return state, (history["train_loss"], history["val_loss"])
 
     return member_chunk
 
@@ -224,10 +144,10 @@ def _programs(sizes: tuple[int, ...], act_names: tuple[str, ...], task: str, opt
     hp = dict(hyperparams)
     make_opt = lambda lr: getattr(optim, opt_name)(lr, **hp)
     apply = _forward([activations.get(a) for a in act_names])
-    member_chunk = _member_chunk(_penalized_loss(apply, head, l1, l2), make_opt, n, batch, chunk)
+    member_chunk = _member_chunk(_penalized_loss(apply, head, l1, l2), make_opt, batch, chunk)
     member_map = lambda params, act, masks, grid: head.output_activation(apply(params, grid, act, masks))
-    member_init_state = lambda params, lr: make_opt(lr).init(params)
-    per_member, shared = (0,) * 9, (None,) * 4  # x, y, xv, yv are shared by all members
+    member_init_state = lambda params, lr: train.init_state(params, make_opt(lr))
+    per_member, shared = (0,) * 5, (None,) * 4  # x, y, xv, yv are shared by all members
     return _Programs(
         run_chunk=jax.jit(jax.vmap(member_chunk, in_axes=(*per_member, *shared))),
         run_map=jax.jit(jax.vmap(member_map, in_axes=(0, 0, 0, None))),
@@ -235,24 +155,31 @@ def _programs(sizes: tuple[int, ...], act_names: tuple[str, ...], task: str, opt
     )
 
 
-def _mesh_for(devices: Any, members: int) -> Mesh | None:
-    """A ``models`` mesh over as many of ``devices`` as divide the member count (``None``: one device).
+def _member_mesh(devices: Any, count: int) -> Mesh | None:
+    """A ``"models"`` mesh over as many of ``devices`` as divide the ``count`` members evenly.
 
-    The grid has no padding members, so a 3 x 3 grid on 4 devices uses 3 of them.
+    ``None`` when that is one device (or none were given): the grid then runs where JAX puts it.
     """
-    if not devices:
+    if devices is None:
         return None
-    count = max(k for k in range(1, min(len(devices), members) + 1) if members % k == 0)
-    return Mesh(np.asarray(list(devices)[:count]), ("models",)) if count > 1 else None
+    devices = list(devices)
+    use = max(k for k in range(1, len(devices) + 1) if count % k == 0)
+    return Mesh(np.asarray(devices[:use]), ("models",)) if use > 1 else None
 
 
 class GridJob:
+    """A grid's members, their training state and the compiled programs that advance and draw them.
+
+    With ``devices`` (a sequence of ``jax.Device``), the members are split over a ``"models"``
+    mesh of as many of them as divide the member count evenly, as :func:`jaxnn.train.sweep`
+    splits its members: each device trains its share, the data are replicated.
+    """
+
     kind = "grid"
 
     def __init__(self, cfg: Config, d: Data, devices: Any = None) -> None:
         self.cfg, self.data = cfg, d
         self.members = m = grid_members(cfg)
-        count = len(m.lrs)
         sizes = [d.x_train.shape[1], *_layer_sizes(cfg, m), outputs_of(d)]
         params, masks = [], []
         self.keys = []
@@ -265,7 +192,7 @@ class GridJob:
                           else np.ones(h, np.float32) for h in sizes[1:-1]])
             self.keys.append(shuffle_key)
         stack = lambda *a: jnp.asarray(np.stack(a))
-        self.params = jax.tree.map(stack, *params)
+        params = jax.tree.map(stack, *params)
         self.masks = [jnp.asarray(np.stack([mk[i] for mk in masks])) for i in range(len(sizes) - 2)]
         self.keys = jnp.stack(self.keys)
         names = tuple(dict.fromkeys(m.acts))
@@ -278,48 +205,36 @@ class GridJob:
             tuple(sizes), names, d.task, cfg.optimizer, tuple(cfg.optimizer_hyperparams().items()),
             cfg.l1, cfg.l2, n, self.batch, cfg.epochs_per_frame,
         )
-        self.opt_state = init_state(self.params, self.lrs)
-        self.epoch = jnp.zeros(count, jnp.int32)
-        self.stopped = jnp.zeros(count, bool)
-        self.failed = jnp.full(count, -1, jnp.int32)
+        self.state = init_state(params, self.lrs)  # a jaxnn.train.TrainState per member
         self.xy = tuple(jnp.asarray(a) for a in (d.x_train, d.y_train, d.x_test, d.y_test))
         # The output map's points, then the training and test inputs: one call gives the maps and the accuracies.
         self.grid = jnp.asarray(np.concatenate([d.grid_x, d.x_train, d.x_test]))
+        self.mesh = _member_mesh(devices, len(m.lrs))
+        if self.mesh is not None:  # the compiled programs follow their inputs' placement
+            split, whole = NamedSharding(self.mesh, PartitionSpec("models")), NamedSharding(self.mesh, PartitionSpec())
+            self.state, self.keys, self.lrs, self.act_index, self.masks = jax.device_put(
+                (self.state, self.keys, self.lrs, self.act_index, self.masks), split)
+            self.xy, self.grid = jax.device_put((self.xy, self.grid), whole)
         self.chunks = 0
-        self.mesh = _mesh_for(devices, count)
-        if self.mesh is not None:
-            self._place(self.mesh)
 
-    def _place(self, mesh: Mesh) -> None:
-        """Splits the members over the mesh's ``models`` axis and copies the data to every device.
-
-        The compiled programs follow their inputs' placement, so each device trains its share
-        of the members (the computation per member is unchanged).
-        """
-        split, copy = NamedSharding(mesh, PartitionSpec("models")), NamedSharding(mesh, PartitionSpec())
-        put = lambda tree, where: jax.device_put(tree, jax.tree.map(lambda _: where, tree))
-        self.params, self.opt_state, self.keys, self.lrs, self.act_index, self.masks = put(
-            (self.params, self.opt_state, self.keys, self.lrs, self.act_index, self.masks), split)
-        self.epoch, self.stopped, self.failed = put((self.epoch, self.stopped, self.failed), split)
-        self.xy, self.grid = put((self.xy, self.grid), copy)
+    @property
+    def params(self) -> Any:
+        """The members' params, stacked on a leading member axis."""
+        return self.state.params
 
     @property
     def done(self) -> bool:
-        return bool(jnp.all(self.stopped))
+        return bool(jnp.all(self.state.stopped))
 
     def warm(self) -> None:
         """Compiles the chunk ahead of play (one chunk from the initial state, thrown away)."""
-        jax.block_until_ready(self.run_chunk(
-            self.params, self.opt_state, self.epoch, self.stopped, self.failed, self.keys, self.lrs,
-            self.act_index, self.masks, *self.xy))
+        jax.block_until_ready(self.run_chunk(self.state, self.keys, self.lrs, self.act_index, self.masks, *self.xy))
 
     def advance(self, epochs: int | None = None) -> dict[str, Any]:
         # Always whole chunks of epochs_per_frame: one compiled program per grid shape.
         start = time.perf_counter()
-        carry, (train_loss, test_loss) = self.run_chunk(
-            self.params, self.opt_state, self.epoch, self.stopped, self.failed, self.keys, self.lrs,
-            self.act_index, self.masks, *self.xy)
-        self.params, self.opt_state, self.epoch, self.stopped, self.failed = carry
+        self.state, (train_loss, test_loss) = self.run_chunk(
+            self.state, self.keys, self.lrs, self.act_index, self.masks, *self.xy)
         train_loss, test_loss = jax.device_get((train_loss, test_loss))
         self.chunks += 1
         seconds = time.perf_counter() - start
@@ -327,7 +242,7 @@ class GridJob:
         return self.frame(train_loss, test_loss, steps / seconds)
 
     def frame(self, train_loss: Any = None, test_loss: Any = None, steps_per_s: float = 0.0) -> dict[str, Any]:
-        every = np.asarray(self.run_map(self.params, self.act_index, self.masks, self.grid))
+        every = np.asarray(self.run_map(self.state.params, self.act_index, self.masks, self.grid))
         g, n = len(self.data.grid_x), len(self.data.x_train)
         out = every[:, :g]
         task = self.data.task
@@ -341,7 +256,7 @@ class GridJob:
             else:
                 maps.append({"values": to_list(o[:, 0])})
         count = len(self.members.lrs)
-        failed = jax.device_get(self.failed)
+        failed = jax.device_get(self.state.nonfinite_epoch)
         acc = {"train": [accuracy(task, o, self.data.y_train) for o in every[:, g:g + n]],
                "test": [accuracy(task, o, self.data.y_test) for o in every[:, g + n:]]}
         return {

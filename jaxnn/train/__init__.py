@@ -25,6 +25,12 @@ Sweeps
   members are split over a ``"models"`` mesh axis (and each member's batch over ``"data"``),
   across the devices of one or many processes.
 
+Resumable chunks
+  :func:`run_epochs` is the engine's epoch loop as a pure function: a chunk of epochs from a
+  :class:`TrainState` (from :func:`init_state` or the previous chunk) to the next, for you to
+  ``jax.jit`` and ``jax.vmap``, with the host free between chunks (the playground's grid mode
+  draws a frame after each).
+
 Compiled once per configuration
   Compiled programs are cached on what the loss, optimizer and metrics compute (their code and
   captured values), with captured floats and arrays, the epoch count, the keys and the
@@ -33,14 +39,17 @@ Compiled once per configuration
 
 Layout: ``_types`` (the public types), ``_state`` (the loop carry), ``_validate`` (checks
 before compiling), ``_programs`` (the cache of compiled programs), ``_epoch`` (one epoch,
-shared), ``_fit`` and ``_sweep`` (the two drivers), ``_layout`` (where a sweep's members
+shared), ``_chunk`` (a chunk of epochs as a pure function), ``_fit`` and ``_sweep`` (the two
+drivers), ``_layout`` (where a sweep's members
 run on a mesh, and its sharded result), ``_step`` (``make_train_step``).
 """
 
+from jaxnn.train._chunk import init_state, run_epochs
 from jaxnn.train._epoch import epoch_batches
 from jaxnn.train._fit import fit
 from jaxnn.train._step import make_train_step
 from jaxnn.train._sweep import sweep
+from jaxnn.train._state import TrainState
 from jaxnn.train._types import EarlyStopping, FitResult, History, Supervised
 
 __all__ = [
@@ -52,4 +61,7 @@ __all__ = [
     "sweep",
     "make_train_step",
     "epoch_batches",
+    "TrainState",
+    "init_state",
+    "run_epochs",
 ]

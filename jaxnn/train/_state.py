@@ -10,8 +10,23 @@ import jax.numpy as jnp
 from jaxnn.train._types import Params
 
 
-class _State(NamedTuple):
-    """The loop carry of one training run (history entries are returned, not carried)."""
+class TrainState(NamedTuple):
+    """Where a training run stands: what :func:`run_epochs` takes and returns (and :func:`fit`'s loop carry).
+
+    History entries are returned by each chunk, not carried.
+
+    Attributes:
+      params: the parameters.
+      opt_state: the optimizer's state.
+      epoch: the next epoch to run (int32); a stopped run stays at the epoch it stopped in.
+      best_params: early stopping's best params (an empty tuple without early stopping).
+      best_value: early stopping's best monitored value (lower is better), ``inf`` at first.
+      best_epoch: the epoch of ``best_value``, -1 at first.
+      wait: epochs since the last improvement.
+      stopped: whether training stopped (early stopping, or a non-finite loss or params).
+      nonfinite_epoch: the epoch whose loss or params went non-finite, -1 if none.
+      nonfinite_step: that epoch's first step with a non-finite loss, -1 if none.
+    """
 
     params: Params
     opt_state: Any
@@ -25,8 +40,12 @@ class _State(NamedTuple):
     nonfinite_step: jax.Array
 
 
-def _initial_state(params, opt_state, keep_best: bool, initial_epoch) -> _State:
-    return _State(
+# The engine's modules name the carry by its former private name.
+_State = TrainState
+
+
+def _initial_state(params, opt_state, keep_best: bool, initial_epoch) -> TrainState:
+    return TrainState(
         params=params,
         opt_state=opt_state,
         epoch=jnp.asarray(initial_epoch, jnp.int32),
