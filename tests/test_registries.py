@@ -58,3 +58,11 @@ def test_hidden_activations_are_those_with_a_gradient():
             continue
         grads = jax.vmap(jax.grad(activations.get(name)))(x)
         assert (name in activations.HIDDEN) == bool(jnp.any(grads != 0)), name
+
+
+def test_the_playground_offers_the_registries():
+    config = pytest.importorskip("jaxnn.playground._config")
+    assert list(config.OPTIMIZERS) == list(optim.OPTIMIZERS)
+    for name, info in optim.OPTIMIZERS.items():
+        assert config.OPTIMIZERS[name] == dict(info.hyperparameters)
+    assert set(config.ACTIVATIONS) == set(activations.HIDDEN) | {"sign", "heaviside"}

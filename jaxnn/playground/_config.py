@@ -13,7 +13,7 @@ import inspect
 import math
 from typing import Any
 
-from jaxnn import datasets
+from jaxnn import activations, datasets, optim
 
 __all__ = [
     "RequestError",
@@ -77,21 +77,13 @@ FEATURES = {
     "sinx1": "sin x1",
     "sinx2": "sin x2",
 }
-#: Hidden activations offered: the course's, including sign and heaviside, whose zero
-#: gradient shows why gradient descent needs a smooth activation.
-ACTIVATIONS = (
-    "tanh", "sigmoid", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "softsign",
-    "identity", "sign", "heaviside",
-)  # fmt: skip
-#: Optimizers of jaxnn.optim with their tunable hyperparameters: name -> (low, high, default).
+#: Hidden activations offered: those of :data:`jaxnn.activations.HIDDEN`, and the course's
+#: sign and heaviside, whose zero gradient shows why gradient descent needs a smooth activation.
+ACTIVATIONS = (*activations.HIDDEN, "sign", "heaviside")
+#: The optimizers of :data:`jaxnn.optim.OPTIMIZERS` with their tunable hyperparameters:
+#: name -> {hyperparameter: (low, high, default)}.
 OPTIMIZERS: dict[str, dict[str, tuple[float, float, float]]] = {
-    "sgd": {},
-    "momentum": {"mu": (0.0, 0.999, 0.9)},
-    "adagrad": {},
-    "rmsprop": {"decay": (0.0, 0.999, 0.9)},
-    "adadelta": {"rho": (0.0, 0.999, 0.9)},
-    "adam": {"b1": (0.0, 0.999, 0.9), "b2": (0.0, 0.9999, 0.999)},
-    "adamw": {"b1": (0.0, 0.999, 0.9), "b2": (0.0, 0.9999, 0.999), "weight_decay": (0.0, 1.0, 1e-4)},
+    name: dict(info.hyperparameters) for name, info in optim.OPTIMIZERS.items()
 }
 GRID_AXES = ("lr_seed", "width_activation")
 
