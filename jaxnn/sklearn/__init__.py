@@ -57,6 +57,7 @@ from jaxnn.sklearn import _mlp
 from jaxnn.sklearn._mlp import MLPClassifier, MLPRegressor
 from jaxnn.sklearn._perceptron import Perceptron
 from jaxnn.sklearn._rows import bucket
+from jaxnn.sklearn._search import GridSearchCV
 
 # The constants are re-exported by assignment so that each carries its description here,
 # where the API reference reads it.
@@ -67,4 +68,4 @@ ACTIVATIONS = _mlp.ACTIVATIONS
 #: ``nesterovs_momentum``), and jaxnn's other optimizers by name, each at ``learning_rate_init``.
 SOLVERS = _mlp.SOLVERS
 
-__all__ = ["MLPClassifier", "MLPRegressor", "Perceptron", "ACTIVATIONS", "SOLVERS", "bucket"]
+__all__ = ["MLPClassifier", "MLPRegressor", "Perceptron", "GridSearchCV", "ACTIVATIONS", "SOLVERS", "bucket"]

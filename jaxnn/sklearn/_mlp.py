@@ -21,7 +21,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from jaxnn import losses, nn, optim, train
-from jaxnn.sklearn import _rows
+from jaxnn.sklearn import _replay, _rows
 
 __all__ = ["MLPClassifier", "MLPRegressor", "SOLVERS", "ACTIVATIONS"]
 
@@ -37,20 +37,26 @@ _HOST_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
+def _float(value: Any) -> Any:
+    """A Python float for a number (what jaxnn lifts out of a compiled program), other values
+    (the traced hyperparameters of a grid search's sweep) as they are."""
+    return float(value) if isinstance(value, Real) else value
+
+
 def _adam(est: Any, lr: float):
     # scikit-learn's Adam adds epsilon to the root of the *uncorrected* second moment
     # (lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)): jaxnn's eps_hat form.
-    return optim.adam(lr, float(est.beta_1), float(est.beta_2), float(est.epsilon), eps_hat=True)
+    return optim.adam(lr, _float(est.beta_1), _float(est.beta_2), _float(est.epsilon), eps_hat=True)
 
 
 def _sgd(est: Any, lr: float):
     # scikit-learn's velocity holds learning-rate-scaled steps (v = mu v - lr g), Keras's form;
     # momentum=0 is plain gradient descent.
-    return optim.momentum(lr, float(est.momentum), nesterov=bool(est.nesterovs_momentum), lr_in_velocity=True)
+    return optim.momentum(lr, _float(est.momentum), nesterov=bool(est.nesterovs_momentum), lr_in_velocity=True)
 
 
 def _adamw(est: Any, lr: float):
-    return optim.adamw(lr, float(est.beta_1), float(est.beta_2), float(est.epsilon), eps_hat=True)
+    return optim.adamw(lr, _float(est.beta_1), _float(est.beta_2), _float(est.epsilon), eps_hat=True)
 
 
 #: ``solver`` names: scikit-learn's ``"adam"`` and ``"sgd"`` (with its ``momentum`` and
@@ -210,6 +216,30 @@ class _BaseMLP(BaseEstimator):
         return nn.MLP(self._hidden_sizes(), outputs, activation=ACTIVATIONS[self.activation])
 
     def _fit(self, X, y, sample_weight, incremental: bool):
+        if not incremental and not self.warm_start and _replay.restore(self, X, y, sample_weight):
+            self._warn_if_unconverged()
+            return self
+        job = self._prepare(X, y, sample_weight, incremental)
+        result = train.fit(
+            job.params, job.loss, job.x, job.y, optimizer=job.optimizer, key=job.key, epochs=job.epochs,
+            batch_size=job.batch, shuffle=bool(self.shuffle), validation_data=job.validation,
+            metrics=job.metrics, early_stopping=job.rule, opt_state=job.opt_state,
+        )
+        self._finish(job, result)
+        if not incremental:
+            self._warn_if_unconverged()
+        return self
+
+    def _warn_if_unconverged(self) -> None:
+        if self.n_iter_ == self.max_iter:
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                          "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=4)
+
+    def _prepare(self, X, y, sample_weight, incremental: bool) -> _replay.Job:
+        """Checks the data and parameters and sets up the training run ``fit`` is given.
+
+        Sets the attributes known before training (``n_features_in_``, ``classes_``).
+        """
         self._validate_params()
         self._hidden_sizes()
         first = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
@@ -250,7 +280,7 @@ class _BaseMLP(BaseEstimator):
         requested = min(200, n) if isinstance(self.batch_size, str) else self.batch_size
         if requested > n and not isinstance(self.batch_size, str):
             warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
-                          stacklevel=3)
+                          stacklevel=4)
         rows, batch = _rows.plan_rows(n, min(requested, n))
         x_fit, y_fit = _rows.pack(x_train, t_train, w_train, rows)
         # scikit-learn stops after n_iter_no_change + 1 epochs whose score (validation) or
@@ -263,22 +293,20 @@ class _BaseMLP(BaseEstimator):
         opt_state = getattr(self, "_opt_state", None) if incremental and not first else None
         if opt_state is not None:  # each partial_fit call shuffles with a key of its own
             shuffle_key = jax.random.fold_in(shuffle_key, len(self.loss_curve_))
-        epochs = 1 if incremental else int(self.max_iter)
-        result = train.fit(
-            params, _weighted_loss(net.apply, kind, width, float(self.alpha)), x_fit, y_fit,
+        return _replay.Job(
+            params=params, loss=_weighted_loss(net.apply, kind, width, float(self.alpha)), x=x_fit, y=y_fit,
             optimizer=SOLVERS[self.solver](self, float(self.learning_rate_init)), key=shuffle_key,
-            epochs=epochs, batch_size=batch, shuffle=bool(self.shuffle), validation_data=validation,
-            metrics=metrics, early_stopping=rule, opt_state=opt_state,
+            epochs=1 if incremental else int(self.max_iter), batch=batch, validation=validation, metrics=metrics,
+            rule=rule, opt_state=opt_state, n=n, kind=kind, first=first,
         )
+
+    def _finish(self, job: _replay.Job, result) -> None:
+        """Sets the fitted attributes from ``fit``'s result for ``job`` (or a sweep member's)."""
         history = jax.device_get(result.history)
         if int(history.nonfinite_epoch) >= 0:
             raise ValueError("Solver produced non-finite parameter weights. The input data may contain large "
                              "values and need to be preprocessed.")
-        self._store(result, history, n, kind, first)
-        if not incremental and self.n_iter_ == self.max_iter:
-            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                          "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
-        return self
+        self._store(result, history, job.n, job.kind, job.first)
 
     def _initial_weights(self, rs: np.random.RandomState, features: int, outputs: int) -> tuple[list, list]:
         """scikit-learn's initialization, drawn as it draws it (so from the same ``random_state``
