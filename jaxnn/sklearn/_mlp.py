@@ -21,7 +21,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from jaxnn import losses, nn, optim, train
-from jaxnn.sklearn import _replay, _rows
+from jaxnn.sklearn import _files, _replay, _rows
 
 __all__ = ["MLPClassifier", "MLPRegressor", "SOLVERS", "ACTIVATIONS"]
 
@@ -129,8 +129,12 @@ def _weighted_score(apply: Callable, kind: str, width: int) -> Callable:
     return score
 
 
-class _BaseMLP(BaseEstimator):
-    """What the classifier and the regressor share: parameters, training, the forward pass."""
+class _BaseMLP(_files.Saveable, BaseEstimator):
+    """What the classifier and the regressor share: parameters, training, the forward pass, files."""
+
+    _SAVED_ARRAYS = ("coefs_", "intercepts_")
+    _SAVED_VALUES = ("n_features_in_", "classes_", "n_iter_", "t_", "loss_", "loss_curve_", "best_loss_",
+                     "validation_scores_", "best_validation_score_", "n_layers_", "n_outputs_", "out_activation_")
 
     _kind_default = "regression"
     # Checked by scikit-learn's own parameter validation when fitting (BaseEstimator._validate_params),
@@ -348,6 +352,20 @@ class _BaseMLP(BaseEstimator):
             self.best_validation_score_ = None
             self.best_loss_ = float(np.min(self.loss_curve_))
 
+    # ------------------------------------------------------------------ files
+
+    def _saved_structure(self, name: str) -> Any:
+        return [0] * (len(self._hidden_sizes()) + 1)
+
+    def _after_load(self) -> None:
+        units = [int(self.n_features_in_), *self._hidden_sizes(), int(self.n_outputs_)]
+        for i, (w, b) in enumerate(zip(self.coefs_, self.intercepts_)):
+            if w.shape != (units[i], units[i + 1]) or b.shape != (units[i + 1],):
+                raise ValueError(f"layer {i} has weights {w.shape} and biases {b.shape}, but the sizes "
+                                 f"{units} call for {(units[i], units[i + 1])} and {(units[i + 1],)}")
+        if self.out_activation_ not in ("identity", "logistic", "softmax"):
+            raise ValueError(f"unknown out_activation_ {self.out_activation_!r}")
+
     # ------------------------------------------------------------------ prediction
 
     def _forward(self, X) -> np.ndarray:
@@ -426,6 +444,19 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+    def _after_load(self) -> None:
+        super()._after_load()
+        # The label binarizer, from what it was fitted on: the classes, or for several
+        # sigmoid outputs (multilabel) an indicator matrix of as many labels.
+        self._label_binarizer = LabelBinarizer()
+        if self.out_activation_ == "logistic" and self.n_outputs_ > 1:
+            self._label_binarizer.fit(np.eye(self.n_outputs_, dtype=int))
+        else:
+            self._label_binarizer.fit(self.classes_)
+        expected = 1 if self._label_binarizer.y_type_ == "binary" else len(self.classes_)
+        if not np.array_equal(self._label_binarizer.classes_, self.classes_) or expected != self.n_outputs_:
+            raise ValueError(f"the classes {self.classes_} do not fit {self.n_outputs_} outputs")
 
     def _kind(self, width: int) -> str:
         if self._label_binarizer.y_type_ == "multilabel-indicator":
