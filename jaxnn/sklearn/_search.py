@@ -7,7 +7,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from joblib import parallel_config
 from sklearn import model_selection
@@ -160,12 +159,12 @@ def _train_group(members: list) -> dict[tuple, dict]:
             offsets[digest] = sum(len(b[0]) for b in blocks)
             blocks.append((one.x, one.y))
         rows.append(offsets[digest] + np.arange(len(one.x)))
-    stack = lambda *a: jnp.stack(a)
+    stack = lambda *a: np.stack([np.asarray(v) for v in a])  # on the host: nothing to compile
     result = train.sweep(
         None, [one.loss for _, _, one in members],
         np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks]),
         make_optimizer=_make_optimizer(first.solver, bool(first.nesterovs_momentum)),
-        keys=jax.random.wrap_key_data(jnp.stack([jax.random.key_data(one.key) for _, _, one in members])),
+        keys=jax.random.wrap_key_data(stack(*[jax.random.key_data(one.key) for _, _, one in members])),
         hyperparams={name: np.array([float(getattr(est, name)) for _, est, _ in members], np.float32)
                      for name in _OPTIMIZER_FLOATS},
         epochs=job.epochs, batch_size=job.batch, shuffle=bool(first.shuffle), early_stopping=job.rule,
