@@ -16,6 +16,11 @@ so the folds of a cross-validation, whose sizes differ by a row or two, share th
 a ``GridSearchCV`` over those hyperparameters compiles once.
 Predictions are computed on the host in float64 with NumPy and compile nothing.
 
+:class:`GridSearchCV` is scikit-learn's grid search (a subclass, so only the import changes)
+whose fits are trained ahead, every (candidate, fold) pair a member of one
+:func:`jaxnn.train.sweep` per structure. Fitted estimators save to jaxnn's checkpoint format
+(``est.save(path)``, ``MLPClassifier.load(path)``), which never unpickles.
+
 Where the parameters differ from scikit-learn's, and why:
 
 ============================  ===========================================================================

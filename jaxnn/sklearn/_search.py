@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from types import SimpleNamespace
 from typing import Any
@@ -68,8 +69,6 @@ class GridSearchCV(model_selection.GridSearchCV):
         Returns:
           ``self``, fitted.
         """
-        import time
-
         unknown = sorted(set(params) - {"sample_weight", "groups"})
         if unknown:
             raise ValueError(f"jaxnn.sklearn.GridSearchCV.fit takes sample_weight and groups, not {unknown}; "
