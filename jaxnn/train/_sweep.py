@@ -304,11 +304,9 @@ def _sweep_program(engine: _Engine, parts: _Parts, layout: _Layout | None) -> Ca
         def all_members(guard: bool, base):
             def member(state, key, hp, mine):
                 loss_fn = shared_loss_fn if shared_loss else parts.loss.rebuild(mine["loss"])
-                xm, ym = (x, y) if mine["rows"] is None else (jnp.take(x, mine["rows"], axis=0),
-                                                               jnp.take(y, mine["rows"], axis=0))
                 one = _epoch_fn(engine._replace(guard=guard), loss_fn, make_optimizer(**hp), metrics,
                                 values["patience"], values["min_delta"], freeze=True)
-                return one(state, key, xm, ym, xv, yv, limit)
+                return one(state, key, x, y, xv, yv, limit, mine["rows"])
 
             def block(carry):
                 s, records, b = carry
