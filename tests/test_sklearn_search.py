@@ -49,7 +49,7 @@ def test_cv_results_equal_scikit_learns_search_over_the_same_estimator(batch_siz
     np.testing.assert_allclose(ours.best_estimator_.coefs_[0], theirs.best_estimator_.coefs_[0], rtol=1e-5, atol=1e-6)
 
 
-def test_regressor_in_a_pipeline_with_r2_and_multi_metric_scoring():
+def test_regressor_in_a_pipeline_with_r2_and_multi_metric_scoring(monkeypatch):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(90, 3)) * [1.0, 10.0, 100.0]
     y = x[:, 0] - 0.05 * x[:, 1] + 0.003 * x[:, 2] + 0.1 * rng.normal(size=90)
@@ -57,7 +57,11 @@ def test_regressor_in_a_pipeline_with_r2_and_multi_metric_scoring():
     grid = {"mlpregressor__alpha": [1e-4, 1.0], "mlpregressor__beta_1": [0.8, 0.9]}
     scoring = {"r2": "r2", "mse": "neg_mean_squared_error"}
     folds = model_selection.KFold(3, shuffle=True, random_state=1)
+    fits = []
+    real_fit = train.fit
+    monkeypatch.setattr(train, "fit", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
     ours = jsk.GridSearchCV(pipe, grid, cv=folds, scoring=scoring, refit="r2").fit(x, y)
+    assert len(fits) == 1  # the refit only: the pipeline's 12 fits on the folds were trained in the sweep
     theirs = model_selection.GridSearchCV(pipe, grid, cv=folds, scoring=scoring, refit="r2").fit(x, y)
     for name in ["mean_test_r2", "mean_test_mse", "rank_test_r2", "split2_test_mse"]:
         np.testing.assert_allclose(ours.cv_results_[name], theirs.cv_results_[name], rtol=1e-4, err_msg=name)
@@ -89,3 +93,16 @@ def test_one_sweep_program_per_structure_and_no_fit_per_fold(count_compiles, mon
 def test_unsupported_searches_are_refused_with_the_alternative(estimator, grid, params, match):
     with pytest.raises(ValueError, match=match):
         jsk.GridSearchCV(estimator, grid, cv=3).fit(X, Y, **params)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.FitFailedWarning", "ignore::UserWarning")
+def test_a_diverging_candidate_scores_error_score_as_in_scikit_learns_search():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    y = 100 * x[:, 0]
+    est = jsk.MLPRegressor((4,), solver="sgd", max_iter=20, random_state=0)
+    grid = {"learning_rate_init": [1e-3, 10.0]}
+    ours = jsk.GridSearchCV(est, grid, cv=3).fit(x, y)
+    theirs = model_selection.GridSearchCV(est, grid, cv=3).fit(x, y)
+    assert np.isnan(theirs.cv_results_["mean_test_score"][1])
+    np.testing.assert_allclose(ours.cv_results_["mean_test_score"], theirs.cv_results_["mean_test_score"], rtol=1e-5)
