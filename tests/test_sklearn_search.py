@@ -41,7 +41,8 @@ def test_cv_results_equal_scikit_learns_search_over_the_same_estimator(batch_siz
     est = jsk.MLPClassifier((8,), max_iter=40, batch_size=batch_size, random_state=0)
     grid = {"learning_rate_init": [1e-3, 3e-2], "alpha": [1e-4, 1e-1], "random_state": [0, 1]}
     x = StandardScaler().fit_transform(X)
-    ours = jsk.GridSearchCV(est, grid, cv=FOLDS, return_train_score=True).fit(x, Y)
+    # n_jobs=2: the scoring runs in two threads; the fits were trained in the sweep.
+    ours = jsk.GridSearchCV(est, grid, cv=FOLDS, return_train_score=True, n_jobs=2).fit(x, Y)
     theirs = model_selection.GridSearchCV(est, grid, cv=FOLDS, return_train_score=True).fit(x, Y)
     compare(ours, theirs)
     np.testing.assert_allclose(ours.cv_results_["mean_train_score"], theirs.cv_results_["mean_train_score"])
