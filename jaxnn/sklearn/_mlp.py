@@ -220,7 +220,8 @@ class _BaseMLP(_files.Saveable, BaseEstimator):
         return nn.MLP(self._hidden_sizes(), outputs, activation=ACTIVATIONS[self.activation])
 
     def _fit(self, X, y, sample_weight, incremental: bool):
-        if not incremental and not self.warm_start and _replay.restore(self, X, y, sample_weight):
+        fresh = not incremental and (not self.warm_start or not hasattr(self, "coefs_"))
+        if fresh and _replay.restore(self, X, y, sample_weight):  # trained ahead by a grid search's sweep
             self._warn_if_unconverged()
             return self
         job = self._prepare(X, y, sample_weight, incremental)
