@@ -132,8 +132,8 @@ def sweep(
         names, the checks of :func:`fit`, ``rows`` that are not ``[members, R]`` indices of
         ``x``, ``params`` without a ``[members]`` axis or together with ``init_fn``, losses
         that differ in more than captured floats and arrays, ``rows``, ``params``, a list of
-        losses or ``early_stopping`` together with ``devices`` or ``mesh``, both ``devices`` and ``mesh``, an empty or
-        repeated device list, a mesh without exactly the axes ``("models", "data")``, or a
+        losses or ``early_stopping`` together with ``devices`` or ``mesh``, both ``devices``
+        and ``mesh``, an empty or repeated device list, a mesh without exactly the axes ``("models", "data")``, or a
         ``"data"`` axis that does not divide the batch size.
       TypeError: for a device list holding something other than devices, or a ``mesh``
         that is not a ``Mesh``.
@@ -157,20 +157,7 @@ def sweep(
     losses = None if callable(loss_fn) else list(loss_fn)
     if losses is not None and len(losses) != members:
         raise ValueError(f"loss_fn holds {len(losses)} losses but there are {members} keys; pass one loss per member")
-    if params is not None:
-        if init_fn is not None:
-            raise ValueError("pass either init_fn or params (the members' initial params), not both")
-        leading = {np.shape(leaf)[:1] for leaf in jax.tree.leaves(params)}
-        if leading != {(members,)}:
-            raise ValueError(f"every leaf of params must have a leading axis of {members} members (one per key), "
-                             f"got leading axes {sorted(leading)}")
-        params = jax.tree.map(jnp.asarray, params)
-        init, params0 = None, jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), params)
-    elif init_fn is None:
-        raise ValueError("init_fn is None: pass init_fn, or the members' initial params as params=")
-    else:
-        one_key = jax.ShapeDtypeStruct(keys.shape[1:], keys.dtype)  # (indexing would dispatch a computation)
-        init, params0 = _probe(init_fn, _call, _spec(one_key))
+    init, params, params0 = _initial(init_fn, params, keys)
     probe = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), params0)
     n, batch_size, has_val, loss, lifted_metrics = _validate(
         loss_fn if losses is None else losses[0], probe, x, y, validation_data, batch_size, epochs, metrics,
@@ -219,6 +206,25 @@ def sweep(
     if layout is not None:
         return sharded_result(states, plan, has_val, tuple(lifted_metrics), members, layout)
     return _result(states, plan, engine, es is not None and es.restore_best, tuple(lifted_metrics), members)
+
+
+def _initial(init_fn: Callable | None, params: Params | None, keys: jax.Array) -> tuple:
+    """``(lifted init_fn or None, the members' params or None, one member's params' shapes)``."""
+    members = keys.shape[0]
+    if params is None:
+        if init_fn is None:
+            raise ValueError("init_fn is None: pass init_fn, or the members' initial params as params=")
+        one_key = jax.ShapeDtypeStruct(keys.shape[1:], keys.dtype)  # (indexing would dispatch a computation)
+        init, params0 = _probe(init_fn, _call, _spec(one_key))
+        return init, None, params0
+    if init_fn is not None:
+        raise ValueError("pass either init_fn or params (the members' initial params), not both")
+    leading = {np.shape(leaf)[:1] for leaf in jax.tree.leaves(params)}
+    if leading != {(members,)}:
+        raise ValueError(f"every leaf of params must have a leading axis of {members} members (one per key), "
+                         f"got leading axes {sorted(leading)}")
+    params = jax.tree.map(jnp.asarray, params)
+    return None, params, jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), params)
 
 
 def _build_and_update(make_optimizer, hyperparams, params):
