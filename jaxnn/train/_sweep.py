@@ -133,8 +133,8 @@ def sweep(
         ``x``, ``params`` without a ``[members]`` axis or together with ``init_fn``, losses
         that differ in more than captured floats and arrays, ``rows``, ``params``, a list of
         losses or ``early_stopping`` together with ``devices`` or ``mesh``, both ``devices``
-        and ``mesh``, an empty or repeated device list, a mesh without exactly the axes ``("models", "data")``, or a
-        ``"data"`` axis that does not divide the batch size.
+        and ``mesh``, an empty or repeated device list, a mesh without exactly the axes
+        ``("models", "data")``, or a ``"data"`` axis that does not divide the batch size.
       TypeError: for a device list holding something other than devices, or a ``mesh``
         that is not a ``Mesh``.
     """
