@@ -107,3 +107,30 @@ def test_a_diverging_candidate_scores_error_score_as_in_scikit_learns_search():
     theirs = model_selection.GridSearchCV(est, grid, cv=3).fit(x, y)
     assert np.isnan(theirs.cv_results_["mean_test_score"][1])
     np.testing.assert_allclose(ours.cv_results_["mean_test_score"], theirs.cv_results_["mean_test_score"], rtol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore:Got `batch_size`:UserWarning")  # 200 > a fold's rows: full batch
+@pytest.mark.parametrize("batch_size", [32, 200])
+def test_each_sweep_member_equals_the_estimators_own_fit_on_its_fold(batch_size):
+    from sklearn.base import clone
+
+    from jaxnn.sklearn import _search
+
+    # tol=0.02 stops some members early (scikit-learn's rule, per member), not all of them.
+    est = jsk.MLPClassifier((8,), max_iter=40, batch_size=batch_size, tol=0.02, n_iter_no_change=3)
+    candidates = [{"learning_rate_init": lr, "alpha": a, "random_state": s}
+                  for lr, a, s in [(1e-2, 1e-4, 0), (3e-2, 1e-1, 1), (1e-3, 1e-3, 2)]]
+    x = StandardScaler().fit_transform(X)
+    splits = list(FOLDS.split(x, Y))
+    jobs = [_search._member_job(est, c, x, Y, None, train_rows) for c in candidates for train_rows, _ in splits]
+    fits = _search._train_group(jobs)
+    runs = set()
+    for (key, _, _), (c, (train_rows, _)) in zip(jobs, [(c, s) for c in candidates for s in splits]):
+        alone = clone(est).set_params(**c).fit(x[train_rows], Y[train_rows])
+        member = fits[key]
+        assert member["n_iter_"] == alone.n_iter_
+        runs.add(alone.n_iter_)
+        for got, want in zip(member["coefs_"] + member["intercepts_"], alone.coefs_ + alone.intercepts_):
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(member["loss_curve_"], alone.loss_curve_, rtol=1e-4)
+    assert len(runs) > 1  # members stopped at different epochs
