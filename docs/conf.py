@@ -73,7 +73,7 @@ napoleon_attr_annotations = True
 # other libraries: there is no network at build time, so no intersphinx inventories.
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", r"(jax|jaxlib|jnp|numpy|np|optax|chex|matplotlib|starlette|collections|typing|types|os|pathlib|dataclasses)(\..*)?"),
+    (r"py:.*", r"(jax|jaxlib|jnp|numpy|np|optax|chex|matplotlib|starlette|sklearn|collections|typing|types|os|pathlib|dataclasses)(\..*)?"),
     (r"py:.*", r"(Array|ArrayLike|DTypeLike|PRNGKeyArray|Callable|Sequence|Mapping|Iterator|Iterable|Any|PyTree|Params|Shape)"),
 ]
 

@@ -33,8 +33,8 @@ REQUIRED = ("workload", "impl", "kind", "measure", "median_s", "times_s", "repea
             "jax_version", "jaxlib_version", "backend", "device_kind", "cpu_count")
 
 
-# The time-to-result workload runs fresh processes; it has its own fixture and test below.
-IN_PROCESS = tuple(w for w in WORKLOADS if w != "time_to_result")
+# The time-to-result and grid-search workloads run fresh processes; they have their own tests below.
+IN_PROCESS = tuple(w for w in WORKLOADS if w not in ("time_to_result", "grid_search"))
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +144,22 @@ def test_time_to_result_runs_every_part_and_trains(time_to_result):
     warm = targets["time_to_result:cli", "cache-warm process vs scikit-learn script"]
     assert warm["threshold"] == 1.2 and warm["value"] == pytest.approx(
         cli["process, cache warm"]["median_s"] / cli["process"]["median_s"])
+
+
+def test_grid_search_runs_the_three_searches_and_reports_their_targets():
+    pytest.importorskip("sklearn")
+    recs = bench.run(["grid_search"], size="tiny", repeats=1, peers=True)
+    assert not [r for r in recs if r["kind"] == "error"], [r["note"] for r in recs if r["kind"] == "error"]
+    timed = {r["impl"]: r for r in recs if r["kind"] in ("jaxnn", "baseline")}
+    assert set(timed) == {"sklearn", "sklearn-jaxnn", "jaxnn"}
+    assert timed["sklearn"]["value"] == 0 and timed["jaxnn"]["value"] > 0  # XLA programs compiled
+    assert timed["jaxnn"]["work"]["runs"][0]["groups"] == 1  # one structure: one sweep
+    for r in timed.values():
+        assert r["median_s"] > r["work"]["runs"][0]["search_s"]  # the process also imported the libraries
+    targets = {r["measure"]: r for r in recs if r["kind"] == "target"}
+    assert targets["jaxnn time vs scikit-learn"]["value"] == pytest.approx(
+        timed["jaxnn"]["median_s"] / timed["sklearn"]["median_s"])
+    assert targets["jaxnn best CV score - scikit-learn's"]["threshold"] == 0.01
 
 
 def test_compile_clock_counts_programs_and_zero_when_nothing_compiles():

@@ -12,6 +12,8 @@ dispatch           one call of a single compiled training step on a small MLP
 coldstart          import -> first finished step of mlp and xor, persistent cache off/on
 time_to_result     8 fresh-object runs on the wine data in one process, and ``jaxnn train``
                    processes with the persistent cache off/cold/warm, vs scikit-learn
+grid_search        a 3 x 3 x 5-fold grid search of an MLP on the digits in fresh processes:
+                   scikit-learn's, scikit-learn's over jaxnn's estimator, jaxnn's sweep
 =================  ======================================================================
 
 Each module has a ``run(ctx)`` that appends its records to the :class:`Context`. jaxnn and
@@ -32,7 +34,7 @@ from bench.workloads._context import Context
 __all__ = ["WORKLOADS", "SIZES", "CONFIGS", "Context", "run_workload"]
 
 WORKLOADS: tuple[str, ...] = (
-    "mlp", "xor", "sweep", "roofline", "perceptron", "dispatch", "coldstart", "time_to_result",
+    "mlp", "xor", "sweep", "roofline", "perceptron", "dispatch", "coldstart", "time_to_result", "grid_search",
 )
 
 

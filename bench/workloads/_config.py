@@ -26,6 +26,8 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
         "time_to_result": {"hidden": (32, 32), "epochs": 100, "batch": 32, "seeds": (0, 1, 2, 3), "lrs": (1e-3, 3e-3),
                            "impls": ("jaxnn", "sklearn", "torch", "keras"), "min_accuracy": 0.95,
                            "cli_repeats": 3, "cli_modes": ("off", "cold", "warm"), "warm_loop": True},
+        "grid_search": {"hidden": (64,), "epochs": 50, "folds": 5, "repeats": 3,
+                        "grid": {"learning_rate_init": [1e-3, 3e-3, 1e-2], "alpha": [1e-4, 1e-3, 1e-2]}},
     },
     "small": {
         "matmul": {"n": 2048},
@@ -40,6 +42,8 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
         "time_to_result": {"hidden": (32, 32), "epochs": 100, "batch": 32, "seeds": (0, 1, 2, 3), "lrs": (1e-3, 3e-3),
                            "impls": ("jaxnn", "sklearn", "torch", "keras"), "min_accuracy": 0.95,
                            "cli_repeats": 3, "cli_modes": ("off", "cold", "warm"), "warm_loop": True},
+        "grid_search": {"hidden": (64,), "epochs": 50, "folds": 5, "repeats": 1,
+                        "grid": {"learning_rate_init": [1e-3, 3e-3, 1e-2], "alpha": [1e-4, 1e-3, 1e-2]}},
     },
     "tiny": {
         "matmul": {"n": 256},
@@ -58,5 +62,7 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
         "time_to_result": {"hidden": (32, 32), "epochs": 10, "batch": 32, "seeds": (0, 1), "lrs": (1e-3, 3e-3),
                            "impls": ("jaxnn", "sklearn"), "min_accuracy": 0.8,
                            "cli_repeats": 1, "cli_modes": ("cold", "warm"), "warm_loop": False},
+        "grid_search": {"hidden": (8,), "epochs": 3, "folds": 2, "repeats": 1,
+                        "grid": {"learning_rate_init": [1e-3, 1e-2]}},
     },
 }

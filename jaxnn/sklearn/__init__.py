@@ -16,6 +16,11 @@ so the folds of a cross-validation, whose sizes differ by a row or two, share th
 a ``GridSearchCV`` over those hyperparameters compiles once.
 Predictions are computed on the host in float64 with NumPy and compile nothing.
 
+:class:`GridSearchCV` is scikit-learn's grid search (a subclass, so only the import changes)
+whose fits are trained ahead, every (candidate, fold) pair a member of one
+:func:`jaxnn.train.sweep` per structure. Fitted estimators save to jaxnn's checkpoint format
+(``est.save(path)``, ``MLPClassifier.load(path)``), which never unpickles.
+
 Where the parameters differ from scikit-learn's, and why:
 
 ============================  ===========================================================================
@@ -57,6 +62,7 @@ from jaxnn.sklearn import _mlp
 from jaxnn.sklearn._mlp import MLPClassifier, MLPRegressor
 from jaxnn.sklearn._perceptron import Perceptron
 from jaxnn.sklearn._rows import bucket
+from jaxnn.sklearn._search import GridSearchCV
 
 # The constants are re-exported by assignment so that each carries its description here,
 # where the API reference reads it.
@@ -67,4 +73,4 @@ ACTIVATIONS = _mlp.ACTIVATIONS
 #: ``nesterovs_momentum``), and jaxnn's other optimizers by name, each at ``learning_rate_init``.
 SOLVERS = _mlp.SOLVERS
 
-__all__ = ["MLPClassifier", "MLPRegressor", "Perceptron", "ACTIVATIONS", "SOLVERS", "bucket"]
+__all__ = ["MLPClassifier", "MLPRegressor", "Perceptron", "GridSearchCV", "ACTIVATIONS", "SOLVERS", "bucket"]

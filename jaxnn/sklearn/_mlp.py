@@ -21,7 +21,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from jaxnn import losses, nn, optim, train
-from jaxnn.sklearn import _rows
+from jaxnn.sklearn import _files, _replay, _rows
 
 __all__ = ["MLPClassifier", "MLPRegressor", "SOLVERS", "ACTIVATIONS"]
 
@@ -37,20 +37,26 @@ _HOST_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
+def _float(value: Any) -> Any:
+    """A Python float for a number (what jaxnn lifts out of a compiled program), other values
+    (the traced hyperparameters of a grid search's sweep) as they are."""
+    return float(value) if isinstance(value, Real) else value
+
+
 def _adam(est: Any, lr: float):
     # scikit-learn's Adam adds epsilon to the root of the *uncorrected* second moment
     # (lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)): jaxnn's eps_hat form.
-    return optim.adam(lr, float(est.beta_1), float(est.beta_2), float(est.epsilon), eps_hat=True)
+    return optim.adam(lr, _float(est.beta_1), _float(est.beta_2), _float(est.epsilon), eps_hat=True)
 
 
 def _sgd(est: Any, lr: float):
     # scikit-learn's velocity holds learning-rate-scaled steps (v = mu v - lr g), Keras's form;
     # momentum=0 is plain gradient descent.
-    return optim.momentum(lr, float(est.momentum), nesterov=bool(est.nesterovs_momentum), lr_in_velocity=True)
+    return optim.momentum(lr, _float(est.momentum), nesterov=bool(est.nesterovs_momentum), lr_in_velocity=True)
 
 
 def _adamw(est: Any, lr: float):
-    return optim.adamw(lr, float(est.beta_1), float(est.beta_2), float(est.epsilon), eps_hat=True)
+    return optim.adamw(lr, _float(est.beta_1), _float(est.beta_2), _float(est.epsilon), eps_hat=True)
 
 
 #: ``solver`` names: scikit-learn's ``"adam"`` and ``"sgd"`` (with its ``momentum`` and
@@ -123,8 +129,12 @@ def _weighted_score(apply: Callable, kind: str, width: int) -> Callable:
     return score
 
 
-class _BaseMLP(BaseEstimator):
-    """What the classifier and the regressor share: parameters, training, the forward pass."""
+class _BaseMLP(_files.Saveable, BaseEstimator):
+    """What the classifier and the regressor share: parameters, training, the forward pass, files."""
+
+    _SAVED_ARRAYS = ("coefs_", "intercepts_")
+    _SAVED_VALUES = ("n_features_in_", "classes_", "n_iter_", "t_", "loss_", "loss_curve_", "best_loss_",
+                     "validation_scores_", "best_validation_score_", "n_layers_", "n_outputs_", "out_activation_")
 
     _kind_default = "regression"
     # Checked by scikit-learn's own parameter validation when fitting (BaseEstimator._validate_params),
@@ -210,6 +220,31 @@ class _BaseMLP(BaseEstimator):
         return nn.MLP(self._hidden_sizes(), outputs, activation=ACTIVATIONS[self.activation])
 
     def _fit(self, X, y, sample_weight, incremental: bool):
+        fresh = not incremental and (not self.warm_start or not hasattr(self, "coefs_"))
+        if fresh and _replay.restore(self, X, y, sample_weight):  # trained ahead by a grid search's sweep
+            self._warn_if_unconverged()
+            return self
+        job = self._prepare(X, y, sample_weight, incremental)
+        result = train.fit(
+            job.params, job.loss, job.x, job.y, optimizer=job.optimizer, key=job.key, epochs=job.epochs,
+            batch_size=job.batch, shuffle=bool(self.shuffle), validation_data=job.validation,
+            metrics=job.metrics, early_stopping=job.rule, opt_state=job.opt_state,
+        )
+        self._finish(job, result)
+        if not incremental:
+            self._warn_if_unconverged()
+        return self
+
+    def _warn_if_unconverged(self) -> None:
+        if self.n_iter_ == self.max_iter:
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                          "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=4)
+
+    def _prepare(self, X, y, sample_weight, incremental: bool) -> _replay.Job:
+        """Checks the data and parameters and sets up the training run ``fit`` is given.
+
+        Sets the attributes known before training (``n_features_in_``, ``classes_``).
+        """
         self._validate_params()
         self._hidden_sizes()
         first = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
@@ -250,7 +285,7 @@ class _BaseMLP(BaseEstimator):
         requested = min(200, n) if isinstance(self.batch_size, str) else self.batch_size
         if requested > n and not isinstance(self.batch_size, str):
             warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
-                          stacklevel=3)
+                          stacklevel=4)
         rows, batch = _rows.plan_rows(n, min(requested, n))
         x_fit, y_fit = _rows.pack(x_train, t_train, w_train, rows)
         # scikit-learn stops after n_iter_no_change + 1 epochs whose score (validation) or
@@ -263,22 +298,20 @@ class _BaseMLP(BaseEstimator):
         opt_state = getattr(self, "_opt_state", None) if incremental and not first else None
         if opt_state is not None:  # each partial_fit call shuffles with a key of its own
             shuffle_key = jax.random.fold_in(shuffle_key, len(self.loss_curve_))
-        epochs = 1 if incremental else int(self.max_iter)
-        result = train.fit(
-            params, _weighted_loss(net.apply, kind, width, float(self.alpha)), x_fit, y_fit,
+        return _replay.Job(
+            params=params, loss=_weighted_loss(net.apply, kind, width, float(self.alpha)), x=x_fit, y=y_fit,
             optimizer=SOLVERS[self.solver](self, float(self.learning_rate_init)), key=shuffle_key,
-            epochs=epochs, batch_size=batch, shuffle=bool(self.shuffle), validation_data=validation,
-            metrics=metrics, early_stopping=rule, opt_state=opt_state,
+            epochs=1 if incremental else int(self.max_iter), batch=batch, validation=validation, metrics=metrics,
+            rule=rule, opt_state=opt_state, n=n, kind=kind, first=first,
         )
+
+    def _finish(self, job: _replay.Job, result) -> None:
+        """Sets the fitted attributes from ``fit``'s result for ``job`` (or a sweep member's)."""
         history = jax.device_get(result.history)
         if int(history.nonfinite_epoch) >= 0:
             raise ValueError("Solver produced non-finite parameter weights. The input data may contain large "
                              "values and need to be preprocessed.")
-        self._store(result, history, n, kind, first)
-        if not incremental and self.n_iter_ == self.max_iter:
-            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                          "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
-        return self
+        self._store(result, history, job.n, job.kind, job.first)
 
     def _initial_weights(self, rs: np.random.RandomState, features: int, outputs: int) -> tuple[list, list]:
         """scikit-learn's initialization, drawn as it draws it (so from the same ``random_state``
@@ -319,6 +352,20 @@ class _BaseMLP(BaseEstimator):
             self.validation_scores_ = None
             self.best_validation_score_ = None
             self.best_loss_ = float(np.min(self.loss_curve_))
+
+    # ------------------------------------------------------------------ files
+
+    def _saved_structure(self, name: str) -> Any:
+        return [0] * (len(self._hidden_sizes()) + 1)
+
+    def _after_load(self) -> None:
+        units = [int(self.n_features_in_), *self._hidden_sizes(), int(self.n_outputs_)]
+        for i, (w, b) in enumerate(zip(self.coefs_, self.intercepts_)):
+            if w.shape != (units[i], units[i + 1]) or b.shape != (units[i + 1],):
+                raise ValueError(f"layer {i} has weights {w.shape} and biases {b.shape}, but the sizes "
+                                 f"{units} call for {(units[i], units[i + 1])} and {(units[i + 1],)}")
+        if self.out_activation_ not in ("identity", "logistic", "softmax"):
+            raise ValueError(f"unknown out_activation_ {self.out_activation_!r}")
 
     # ------------------------------------------------------------------ prediction
 
@@ -398,6 +445,19 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+    def _after_load(self) -> None:
+        super()._after_load()
+        # The label binarizer, from what it was fitted on: the classes, or for several
+        # sigmoid outputs (multilabel) an indicator matrix of as many labels.
+        self._label_binarizer = LabelBinarizer()
+        if self.out_activation_ == "logistic" and self.n_outputs_ > 1:
+            self._label_binarizer.fit(np.eye(self.n_outputs_, dtype=int))
+        else:
+            self._label_binarizer.fit(self.classes_)
+        expected = 1 if self._label_binarizer.y_type_ == "binary" else len(self.classes_)
+        if not np.array_equal(self._label_binarizer.classes_, self.classes_) or expected != self.n_outputs_:
+            raise ValueError(f"the classes {self.classes_} do not fit {self.n_outputs_} outputs")
 
     def _kind(self, width: int) -> str:
         if self._label_binarizer.y_type_ == "multilabel-indicator":

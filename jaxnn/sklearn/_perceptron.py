@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from jaxnn import optim, train
-from jaxnn.sklearn import _rows
+from jaxnn.sklearn import _files, _rows
 
 __all__ = ["Perceptron"]
 
@@ -42,7 +42,7 @@ def _rosenblatt_loss(fit_intercept: bool, width: int):
     return loss
 
 
-class Perceptron(ClassifierMixin, BaseEstimator):
+class Perceptron(_files.Saveable, ClassifierMixin, BaseEstimator):
     """scikit-learn's ``Perceptron``: Rosenblatt's rule, one sample at a time, compiled whole.
 
     Each epoch visits the samples (reshuffled when ``shuffle``) and, for a sample that a
@@ -98,6 +98,16 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
+
+    _SAVED_ARRAYS = ("coef_", "intercept_")
+    _SAVED_VALUES = ("n_features_in_", "classes_", "n_iter_", "t_")
+
+    def _after_load(self) -> None:
+        outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
+        if len(self.classes_) < 2 or self.coef_.shape != (outputs, int(self.n_features_in_)) or \
+                self.intercept_.shape != (outputs,):
+            raise ValueError(f"coef_ {self.coef_.shape} and intercept_ {self.intercept_.shape} do not fit "
+                             f"{len(self.classes_)} classes and {self.n_features_in_} features")
 
     def _fit(self, X, y, sample_weight, classes: Any, incremental: bool):
         self._validate_params()

@@ -59,7 +59,9 @@ def _nan_records(metric_names: Sequence[str], has_val: bool, length: int) -> dic
 
 
 def _batches_fn(engine: _Engine, loss_fn, optimizer):
-    """An epoch's steps: ``run_batches(state, key, x, y) -> ((params, opt_state, bad_step), total, last)``.
+    """An epoch's steps: ``run_batches(state, key, x, y, rows) -> ((params, opt_state, bad_step), total, last)``.
+
+    ``rows`` (``[n]`` indices, or ``None`` for all of ``x``) are the rows this run trains on.
 
     ``total`` is the summed (not averaged) loss of the epoch's samples, ``bad_step`` the first
     step whose loss was not finite (-1 if none), ``last`` the index of the last step.
@@ -85,12 +87,16 @@ def _batches_fn(engine: _Engine, loss_fn, optimizer):
             bad_step = jnp.where((bad_step < 0) & ~jnp.isfinite(value), step, bad_step)
         return (new_params, new_opt_state, bad_step), value * jnp.sum(mask)
 
-    def run_batches(state: _State, key, x, y):
+    def run_batches(state: _State, key, x, y, rows=None):
         no_bad = jnp.asarray(-1, jnp.int32)
         if batch_size == n:  # one batch of everything: no permutation or gather
+            if rows is not None:
+                x, y = jnp.take(x, rows, axis=0), jnp.take(y, rows, axis=0)
             carry, total = train_step((state.params, state.opt_state, no_bad), (x, y, jnp.ones((n,), jnp.float32), 0))
             return carry, total, 0
         idx, mask = epoch_batches(jax.random.fold_in(key, state.epoch), n, batch_size, engine.shuffle)
+        if rows is not None:  # the run's own rows of x: each batch gathered once, from x itself
+            idx = jnp.take(rows, idx)
 
         def step(carry, batch):
             ib, mb, i = batch
@@ -104,7 +110,10 @@ def _batches_fn(engine: _Engine, loss_fn, optimizer):
 
 
 def _epoch_fn(engine: _Engine, loss_fn, optimizer, metrics, patience, min_delta, freeze: bool):
-    """One epoch: ``one_epoch(state, key, x, y, xv, yv, limit) -> (state, records)``.
+    """One epoch: ``one_epoch(state, key, x, y, xv, yv, limit, rows=None) -> (state, records)``.
+
+    ``rows``: the indices of the rows of ``x`` and ``y`` this run trains on (a sweep member's
+    own), ``None`` for all of them.
 
     ``records`` holds this epoch's history entries. With ``freeze`` (sweep, where every
     member runs the same number of epochs) a stopped run, or one past ``limit``, stays as it
@@ -114,9 +123,9 @@ def _epoch_fn(engine: _Engine, loss_fn, optimizer, metrics, patience, min_delta,
     sign = -1.0 if engine.mode == "max" else 1.0  # lower is better after the sign flip
     run_batches = _batches_fn(engine, loss_fn, optimizer)
 
-    def one_epoch(state: _State, key, x, y, xv, yv, limit) -> tuple[_State, dict[str, Any]]:
+    def one_epoch(state: _State, key, x, y, xv, yv, limit, rows=None) -> tuple[_State, dict[str, Any]]:
         epoch = state.epoch
-        (params, opt_state, bad_step), total, last_step = run_batches(state, key, x, y)
+        (params, opt_state, bad_step), total, last_step = run_batches(state, key, x, y, rows)
         skip = (state.stopped | (epoch >= limit)) if freeze else jnp.asarray(False)
         bad = jnp.asarray(False)
         failed_step = state.nonfinite_step

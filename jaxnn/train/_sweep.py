@@ -7,6 +7,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax.sharding import Mesh
 from jax.typing import ArrayLike
@@ -17,13 +18,13 @@ from jaxnn.train._fit import _DISPATCH_MAX, _Dispatches, _result
 from jaxnn.train._layout import MODELS, _Layout, sharded_result, sweep_layout
 from jaxnn.train._programs import _call, _Engine, _one_update, _Parts, _probe, _program
 from jaxnn.train._state import _all_finite, _initial_state
-from jaxnn.train._types import FitResult, LossFn, MetricFn, Params
-from jaxnn.train._validate import _as_data, _spec, _validate
+from jaxnn.train._types import EarlyStopping, FitResult, LossFn, MetricFn, Params
+from jaxnn.train._validate import _as_data, _check_rows, _spec, _stack_losses, _validate
 
 
 def sweep(
-    init_fn: Callable[[jax.Array], Params],
-    loss_fn: LossFn,
+    init_fn: Callable[[jax.Array], Params] | None,
+    loss_fn: LossFn | Sequence[LossFn],
     x: ArrayLike,
     y: ArrayLike,
     *,
@@ -35,6 +36,9 @@ def sweep(
     shuffle: bool = True,
     validation_data: tuple[ArrayLike, ArrayLike] | None = None,
     metrics: Mapping[str, MetricFn] | None = None,
+    early_stopping: EarlyStopping | None = None,
+    rows: ArrayLike | None = None,
+    params: Params | None = None,
     devices: Sequence[jax.Device] | None = None,
     mesh: Mesh | None = None,
 ) -> FitResult:
@@ -46,6 +50,12 @@ def sweep(
     ``shuffle_key``; everything else is shared. Equivalent to calling :func:`fit` once per member
     up to float rounding (batched matrix products may round differently; tested), but compiled
     once and run as one batched program.
+
+    Members can also differ in what :func:`fit` would be given: their own training rows
+    (``rows``, e.g. the folds of a cross-validation), their own initial params (``params``),
+    and their own loss values (a list of losses, e.g. each with its own L2 penalty). Member
+    ``i`` then equals ``fit(params[i], loss_fn[i], x[rows[i]], y[rows[i]], key=keys[i], ...)``
+    up to float rounding, with one compiled program for all of them.
 
     Each member has :func:`fit`'s non-finite guard (``on_nonfinite="stop"``): a member whose
     loss or params turn NaN/Inf (a learning rate past the stability limit) keeps the params
@@ -85,15 +95,28 @@ def sweep(
     (tested).
 
     Args:
-      init_fn: ``key -> params``, e.g. ``lambda k: net.init(k, (-1, 2))[1]``.
-      loss_fn: per-example loss, as in :func:`fit`.
-      x, y: the training data, shared by all members.
+      init_fn: ``key -> params``, e.g. ``lambda k: net.init(k, (-1, 2))[1]``; ``None`` with ``params``.
+      loss_fn: per-example loss, as in :func:`fit`; or a sequence of one loss per member,
+        all computing the same thing up to the floats and arrays they capture (fresh
+        closures over another ``alpha``, say), each member training on its own.
+      x, y: the training data, shared by all members (see ``rows``).
       make_optimizer: builds an optimizer from float hyperparameters, e.g.
         ``lambda learning_rate: jaxnn.optim.sgd(learning_rate)``. It is called with traced
         values, so it must not branch on them in Python.
       keys: ``[members]`` PRNG keys (``jax.random.split(key, members)``).
       hyperparams: ``{name: [members] array}``; ``None`` calls ``make_optimizer()``.
-      epochs, batch_size, shuffle, validation_data, metrics: as in :func:`fit`.
+      epochs, batch_size, shuffle, validation_data, metrics: as in :func:`fit`; with ``rows``
+        the batch size is at most ``R``.
+      early_stopping: an :class:`EarlyStopping` rule, as in :func:`fit`, applied to each
+        member on its own: a member that stops keeps its params (or its best ones, with
+        ``restore_best``) while the others train on.
+      rows: ``[members, R]`` integer indices into ``x`` and ``y``: member ``i`` trains on
+        ``x[rows[i]]``, ``y[rows[i]]``, shuffled and batched as :func:`fit` does ``R`` rows.
+        Members with fewer rows repeat an index of a row that adds nothing to the loss
+        (a row of sample weight 0, say). ``None``: every member trains on all of ``x``.
+      params: initial params whose leaves have a leading ``[members]`` axis, instead of
+        ``init_fn``; each ``keys[i]`` is then member ``i``'s shuffle key as it is (as
+        :func:`fit`'s ``key``), not split.
       devices: split the members over these devices (e.g. ``jax.devices()``, all devices of
         all processes); ``None`` runs on the default device.
       mesh: a ``jax.sharding.Mesh`` with exactly the axes ``("models", "data")``: members
@@ -106,9 +129,12 @@ def sweep(
 
     Raises:
       ValueError: for keys that are not a 1-D key array, hyperparams of the wrong shape or
-        names, the checks of :func:`fit`, both ``devices`` and ``mesh``, an empty or
-        repeated device list, a mesh without exactly the axes ``("models", "data")``, or a
-        ``"data"`` axis that does not divide the batch size.
+        names, the checks of :func:`fit`, ``rows`` that are not ``[members, R]`` indices of
+        ``x``, ``params`` without a ``[members]`` axis or together with ``init_fn``, losses
+        that differ in more than captured floats and arrays, ``rows``, ``params``, a list of
+        losses or ``early_stopping`` together with ``devices`` or ``mesh``, both ``devices``
+        and ``mesh``, an empty or repeated device list, a mesh without exactly the axes
+        ``("models", "data")``, or a ``"data"`` axis that does not divide the batch size.
       TypeError: for a device list holding something other than devices, or a ``mesh``
         that is not a ``Mesh``.
     """
@@ -122,12 +148,22 @@ def sweep(
     x, y = _as_data(x, "x"), _as_data(y, "y")
     if validation_data is not None and isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
         validation_data = (_as_data(validation_data[0], "x_val"), _as_data(validation_data[1], "y_val"))
-    one_key = jax.ShapeDtypeStruct(keys.shape[1:], keys.dtype)  # (indexing would dispatch a computation)
-    init, params0 = _probe(init_fn, _call, _spec(one_key))
+    if (devices is not None or mesh is not None) and (
+            rows is not None or params is not None or early_stopping is not None or not callable(loss_fn)):
+        raise ValueError("rows, params, a list of losses and early_stopping are not supported together with "
+                         "devices or mesh; run such a sweep on one device (devices=None, mesh=None)")
+    if rows is not None:
+        rows = _check_rows(rows, members, x.shape[0])
+    losses = None if callable(loss_fn) else list(loss_fn)
+    if losses is not None and len(losses) != members:
+        raise ValueError(f"loss_fn holds {len(losses)} losses but there are {members} keys; pass one loss per member")
+    init, params, params0 = _initial(init_fn, params, keys)
     probe = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), params0)
     n, batch_size, has_val, loss, lifted_metrics = _validate(
-        loss_fn, probe, x, y, validation_data, batch_size, epochs, metrics, None
+        loss_fn if losses is None else losses[0], probe, x, y, validation_data, batch_size, epochs, metrics,
+        early_stopping, None if rows is None else rows.shape[1]
     )
+    loss_values = None if losses is None else _stack_losses(loss, losses, probe, batch_size, x, y)
     epochs = int(epochs)
     # Validate the optimizer factory and hyperparameter names once, concretely.
     try:
@@ -137,14 +173,23 @@ def sweep(
     factory, _ = _probe(make_optimizer, _build_and_update, _spec({k: jax.ShapeDtypeStruct((), v.dtype) for k, v in hyperparams.items()}), _spec(params0))
     layout = sweep_layout(devices, mesh, batch_size)
     parts = _Parts(loss, factory, lifted_metrics)
+    es = early_stopping
     engine = _Engine(loss.key, factory.key, tuple((k, m.key) for k, m in lifted_metrics.items()), n, batch_size,
-                     bool(shuffle), has_val, None, "min", True, None if layout is None else layout.batch)
+                     bool(shuffle), has_val, None if es is None else es.monitor, "min" if es is None else es.mode,
+                     True, None if layout is None else layout.batch, "improvement" if es is None else es.reference)
     values = parts.values()
-    values["init"] = init.values
+    values["init"] = () if init is None else init.values
+    values["patience"] = 0 if es is None else int(es.patience)
+    values["min_delta"] = 0.0 if es is None else float(es.min_delta)
+    # What differs between members beyond the optimizer's hyperparameters: their rows and
+    # loss values (vmapped with them); None where all members share it.
+    own = {"rows": rows, "loss": loss_values}
     impl = jax.random.key_impl(keys)
-    start = _program(("sweep-start", init.key, factory.key, tuple(hyperparams), layout, impl),
-                     lambda: _sweep_start_program(init, factory, layout, impl))
-    chunk = _program(("sweep", engine, tuple(hyperparams), layout), lambda: _sweep_program(engine, parts, layout))
+    start = _program(("sweep-start", None if init is None else init.key, factory.key, tuple(hyperparams), layout,
+                      impl, es is not None),
+                     lambda: _sweep_start_program(init, factory, layout, impl, es is not None))
+    chunk = _program(("sweep", engine, tuple(hyperparams), layout, rows is not None, loss_values is not None),
+                     lambda: _sweep_program(engine, parts, layout))
     xv, yv = validation_data if has_val else (None, None)
     if layout is not None:
         # Every process passes the same arguments (JAX's SPMD model), placed once, here (the
@@ -152,24 +197,46 @@ def sweep(
         keys = jax.random.key_data(keys)
         keys, hyperparams, x, y, xv, yv, values = jax.device_put((keys, hyperparams, x, y, xv, yv, values),
                                                                  layout.replicated)
-    states, shuffle_keys, hyperparams = start(keys, hyperparams, values["init"], values["optimizer"])
+    states, shuffle_keys, hyperparams = start(keys, hyperparams, values["init"], values["optimizer"], params)
     plan = _Dispatches(0, epochs, None)
     for base in range(0, epochs, _DISPATCH_MAX):
-        states, records = chunk(states, shuffle_keys, hyperparams, x, y, xv, yv, base, epochs, values)
+        states, records = chunk(states, shuffle_keys, hyperparams, own, x, y, xv, yv, base, epochs, values)
         plan.sizes.append(min(_DISPATCH_MAX, epochs - base))
         plan.records.append(records)
     if layout is not None:
         return sharded_result(states, plan, has_val, tuple(lifted_metrics), members, layout)
-    return _result(states, plan, engine, False, tuple(lifted_metrics), members)
+    return _result(states, plan, engine, es is not None and es.restore_best, tuple(lifted_metrics), members)
+
+
+def _initial(init_fn: Callable | None, params: Params | None, keys: jax.Array) -> tuple:
+    """``(lifted init_fn or None, the members' params or None, one member's params' shapes)``."""
+    members = keys.shape[0]
+    if params is None:
+        if init_fn is None:
+            raise ValueError("init_fn is None: pass init_fn, or the members' initial params as params=")
+        one_key = jax.ShapeDtypeStruct(keys.shape[1:], keys.dtype)  # (indexing would dispatch a computation)
+        init, params0 = _probe(init_fn, _call, _spec(one_key))
+        return init, None, params0
+    if init_fn is not None:
+        raise ValueError("pass either init_fn or params (the members' initial params), not both")
+    leading = {np.shape(leaf)[:1] for leaf in jax.tree.leaves(params)}
+    if leading != {(members,)}:
+        raise ValueError(f"every leaf of params must have a leading axis of {members} members (one per key), "
+                         f"got leading axes {sorted(leading)}")
+    params = jax.tree.map(jnp.asarray, params)
+    return None, params, jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), params)
 
 
 def _build_and_update(make_optimizer, hyperparams, params):
     return _one_update(make_optimizer(**hyperparams), params)
 
 
-def _sweep_start_program(init: _structure.Lifted, factory: _structure.Lifted, layout: _Layout | None,
-                         impl: Any) -> Callable:
-    """``start(keys, hyperparams, init values, factory values) -> (states, shuffle keys, hyperparams)``, compiled.
+def _sweep_start_program(init: _structure.Lifted | None, factory: _structure.Lifted, layout: _Layout | None,
+                         impl: Any, keep_best: bool) -> Callable:
+    """``start(keys, hyperparams, init values, factory values, params) -> (states, shuffle keys, hyperparams)``, compiled.
+
+    Without ``init`` the members start from ``params`` (a leading members axis) and each
+    key is the member's shuffle key as it is. ``keep_best``: early stopping's copy of the params.
 
     With a layout, ``keys`` are the keys' raw bits (of PRNG implementation ``impl``), and
     the members are first padded to a multiple of the "models" axis by repeating the last
@@ -177,20 +244,23 @@ def _sweep_start_program(init: _structure.Lifted, factory: _structure.Lifted, la
     not nor triggers a replay they would not); everything returned is split over that axis.
     """
 
-    def start(keys, hyperparams, init_values, factory_values):
-        init_fn, make_optimizer = init.rebuild(init_values), factory.rebuild(factory_values)
+    def start(keys, hyperparams, init_values, factory_values, params):
+        make_optimizer = factory.rebuild(factory_values)
         if layout is not None:
             keys = jax.random.wrap_key_data(keys, impl=impl)
             members = keys.shape[0]
             take = jnp.minimum(jnp.arange(layout.padded(members)), members - 1)
             keys, hyperparams = jax.tree.map(lambda a: a[take], (keys, hyperparams))
 
-        def member(k, hp):
-            init_key, shuffle_key = jax.random.split(k)
-            params = init_fn(init_key)
-            return _initial_state(params, make_optimizer(**hp).init(params), False, 0), shuffle_key
+        def member(k, hp, p):
+            if init is None:
+                shuffle_key = k
+            else:
+                init_key, shuffle_key = jax.random.split(k)
+                p = init.rebuild(init_values)(init_key)
+            return _initial_state(p, make_optimizer(**hp).init(p), keep_best, 0), shuffle_key
 
-        states, shuffle_keys = jax.vmap(member, spmd_axis_name=_axis(layout))(keys, hyperparams)
+        states, shuffle_keys = jax.vmap(member, spmd_axis_name=_axis(layout))(keys, hyperparams, params)
         return states, shuffle_keys, hyperparams
 
     return jax.jit(start, out_shardings=None if layout is None else layout.members)
@@ -210,7 +280,11 @@ _BLOCK = 16  # epochs per scan inside a sweep chunk: the most a sweep computes p
 
 
 def _sweep_program(engine: _Engine, parts: _Parts, layout: _Layout | None) -> Callable:
-    """``chunk(states, keys, hp, x, y, xv, yv, base, limit, values) -> (states, records)``, compiled.
+    """``chunk(states, keys, hp, own, x, y, xv, yv, base, limit, values) -> (states, records)``, compiled.
+
+    ``own`` holds what members have of their own besides ``hp``: ``"rows"`` ``[members, R]``
+    (member ``i`` trains on ``x[rows[i]]``) and ``"loss"`` (its loss values), each ``None``
+    where the members share ``x`` or the loss.
 
     Runs epochs ``base .. base + _DISPATCH_MAX`` of every member (stopping at ``limit``),
     returning ``[members, _DISPATCH_MAX]`` history entries. They run in chunks of ``_CHUNK``
@@ -227,17 +301,22 @@ def _sweep_program(engine: _Engine, parts: _Parts, layout: _Layout | None) -> Ca
     placed = (lambda tree: tree) if layout is None else (
         lambda tree: jax.lax.with_sharding_constraint(tree, layout.members))
 
-    def chunk(states, keys, hyperparams, x, y, xv, yv, base, limit, values):
-        loss_fn, make_optimizer, metrics = parts.rebuild(values)
+    def chunk(states, keys, hyperparams, own, x, y, xv, yv, base, limit, values):
+        # With a loss per member, values["loss"] (the first member's) is not used: each
+        # member rebuilds the loss from its own values.
+        shared_loss = own["loss"] is None
+        shared_loss_fn, make_optimizer, metrics = parts.rebuild(values)
 
         def all_members(guard: bool, base):
-            def member(state, key, hp):
-                one = _epoch_fn(engine._replace(guard=guard), loss_fn, make_optimizer(**hp), metrics, 0, 0.0, freeze=True)
-                return one(state, key, x, y, xv, yv, limit)
+            def member(state, key, hp, mine):
+                loss_fn = shared_loss_fn if shared_loss else parts.loss.rebuild(mine["loss"])
+                one = _epoch_fn(engine._replace(guard=guard), loss_fn, make_optimizer(**hp), metrics,
+                                values["patience"], values["min_delta"], freeze=True)
+                return one(state, key, x, y, xv, yv, limit, mine["rows"])
 
             def block(carry):
                 s, records, b = carry
-                s, entries = jax.lax.scan(lambda s, _: jax.vmap(member, spmd_axis_name=axis)(s, keys, hyperparams), s, None,
+                s, entries = jax.lax.scan(lambda s, _: jax.vmap(member, spmd_axis_name=axis)(s, keys, hyperparams, own), s, None,
                                             length=_BLOCK)
                 # [epochs, members] -> [members, epochs], written at the block's place.
                 put = lambda r, e: jax.lax.dynamic_update_slice(r, e.T, (0, b * _BLOCK))

@@ -62,12 +62,17 @@ def _check_epochs(epochs: Any, name: str = "epochs") -> int:
     return check_int(epochs, name, maximum=_MAX_EPOCHS)
 
 
-def _validate(loss_fn, params, x, y, validation_data, batch_size, epochs, metrics, early_stopping):
-    """Checks everything before compiling; returns the sizes and the lifted loss and metrics."""
+def _validate(loss_fn, params, x, y, validation_data, batch_size, epochs, metrics, early_stopping, rows=None):
+    """Checks everything before compiling; returns the sizes and the lifted loss and metrics.
+
+    ``rows``: the number of rows each member trains on, where it is not ``len(x)`` (a
+    sweep's ``rows``).
+    """
     if not callable(loss_fn):
         raise TypeError("loss_fn must be callable as loss_fn(params, x, y) -> per-example losses [batch]")
     _check_epochs(epochs)
     n = _check_data(x, y, "training")
+    n = n if rows is None else rows
     batch_size = _check_batch_size(batch_size, n)
     has_val = validation_data is not None
     if has_val:
@@ -107,6 +112,33 @@ def _validate(loss_fn, params, x, y, validation_data, batch_size, epochs, metric
                 "reduce it over the batch (e.g. jnp.mean), or pass one metric per output"
             )
     return n, batch_size, has_val, loss, lifted_metrics
+
+
+def _check_rows(rows: Any, members: int, n: int) -> jax.Array:
+    """A sweep's ``rows`` as an int32 ``[members, R]`` array of indices below ``n``, checked on the host."""
+    host = np.asarray(rows)
+    if host.ndim != 2 or host.shape[0] != members or host.shape[1] < 1:
+        raise ValueError(f"rows must be [members, R] = ({members}, R) row indices, one row of indices per key, "
+                         f"got shape {host.shape}")
+    if host.dtype.kind not in "iu":
+        raise ValueError(f"rows must hold integer indices into x, got dtype {host.dtype}")
+    if host.size and (host.min() < 0 or host.max() >= n):
+        raise ValueError(f"rows must index x's {n} rows (0 .. {n - 1}), got indices from {host.min()} to {host.max()}")
+    return jnp.asarray(host, jnp.int32)
+
+
+def _stack_losses(first: Any, losses: list, params: Params, batch_size: int, x: Any, y: Any) -> Any:
+    """The members' loss values stacked on a leading axis, after checking that every loss
+    computes what the first does up to its captured floats and arrays."""
+    batch_of = lambda a: jax.ShapeDtypeStruct((batch_size, *a.shape[1:]), a.dtype)
+    specs = (_spec(params), _spec(batch_of(x)), _spec(batch_of(y)))
+    lifted = [first] + [_probe(fn, _call, *specs)[0] for fn in losses[1:]]
+    for i, one in enumerate(lifted):
+        if one.key != first.key:
+            raise ValueError(f"loss_fn[{i}] computes something else than loss_fn[0]: a sweep's losses may differ "
+                             "only in the floats and arrays they capture (an L2 penalty, a margin), not in code, "
+                             "structure or other values")
+    return jax.tree.map(lambda *v: jnp.stack([jnp.asarray(a) for a in v]), *[one.values for one in lifted])
 
 
 def _out_of_memory(err: Exception, what: str) -> MemoryError | None:
