@@ -66,3 +66,9 @@ def test_the_playground_offers_the_registries():
     for name, info in optim.OPTIMIZERS.items():
         assert config.OPTIMIZERS[name] == dict(info.hyperparameters)
     assert set(config.ACTIVATIONS) == set(activations.HIDDEN) | {"sign", "heaviside"}
+
+
+def test_scikit_learn_solvers_are_the_registry():
+    sk = pytest.importorskip("jaxnn.sklearn")
+    # jaxnn's "momentum" is scikit-learn's "sgd" with its momentum parameter
+    assert set(sk.SOLVERS) == set(optim.OPTIMIZERS) - {"momentum"}

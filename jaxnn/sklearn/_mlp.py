@@ -59,15 +59,18 @@ def _adamw(est: Any, lr: float):
     return optim.adamw(lr, _float(est.beta_1), _float(est.beta_2), _float(est.epsilon), eps_hat=True)
 
 
+# scikit-learn's Adam and SGD read the estimator's own hyperparameters; jaxnn's "momentum"
+# is scikit-learn's "sgd" with momentum; every other optimizer of the registry is offered by
+# its name, with its own defaults.
+_OWN_FORMS = {"adam": _adam, "sgd": _sgd, "adamw": _adamw}
+
 #: ``solver`` names: scikit-learn's ``"adam"`` and ``"sgd"`` (with its ``momentum`` and
-#: ``nesterovs_momentum``), and jaxnn's other optimizers by name, each at ``learning_rate_init``.
+#: ``nesterovs_momentum``), and the other optimizers of :data:`jaxnn.optim.OPTIMIZERS` by
+#: name, each at ``learning_rate_init``.
 SOLVERS: dict[str, Callable[[Any, float], Any]] = {
-    "adam": _adam,
-    "sgd": _sgd,
-    "adamw": _adamw,
-    "rmsprop": lambda est, lr: optim.rmsprop(lr),
-    "adagrad": lambda est, lr: optim.adagrad(lr),
-    "adadelta": lambda est, lr: optim.adadelta(lr),
+    name: _OWN_FORMS.get(name, lambda est, lr, make=info.make: make(lr))
+    for name, info in optim.OPTIMIZERS.items()
+    if name != "momentum"
 }
 
 
