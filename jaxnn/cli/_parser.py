@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from jaxnn import _model_file
+from jaxnn import _tabular as tabular
 from jaxnn._version import __version__
 from jaxnn.cli import _argtypes
 from jaxnn.cli._datasets import DATASETS
@@ -190,7 +190,7 @@ def _add_data_options(src: argparse._ArgumentGroup) -> None:
 def _add_training_options(m: argparse._ArgumentGroup) -> None:
     m.add_argument("--hidden", type=_argtypes.hidden_sizes, default=[16, 16], metavar="W,W",
                    help="hidden layer widths (default 16,16; 'none' for no hidden layer)")
-    m.add_argument("--activation", choices=_model_file.HIDDEN_ACTIVATIONS, default="relu",
+    m.add_argument("--activation", choices=tabular.HIDDEN_ACTIVATIONS, default="relu",
                    help="hidden activation (default relu)")
     m.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adam",
                    help="optimizer from jaxnn.optim (default adam)")

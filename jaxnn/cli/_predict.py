@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn import _atomic, _model_file
-from jaxnn.cli import _numbers, _schema, _table
+from jaxnn import _atomic
+from jaxnn import _tabular as tabular
 from jaxnn.cli._errors import TableError
 from jaxnn.cli._scores import regression_scores
 
@@ -27,9 +27,9 @@ def run(args: argparse.Namespace) -> int:
     """
     if args.out is not None:
         _atomic.check_outputs({"--out": args.out}, {"--model": args.model, "--data": args.data})
-    model = _model_file.load_model(args.model)
+    model = tabular.load_model(args.model)
     fmt, stated = _number_format(args, model.number_format)
-    table = _table.read_csv(args.data, delimiter=args.delimiter)
+    table = tabular.read_csv(args.data, delimiter=args.delimiter)
     if not stated:
         _check_one_reading(model.config, table, fmt)
     outputs = model.predict(model.features(table, fmt))
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _number_format(args: argparse.Namespace, trained: _numbers.NumberFormat) -> tuple[_numbers.NumberFormat, bool]:
+def _number_format(args: argparse.Namespace, trained: tabular.NumberFormat) -> tuple[tabular.NumberFormat, bool]:
     """How the file writes numbers: the model's convention, with ``--decimal``/``--thousands``
     replacing their part of it; and whether either option was given.
 
@@ -57,20 +57,20 @@ def _number_format(args: argparse.Namespace, trained: _numbers.NumberFormat) -> 
     if thousands is None:
         thousands = trained.thousands if trained.thousands != decimal else None
     stated = args.decimal is not None or args.thousands is not None
-    return _numbers.NumberFormat(decimal, thousands), stated
+    return tabular.NumberFormat(decimal, thousands), stated
 
 
-def _check_one_reading(config: dict[str, Any], table: _table.Table, fmt: _numbers.NumberFormat) -> None:
+def _check_one_reading(config: dict[str, Any], table: tabular.Table, fmt: tabular.NumberFormat) -> None:
     """Refuses a number feature column that the model's convention, inherited
     rather than stated, and the convention taking its thousands separator for the decimal
     mark both read, differently: ``1.250`` is 1250 or 1.25, and nothing says which."""
     numeric = [s["name"] for s in config["features"] if s["kind"] == "numeric"]
     for name in numeric:
         if name in table.names:
-            _schema.check_one_reading(table, table.column(name), fmt)
+            tabular.check_one_reading(table, table.column(name), fmt)
 
 
-def _check_finite(table: _table.Table, outputs: np.ndarray) -> None:
+def _check_finite(table: tabular.Table, outputs: np.ndarray) -> None:
     bad = ~np.isfinite(outputs).all(axis=1)
     if bad.any():
         i = int(np.argmax(bad))
@@ -107,7 +107,7 @@ def _write(out: str | None, header: list[str], rows: list[list[str]]) -> None:
 
 
 def score_if_labelled(
-    model: _model_file.Model, table: _table.Table, outputs: np.ndarray, fmt: _numbers.NumberFormat, *,
+    model: tabular.Model, table: tabular.Table, outputs: np.ndarray, fmt: tabular.NumberFormat, *,
     one_reading: bool = False,
 ) -> str | None:
     """The accuracy (or R^2) against the target column(s) when the CSV has them, else None.
@@ -115,7 +115,7 @@ def score_if_labelled(
     Args:
       model: the model that predicted.
       table: the table it predicted for.
-      outputs: its outputs, as :meth:`~jaxnn._model_file.Model.predict` returns them.
+      outputs: its outputs, as :meth:`~jaxnn._tabular.Model.predict` returns them.
       fmt: how the table writes numbers.
       one_reading: ``fmt`` was inherited from the model: a number target that it and the
         convention taking its thousands separator for the decimal mark read differently
@@ -132,9 +132,9 @@ def score_if_labelled(
         cols = [table.column(t) for t in config["targets"]]
         if one_reading and (config["task"] == "regression" or config.get("label_kind") == "number"):
             for c in cols:
-                _schema.check_one_reading(table, c, fmt)
+                tabular.check_one_reading(table, c, fmt)
         if config["task"] == "regression":
-            true = np.stack([_schema.numbers(table, c, fmt) for c in cols], axis=1)
+            true = np.stack([tabular.numbers(table, c, fmt) for c in cols], axis=1)
             r2 = regression_scores(outputs, true)["r2"]
             return None if r2 is None else f"R^2 on the {', '.join(config['targets'])} column(s): {r2:.4f}"
         labels = _labels(config, table, cols[0], fmt)
@@ -148,7 +148,7 @@ def score_if_labelled(
         return None
 
 
-def _text_target_note(config: dict[str, Any], table: _table.Table, fmt: _numbers.NumberFormat) -> str | None:
+def _text_target_note(config: dict[str, Any], table: tabular.Table, fmt: tabular.NumberFormat) -> str | None:
     """For a regression model, a note when the file has a target column that holds text
     (``yes``/``no``): the model predicts numbers, so no R^2 is computed; ``None`` otherwise."""
     if config["task"] != "regression":
@@ -165,11 +165,11 @@ def _text_target_note(config: dict[str, Any], table: _table.Table, fmt: _numbers
     return None
 
 
-def _labels(config: dict[str, Any], table: _table.Table, col: _table.Column, fmt: _numbers.NumberFormat) -> list[str]:
+def _labels(config: dict[str, Any], table: tabular.Table, col: tabular.Column, fmt: tabular.NumberFormat) -> list[str]:
     """The class labels of the target column as the model names its classes: numbers by
     value (``1.0`` is ``"1"``), text as the exact strings."""
-    _schema.check_complete(table, col)
+    tabular.check_complete(table, col)
     if config.get("label_kind", "text") == "number" or (
-            "label_kind" not in config and _schema.is_numeric(col, fmt)):
-        return [_numbers.format_label(v) for v in _schema.numbers(table, col, fmt)]
+            "label_kind" not in config and tabular.is_numeric(col, fmt)):
+        return [tabular.format_label(v) for v in tabular.numbers(table, col, fmt)]
     return list(col.cells)
