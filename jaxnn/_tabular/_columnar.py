@@ -198,7 +198,7 @@ class ArrowCells:
         if fmt.decimal != ".":
             text = pc.replace_substring(text, fmt.decimal, ".")
         if ok.all():  # Arrow's parser rounds correctly, as Python's float() does
-            return _floats(pc.cast(text, "float64")), ok
+            return _floats(pc.cast(text, "float64"), writeable=False), ok
         values = _floats(pc.cast(pc.if_else(ok, text, "0"), "float64"))
         values[~ok] = np.nan
         inf = _bools(pc.match_substring_regex(self.text, "^[+-]*(?:inf|infinity)$", ignore_case=True)) & ~ok
@@ -209,11 +209,12 @@ class ArrowCells:
         return values, ok
 
 
-def _floats(a: Any) -> np.ndarray:
-    """An Arrow float64 array (or chunked array) as a writable ``float64 [n]`` (NumPy may
-    view a single chunk read-only)."""
+def _floats(a: Any, *, writeable: bool = True) -> np.ndarray:
+    """An Arrow float64 array (or chunked array) as ``float64 [n]``; copied only when
+    ``writeable`` is asked for and NumPy views a single chunk read-only (a copy is a pass over
+    fresh memory; the parsed numbers of a column are only read)."""
     values = np.asarray(a, dtype=np.float64)
-    return values if values.flags.writeable else values.copy()
+    return values if values.flags.writeable or not writeable else values.copy()
 
 
 def _bools(a: Any) -> np.ndarray:

@@ -313,14 +313,19 @@ class Model:
     def features(self, table: Table, fmt: NumberFormat | None = None) -> np.ndarray:
         """The standardized inputs ``float32 [rows, features]`` of ``table`` for this model,
         its numbers read with ``fmt`` (default: the training file's format)."""
-        x = _schema.encode_features(table, self.config["features"], fmt or self.number_format, model=self.path)
+        def encoded() -> np.ndarray:
+            return _schema.encode_features(table, self.config["features"], fmt or self.number_format, model=self.path)
+
+        x = encoded()
         mean = np.asarray(self.config["x_mean"], np.float64)
         std = np.asarray(self.config["x_std"], np.float64)
-        z = (x - mean) / std
+        z = np.subtract(x, mean, out=x if x.flags.writeable else None)  # x is ours: no second copy
+        z /= std
         # A value far outside the training data can standardize beyond float32's range; the
         # network would then print inf or NaN predictions.
-        far = ~(np.abs(z) <= FLOAT32_MAX)
-        if far.any():
+        if not (z.max(initial=0.0) <= FLOAT32_MAX and z.min(initial=0.0) >= -FLOAT32_MAX):
+            far = ~(np.abs(z) <= FLOAT32_MAX)
+            x = encoded()  # the values again, for the message (z was computed in their place)
             i, j = np.argwhere(far)[0]
             name = self.config["encoded_features"][j] if "encoded_features" in self.config else f"feature {j}"
             raise TableError(

@@ -228,7 +228,8 @@ def _add_predict(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
         "value(s) for a regression, the class and one probability column per class for a "
         "classification. When the target column is present too, the accuracy (or R^2) on it is "
         "printed on stderr. The model file is validated before use; a damaged or edited one is "
-        "refused.",
+        "refused. A large file is read, predicted and written in chunks, so memory does not grow with it; "
+        "every check still holds for the whole file, and a refused file leaves no output.",
         epilog="exit status: 0 success (also when the reader of stdout goes away, as with '| head'); 2 bad "
         "input, options or files (one line on stderr); 1 an unexpected failure, which is a bug in jaxnn (one "
         "line; --debug prints the traceback); 130 interrupted by Ctrl-C. --out may not be --model or --data "
@@ -239,6 +240,9 @@ def _add_predict(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     pr.add_argument("--data", required=True, metavar="CSV", help="a CSV file with the model's feature columns")
     pr.add_argument("--out", default=None, metavar="CSV",
                     help="where to write the predictions (default: stdout); written atomically")
+    pr.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                    help="a bar counting the rows done, on files that take over a second (needs tqdm; default: "
+                         "on when stderr is a terminal and tqdm is installed)")
     _add_table_options(pr.add_argument_group("number format"), predict=True)
 
 

@@ -12,7 +12,6 @@ saved with the model; a regression's targets likewise.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import pathlib
 import sys
@@ -29,6 +28,7 @@ from jaxnn.cli import _datasets
 from jaxnn.cli._argtypes import names as split_names
 from jaxnn.cli._errors import UsageError
 from jaxnn.cli._parser import OPTIMIZERS
+from jaxnn.cli._progress import wants_progress
 from jaxnn.cli._scores import evaluate, finite_list
 from jaxnn.cli._target import Target, encode_target, target_names
 
@@ -128,15 +128,7 @@ def _check_options(args: argparse.Namespace) -> bool:
         raise UsageError("give the data with --data FILE.csv or --dataset NAME (one of them)")
     if args.patience is not None and args.val_split == 0:
         raise UsageError("--patience needs a validation split (--val-split > 0)")
-    progress = args.progress
-    if progress is None or progress:
-        if importlib.util.find_spec("tqdm") is None:
-            if progress:
-                raise UsageError("--progress needs tqdm: pip install 'jaxnn[progress]'")
-            progress = False
-        if progress is None:
-            progress = sys.stderr.isatty()
-    return bool(progress)
+    return wants_progress(args.progress)
 
 
 def _check_outputs(args: argparse.Namespace) -> str:
