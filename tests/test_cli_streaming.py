@@ -4,7 +4,12 @@ output when the refusal comes from the last chunk."""
 
 import csv
 import io
+import os
 import pathlib
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -121,3 +126,50 @@ def test_a_file_with_quotes_is_read_whole(tmp_path, monkeypatch):
     data.write_text('a,b\n"1,5",2\n' + "3,4\n" * 400)
     assert len(list(_table.read_csv_chunks(data, chunk_bytes=100))) == 1
     assert pathlib.Path(data).exists()
+
+
+# `python -m jaxnn` with small chunks, from the moment its Ctrl-C handler is installed (the
+# line 'started' on stdout marks it).
+_PROGRAM = ("import runpy, sys; from jaxnn import _interrupt; _interrupt.install(); "
+            "from jaxnn._tabular import _table; _table.CHUNK_BYTES = 16384; print('started', flush=True); "
+            "runpy.run_module('jaxnn', run_name='__main__', alter_sys=True)")
+
+
+def _run(argv, cwd, *, sigint_at=None):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(pathlib.Path(__file__).parents[1]),
+                                                         os.environ.get("PYTHONPATH", "")]),
+           "JAX_PLATFORMS": "cpu"}
+    start = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-c", _PROGRAM, *map(str, argv)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
+    assert proc.stdout.readline() == "started\n"
+    if sigint_at is not None:
+        time.sleep(sigint_at)
+        proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=300)
+    return proc.returncode, err, time.monotonic() - start
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_chunked_predict_leaves_no_output(tmp_path, model):
+    rng = np.random.default_rng(6)
+    data = tmp_path / "big.csv"
+    np.savetxt(data, rng.normal(size=(100_000, 2)), fmt="%.4f", delimiter=",", header="a,b", comments="")
+    out = tmp_path / "p.csv"
+    argv = ["predict", "--model", model, "--data", data, "--out", out, "--no-progress"]
+    code, err, seconds = _run(argv, tmp_path)
+    assert code == 0, err
+    out.unlink()
+    failures = []
+    for k in range(1, 7):  # spread over the run, most of them past the imports, inside the chunks
+        at = seconds * (0.3 + 0.1 * k)
+        code, err, _ = _run(argv, tmp_path, sigint_at=at)
+        left = sorted(p.name for p in tmp_path.iterdir() if p.name != "big.csv")
+        if code == 0:  # the run ended before the signal: a complete output, nothing else
+            ok = left == ["p.csv"]
+            out.unlink(missing_ok=True)
+        else:
+            ok = code == 130 and err.strip().splitlines() == ["jaxnn predict: interrupted"] and left == []
+        if not ok:
+            failures.append(f"at {at:.2f} s: status {code}, left {left}, stderr {err.strip().splitlines()[-3:]}")
+    assert failures == []
