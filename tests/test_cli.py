@@ -19,8 +19,9 @@ import numpy as np
 import pytest
 
 import jaxnn
-from jaxnn import _model_file, checkpoint, cli, datasets
-from jaxnn.cli import _numbers, _schema, _table, _target
+from jaxnn import checkpoint, cli, datasets
+from jaxnn._tabular import _model_file, _numbers, _schema, _table
+from jaxnn.cli import _target
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -368,15 +369,6 @@ def test_the_package_never_edits_sys_path_nor_imports_bench():
 
 
 # ----------------------------------------------------------------------------- real processes
-
-
-@pytest.mark.parametrize("first", ["jaxnn._model_file", "jaxnn.cli._schema", "jaxnn.cli"])
-def test_modules_import_in_any_order(first):
-    # jaxnn._model_file reads tables through jaxnn.cli, whose commands use _model_file: a fresh
-    # process must be able to import either first.
-    code = f"import {first}; import jaxnn._model_file as m, jaxnn.cli as c; m.Model, m.load_model, c.main"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
 
 
 def test_subprocess_exit_codes_and_no_traceback(tmp_path, good_csv):

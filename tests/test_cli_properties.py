@@ -26,8 +26,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from jaxnn import _model_file, checkpoint, cli, nn
-from jaxnn.cli import _columnar, _errors, _numbers, _schema, _table
+from jaxnn import checkpoint, cli, nn
+from jaxnn._tabular import _columnar, _errors, _model_file, _numbers, _schema, _table
 
 PROFILE = settings(
     max_examples=30,
@@ -259,7 +259,7 @@ def test_arrow_trims_the_whitespace_python_strips():
 def test_pyarrow_is_imported_only_when_a_csv_file_is_read(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,y\n1,0\n2,1\n")
-    script = ("import sys; from jaxnn import cli; from jaxnn.cli import _table; "
+    script = ("import sys; from jaxnn import cli; from jaxnn._tabular import _table; "
               "assert 'pyarrow' not in sys.modules, 'imported with the command line'; "
               f"_table.read_csv({str(path)!r}); assert 'pyarrow' in sys.modules, 'not used to read'")
     repo = pathlib.Path(__file__).resolve().parent.parent

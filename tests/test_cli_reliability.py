@@ -21,8 +21,9 @@ import warnings
 import numpy as np
 import pytest
 
-from jaxnn import _atomic, _memory, _model_file, checkpoint, cli, nn, train
-from jaxnn.cli import _numbers, _parser, _schema, _table
+from jaxnn import _atomic, _memory, checkpoint, cli, nn, train
+from jaxnn._tabular import _model_file, _numbers, _schema, _table
+from jaxnn.cli import _parser
 
 # Its module-scoped fixture is built once: all its tests run on one pytest-xdist worker.
 pytestmark = pytest.mark.xdist_group("test_cli_reliability")

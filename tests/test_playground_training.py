@@ -286,6 +286,10 @@ def test_the_model_file_is_read_by_jaxnn_predict(tmp_path, capsys):
     (tmp_path / "model.jaxnn").write_bytes(_export.model_file(job, None))
     (tmp_path / "data.csv").write_text(_export.data_csv(job.cfg, job.data, None))
     out = tmp_path / "pred.csv"
+    # the current model-file format, the one jaxnn train writes (its kind and version)
+    config = checkpoint.load_metadata(str(tmp_path / "model.jaxnn")).config
+    assert (config["kind"], config["model_version"]) == ("jaxnn.cli.model", 2)
+    assert config["label_kind"] == "number" and config["number_format"] == {"decimal": ".", "thousands": None}
     assert cli.main(["predict", "--model", str(tmp_path / "model.jaxnn"), "--data", str(tmp_path / "data.csv"),
                      "--out", str(out)]) == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text())))

@@ -72,3 +72,15 @@ def test_scikit_learn_solvers_are_the_registry():
     sk = pytest.importorskip("jaxnn.sklearn")
     # jaxnn's "momentum" is scikit-learn's "sgd" with its momentum parameter
     assert set(sk.SOLVERS) == set(optim.OPTIMIZERS) - {"momentum"}
+
+
+def test_the_command_line_and_the_model_file_offer_the_registries():
+    from jaxnn import _tabular
+    from jaxnn.cli import _parser
+
+    assert _parser.OPTIMIZERS == {name: info.learning_rate for name, info in optim.OPTIMIZERS.items()}
+    assert _tabular.HIDDEN_ACTIVATIONS == activations.HIDDEN
+    train = next(a for a in _parser.build()._actions if getattr(a, "choices", None) and "train" in a.choices)
+    parser = train.choices["train"]
+    choices = {a.dest: tuple(a.choices) for a in parser._actions if a.choices}
+    assert choices["optimizer"] == tuple(optim.OPTIMIZERS) and choices["activation"] == activations.HIDDEN

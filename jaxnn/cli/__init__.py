@@ -9,11 +9,11 @@
     jaxnn bench                               says how to run the benchmark suite (python -m bench)
 
 ``jaxnn train`` decides each column's type once (number or category; see
-``jaxnn/cli/_schema.py``), standardizes the features (the scaler is fitted on the training
+``jaxnn/_tabular/_schema.py``), standardizes the features (the scaler is fitted on the training
 split, in float64, and saved with the model), one-hot encodes category columns, infers the
 task from the target column unless ``--task`` says it, trains with :func:`jaxnn.train.fit`,
 and writes the model (params plus a config holding the network, the preprocessing and the
-table schema; see ``jaxnn/_model_file.py``) and a metrics JSON. ``jaxnn predict`` reads its
+table schema; see ``jaxnn/tabular.py``) and a metrics JSON. ``jaxnn predict`` reads its
 file through the stored schema.
 
 The promise: bad input (a missing file, a misspelled column, missing values, numbers in an
@@ -34,8 +34,8 @@ Also runnable as ``python -m jaxnn``. Where things live:
 * ``_parser`` - the argument parser, one function per command; ``_argtypes`` - option values.
 * ``_train`` - ``jaxnn train``, one function per step; ``_target`` - the target and the task;
   ``_datasets`` - ``--dataset``; ``_scores`` - the scores reported.
-* ``_table`` - reading CSV files; ``_schema`` - column types and the encoded features;
-  ``_numbers`` - how number cells are written.
+* Reading CSV files, typing their columns, the number conventions and the model files live in
+  ``jaxnn/_tabular`` (shared with the playground's model download); this package only calls them.
 * ``_predict`` - ``jaxnn predict``; ``_demo`` - ``jaxnn demo``. ``jaxnn bench`` only says how to run
   the benchmark suite (``python -m bench`` in a checkout): the package never reaches into ``bench/``.
 """

@@ -6,7 +6,7 @@ import jax
 import numpy as np
 
 from jaxnn import datasets
-from jaxnn.cli import _table
+from jaxnn import _tabular as tabular
 
 #: ``--dataset`` choices: the bundled real data sets and a few synthetic ones (500 samples
 #: drawn with ``--seed``).
@@ -15,7 +15,7 @@ DATASETS = ("iris", "digits", "diabetes", "moons", "circles", "spirals", "sine")
 _SYNTHETIC_SAMPLES = 500
 
 
-def table(name: str, seed: int) -> _table.Table:
+def table(name: str, seed: int) -> tabular.Table:
     """The data set ``name`` as a table, its target the last column.
 
     Args:
@@ -41,10 +41,10 @@ def table(name: str, seed: int) -> _table.Table:
         x, y = datasets.regression_1d(key, n, noise=0.1)
     x, y = np.asarray(x), np.asarray(y).reshape(n)
     names = [f"x{j + 1}" for j in range(x.shape[1])]
-    return _table.from_arrays(f"the {name} data set", [*names, "y" if name == "sine" else "label"], [*x.T, y])
+    return tabular.from_arrays(f"the {name} data set", [*names, "y" if name == "sine" else "label"], [*x.T, y])
 
 
-def _real(name: str) -> _table.Table:
+def _real(name: str) -> tabular.Table:
     """A bundled real data set: iris, digits or diabetes."""
     ds = {"iris": datasets.load_iris, "digits": datasets.load_digits, "diabetes": datasets.load_diabetes}[name]()
     x, y = np.asarray(ds.x), np.asarray(ds.y)
@@ -55,4 +55,4 @@ def _real(name: str) -> _table.Table:
         target, tname = y, "digit"
     else:
         target, tname = y[:, 0], "progression"
-    return _table.from_arrays(f"the {name} data set", [*ds.feature_names, tname], [*cols, target])
+    return tabular.from_arrays(f"the {name} data set", [*ds.feature_names, tname], [*cols, target])

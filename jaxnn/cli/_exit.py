@@ -15,7 +15,8 @@ import signal
 import sys
 import traceback
 
-from jaxnn import _atomic, _memory, _model_file
+from jaxnn import _atomic, _memory
+from jaxnn import _tabular as tabular
 from jaxnn.cli._errors import TableError, UsageError
 
 BUG = "this is a bug in jaxnn, please report it (run again with --debug for the traceback)"
@@ -23,9 +24,7 @@ BUG = "this is a bug in jaxnn, please report it (run again with --debug for the 
 
 def _is_users(e: BaseException) -> bool:
     """Whether ``e`` reports the user's input, options, files or machine (one line, exit status 2)."""
-    # Looked up when an error happens, not when this module loads: jaxnn._model_file reads
-    # tables through this package, so it may still be loading then.
-    users = (UsageError, TableError, _model_file.ModelFileError, _atomic.OutputError, _memory.TooLargeError)
+    users = (UsageError, TableError, tabular.ModelFileError, _atomic.OutputError, _memory.TooLargeError)
     return isinstance(e, users)
 
 

@@ -7,22 +7,15 @@ from __future__ import annotations
 
 import argparse
 
-from jaxnn import _model_file
+from jaxnn import _tabular as tabular
+from jaxnn import optim
 from jaxnn._version import __version__
 from jaxnn.cli import _argtypes
 from jaxnn.cli._datasets import DATASETS
 from jaxnn.cli._errors import UsageError
 
-#: ``--optimizer`` choices (from :mod:`jaxnn.optim`) and their default learning rates.
-OPTIMIZERS = {
-    "sgd": 0.1,
-    "momentum": 0.05,
-    "adagrad": 0.1,
-    "rmsprop": 0.01,
-    "adadelta": 1.0,
-    "adam": 0.01,
-    "adamw": 0.01,
-}
+#: ``--optimizer`` choices (:data:`jaxnn.optim.OPTIMIZERS`) and their default learning rates.
+OPTIMIZERS = {name: info.learning_rate for name, info in optim.OPTIMIZERS.items()}
 
 #: The largest ``--epochs``: training keeps one loss per epoch (and the metrics JSON lists
 #: them), so the bound keeps that history to a few megabytes; 3e9 epochs would ask for 12 GB
@@ -190,7 +183,7 @@ def _add_data_options(src: argparse._ArgumentGroup) -> None:
 def _add_training_options(m: argparse._ArgumentGroup) -> None:
     m.add_argument("--hidden", type=_argtypes.hidden_sizes, default=[16, 16], metavar="W,W",
                    help="hidden layer widths (default 16,16; 'none' for no hidden layer)")
-    m.add_argument("--activation", choices=_model_file.HIDDEN_ACTIVATIONS, default="relu",
+    m.add_argument("--activation", choices=tabular.HIDDEN_ACTIVATIONS, default="relu",
                    help="hidden activation (default relu)")
     m.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adam",
                    help="optimizer from jaxnn.optim (default adam)")
@@ -228,7 +221,8 @@ def _add_predict(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
         "value(s) for a regression, the class and one probability column per class for a "
         "classification. When the target column is present too, the accuracy (or R^2) on it is "
         "printed on stderr. The model file is validated before use; a damaged or edited one is "
-        "refused.",
+        "refused. A large file is read, predicted and written in chunks, so memory does not grow with it; "
+        "every check still holds for the whole file, and a refused file leaves no output.",
         epilog="exit status: 0 success (also when the reader of stdout goes away, as with '| head'); 2 bad "
         "input, options or files (one line on stderr); 1 an unexpected failure, which is a bug in jaxnn (one "
         "line; --debug prints the traceback); 130 interrupted by Ctrl-C. --out may not be --model or --data "
@@ -239,6 +233,9 @@ def _add_predict(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     pr.add_argument("--data", required=True, metavar="CSV", help="a CSV file with the model's feature columns")
     pr.add_argument("--out", default=None, metavar="CSV",
                     help="where to write the predictions (default: stdout); written atomically")
+    pr.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                    help="a bar counting the rows done, on files that take over a second (needs tqdm; default: "
+                         "on when stderr is a terminal and tqdm is installed)")
     _add_table_options(pr.add_argument_group("number format"), predict=True)
 
 

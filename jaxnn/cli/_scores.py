@@ -8,7 +8,8 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxnn import _model_file, metrics
+from jaxnn import _tabular as tabular
+from jaxnn import metrics
 
 
 def finite(v: float) -> float | None:
@@ -40,7 +41,7 @@ def regression_scores(pred: np.ndarray, true: np.ndarray) -> dict[str, float | N
     return {"mse": finite(np.mean(err**2)), "mae": finite(np.mean(np.abs(err))), "r2": finite(r2)}
 
 
-def evaluate(model: _model_file.Model, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+def evaluate(model: tabular.Model, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     """Metrics of ``model`` on standardized inputs ``x`` and encoded targets ``y`` (original units).
 
     Args:

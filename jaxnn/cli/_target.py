@@ -21,7 +21,7 @@ import re
 
 import numpy as np
 
-from jaxnn.cli import _numbers, _schema, _table
+from jaxnn import _tabular as tabular
 from jaxnn.cli._argtypes import names as split_names
 from jaxnn.cli._errors import UsageError
 
@@ -50,7 +50,7 @@ class Target(NamedTuple):
     why: str
 
 
-def target_names(table: _table.Table, option: str | None) -> list[str]:
+def target_names(table: tabular.Table, option: str | None) -> list[str]:
     """The target columns: those of ``--target``, else the last column.
 
     Args:
@@ -79,10 +79,10 @@ def target_names(table: _table.Table, option: str | None) -> list[str]:
 
 
 def encode_target(
-    table: _table.Table,
+    table: tabular.Table,
     names: list[str],
     task: str,
-    fmt: _numbers.NumberFormat | None = None,
+    fmt: tabular.NumberFormat | None = None,
     categorical: Sequence[str] = (),
 ) -> Target:
     """Encodes the target column(s) ``names`` of ``table`` for ``task``.
@@ -102,14 +102,14 @@ def encode_target(
       UsageError: a target that does not suit the task (text for a regression, one class,
         not 2 classes for binary, too many classes).
     """
-    fmt = fmt or _numbers.NumberFormat()
+    fmt = fmt or tabular.NumberFormat()
     cols = [table.column(n, "target column") for n in names]
     for c in cols:
-        _schema.check_complete(table, c)
+        tabular.check_complete(table, c)
     if len(cols) > 1:
         return _several(table, cols, task, fmt, categorical)
     col = cols[0]
-    if col.name not in categorical and _schema.is_numeric(col, fmt):
+    if col.name not in categorical and tabular.is_numeric(col, fmt):
         target = _numeric(table, col, task, fmt)
     else:
         target = _text(table, col, task, fmt, categorical)
@@ -119,31 +119,31 @@ def encode_target(
 
 
 def _several(
-    table: _table.Table, cols: list[_table.Column], task: str, fmt: _numbers.NumberFormat, categorical: Sequence[str]
+    table: tabular.Table, cols: list[tabular.Column], task: str, fmt: tabular.NumberFormat, categorical: Sequence[str]
 ) -> Target:
     """Several target columns: a multivariate regression, so every one must be numeric."""
     if task not in ("auto", "regression"):
         raise UsageError(
             f"--task {task} takes one target column, got {len(cols)}; several targets are a regression")
     for c in cols:
-        if c.name in categorical or not _schema.is_numeric(c, fmt):
+        if c.name in categorical or not tabular.is_numeric(c, fmt):
             if c.name not in categorical:
-                _schema.check_convention(table, c, fmt, "target column")
+                tabular.check_convention(table, c, fmt, "target column")
             raise UsageError(
                 f"several target columns make a multivariate regression, but {c.name!r} is not numeric")
-    values = [_schema.numbers(table, c, fmt) for c in cols]
+    values = [tabular.numbers(table, c, fmt) for c in cols]
     return Target(np.stack(values, axis=1), "regression", None, None, "several targets")
 
 
-def _numeric(table: _table.Table, col: _table.Column, task: str, fmt: _numbers.NumberFormat) -> Target:
+def _numeric(table: tabular.Table, col: tabular.Column, task: str, fmt: tabular.NumberFormat) -> Target:
     """A numeric target: regression values, or classes labelled by their numbers."""
-    values = _schema.numbers(table, col, fmt)
+    values = tabular.numbers(table, col, fmt)
     classes = np.unique(values)
     task, why = _infer_from_numbers(values, classes, table.rows) if task == "auto" else (task, "--task")
     if task == "regression":
         return Target(values[:, None], task, None, None, why)
     codes = np.searchsorted(classes, values)
-    return Target(codes.astype(np.int32), task, [_numbers.format_label(v) for v in classes], "number", why)
+    return Target(codes.astype(np.int32), task, [tabular.format_label(v) for v in classes], "number", why)
 
 
 def _infer_from_numbers(values: np.ndarray, classes: np.ndarray, rows: int) -> tuple[str, str]:
@@ -156,12 +156,12 @@ def _infer_from_numbers(values: np.ndarray, classes: np.ndarray, rows: int) -> t
 
 
 def _text(
-    table: _table.Table, col: _table.Column, task: str, fmt: _numbers.NumberFormat, categorical: Sequence[str]
+    table: tabular.Table, col: tabular.Column, task: str, fmt: tabular.NumberFormat, categorical: Sequence[str]
 ) -> Target:
     """A text (or ``--categorical``) target: classes labelled by their exact strings."""
     if col.name not in categorical:
-        _schema.check_convention(table, col, fmt, "target column")
-        _schema.check_mostly_numbers(table, col, fmt)
+        tabular.check_convention(table, col, fmt, "target column")
+        tabular.check_mostly_numbers(table, col, fmt)
     classes = sorted(col.distinct())
     if task == "regression":
         example = ", ".join(repr(v) for v in classes[:3])
@@ -187,7 +187,7 @@ def _spelling(label: str) -> str:
     return re.sub(r"[\s\W_]+", "", label.casefold())
 
 
-def _check_spellings(table: _table.Table, col: _table.Column, classes: list[str]) -> None:
+def _check_spellings(table: tabular.Table, col: tabular.Column, classes: list[str]) -> None:
     """Raises :class:`UsageError` naming the first two labels of ``classes`` that differ only
     in case, spaces or punctuation, with a line holding each."""
     first: dict[str, str] = {}

@@ -12,7 +12,6 @@ saved with the model; a regression's targets likewise.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import pathlib
 import sys
@@ -23,11 +22,13 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from jaxnn import _atomic, _memory, _model_file, checkpoint, data, heads, nn, optim, train
-from jaxnn.cli import _datasets, _numbers, _schema, _table
+from jaxnn import _atomic, _memory, data, heads, nn, optim, train
+from jaxnn import _tabular as tabular
+from jaxnn.cli import _datasets
 from jaxnn.cli._argtypes import names as split_names
 from jaxnn.cli._errors import UsageError
 from jaxnn.cli._parser import OPTIMIZERS
+from jaxnn.cli._progress import wants_progress
 from jaxnn.cli._scores import evaluate, finite_list
 from jaxnn.cli._target import Target, encode_target, target_names
 
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
       model-file, output and memory errors, for the user's mistakes).
     """
     progress = _check_options(args)
-    fmt = _numbers.NumberFormat(args.decimal or ".", args.thousands)
+    fmt = tabular.NumberFormat(args.decimal or ".", args.thousands)
     metrics_path = _check_outputs(args)
     enc = _read(args, fmt)
     split_key, init_key, fit_key = jax.random.split(jax.random.key(args.seed), 3)
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     _announce(args, enc, split, network)
     result, seconds = _fit(fit_key, args, enc.target.task, network, split, scaling, progress)
     config = _config(args, fmt, enc, scaling, network, int(result.history.epochs_run))
-    model = _model_file.Model(args.out, config, jax.tree_util.tree_map(np.asarray, result.params))
+    model = tabular.Model(args.out, config, jax.tree_util.tree_map(np.asarray, result.params))
     report = _report(config, model, split, scaling, result.history, seconds)
     _write(args.out, metrics_path, model, report)
     _summary(args.out, metrics_path, report, seconds)
@@ -127,15 +128,7 @@ def _check_options(args: argparse.Namespace) -> bool:
         raise UsageError("give the data with --data FILE.csv or --dataset NAME (one of them)")
     if args.patience is not None and args.val_split == 0:
         raise UsageError("--patience needs a validation split (--val-split > 0)")
-    progress = args.progress
-    if progress is None or progress:
-        if importlib.util.find_spec("tqdm") is None:
-            if progress:
-                raise UsageError("--progress needs tqdm: pip install 'jaxnn[progress]'")
-            progress = False
-        if progress is None:
-            progress = sys.stderr.isatty()
-    return bool(progress)
+    return wants_progress(args.progress)
 
 
 def _check_outputs(args: argparse.Namespace) -> str:
@@ -150,20 +143,20 @@ def _check_outputs(args: argparse.Namespace) -> str:
     return metrics_path
 
 
-def _read(args: argparse.Namespace, fmt: _numbers.NumberFormat) -> _Encoded:
+def _read(args: argparse.Namespace, fmt: tabular.NumberFormat) -> _Encoded:
     """Reads the table, types its columns and encodes the features and the target."""
-    table = (_table.read_csv(args.data, delimiter=args.delimiter) if args.data is not None
+    table = (tabular.read_csv(args.data, delimiter=args.delimiter) if args.data is not None
              else _datasets.table(args.dataset, args.seed))
     targets, features, categorical = _select_columns(table, args)
-    spec = _schema.feature_spec(table, features, fmt, categorical=categorical)
-    x = _schema.encode_features(table, spec, fmt)
+    spec = tabular.feature_spec(table, features, fmt, categorical=categorical)
+    x = tabular.encode_features(table, spec, fmt)
     target = encode_target(table, targets, args.task, fmt, categorical)
     if table.rows < 2:
         raise UsageError(f"{table.source} has {table.rows} row; training needs at least 2")
     return _Encoded(table.source, x, spec, targets, target)
 
 
-def _select_columns(table: _table.Table, args: argparse.Namespace) -> tuple[list[str], list[str], list[str]]:
+def _select_columns(table: tabular.Table, args: argparse.Namespace) -> tuple[list[str], list[str], list[str]]:
     """The target, feature and ``--categorical`` columns, after ``--target`` and ``--drop``."""
     targets = target_names(table, args.target)
     dropped = [] if args.drop is None else split_names(args.drop)
@@ -225,7 +218,7 @@ def _scale(split: _Split, enc: _Encoded) -> _Scaling:
     if constant.any():
         j = int(np.argmax(constant))
         raise UsageError(
-            f"target column {enc.target_names[j]!r} has the same value ({_numbers.format_label(split.y_tr[0, j])}) in "
+            f"target column {enc.target_names[j]!r} has the same value ({tabular.format_label(split.y_tr[0, j])}) in "
             f"every training row; there is nothing to learn (check the column, or --target)")
     return _Scaling(x_mean, x_std, y_mean, y_std)
 
@@ -283,40 +276,27 @@ def _fit(
 
 
 def _config(
-    args: argparse.Namespace, fmt: _numbers.NumberFormat, enc: _Encoded, scaling: _Scaling, network: _Network,
+    args: argparse.Namespace, fmt: tabular.NumberFormat, enc: _Encoded, scaling: _Scaling, network: _Network,
     epochs_run: int,
 ) -> dict[str, Any]:
     """The model file's config: the network, the preprocessing, the table schema and how it
-    was trained (see :mod:`jaxnn._model_file`)."""
+    was trained (see :mod:`jaxnn._tabular._model_file`)."""
     target = enc.target
-    return {
-        "kind": _model_file.MODEL_KIND,
-        "model_version": _model_file.MODEL_VERSION,
-        "task": target.task,
-        "head": network.head.name,
-        "sizes": network.sizes,
-        "activation": args.activation,
-        "features": enc.spec,
-        "encoded_features": _schema.encoded_names(enc.spec),
-        "targets": enc.target_names,
-        "class_names": target.class_names,
-        "label_kind": target.label_kind,
-        "number_format": fmt.to_config(),
-        "x_mean": scaling.x_mean.tolist(),
-        "x_std": scaling.x_std.tolist(),
-        "y_mean": None if scaling.y_mean is None else scaling.y_mean.tolist(),
-        "y_std": None if scaling.y_std is None else scaling.y_std.tolist(),
-        "training": {
+    return tabular.model_config(
+        task=target.task, head=network.head.name, sizes=network.sizes, activation=args.activation,
+        features=enc.spec, targets=enc.target_names, class_names=target.class_names, label_kind=target.label_kind,
+        number_format=fmt, x_mean=scaling.x_mean, x_std=scaling.x_std, y_mean=scaling.y_mean, y_std=scaling.y_std,
+        training={
             "source": args.data if args.data is not None else f"dataset:{args.dataset}",
             "optimizer": args.optimizer, "learning_rate": network.lr, "epochs": args.epochs,
             "epochs_run": epochs_run, "batch_size": network.batch, "val_split": args.val_split, "seed": args.seed,
             "patience": args.patience,
         },
-    }
+    )
 
 
 def _report(
-    config: dict[str, Any], model: _model_file.Model, split: _Split, scaling: _Scaling, history: train.History,
+    config: dict[str, Any], model: tabular.Model, split: _Split, scaling: _Scaling, history: train.History,
     seconds: float,
 ) -> dict[str, Any]:
     """The metrics JSON: what was trained, the loss history and the scores on both splits."""
@@ -337,10 +317,10 @@ def _report(
     }
 
 
-def _write(out: str, metrics_path: str, model: _model_file.Model, report: dict[str, Any]) -> None:
+def _write(out: str, metrics_path: str, model: tabular.Model, report: dict[str, Any]) -> None:
     """Writes the model file and the metrics JSON, each atomically."""
     try:
-        checkpoint.save(out, model.params, config=model.config)
+        tabular.write_model(out, model.params, model.config)
     except OSError as e:
         raise _atomic.OutputError(f"cannot write the model to {out}: {e.strerror or e}") from None
     _atomic.write_text(metrics_path, json.dumps(report, indent=1, allow_nan=False) + "\n")

@@ -20,13 +20,11 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxnn import checkpoint
+from jaxnn import _tabular as tabular
 from jaxnn.playground._config import Config, RequestError
 from jaxnn.playground._data import Data, Upload, features
 
 __all__ = ["model_file", "data_csv", "script"]
-
-MODEL_KIND = "jaxnn.cli.model"  # the ``kind`` that ``jaxnn predict`` checks for
 
 
 def _class_names(cfg: Config, d: Data, upload: Upload | None) -> list[str] | None:
@@ -50,30 +48,23 @@ def model_file(job: Any, upload: Upload | None) -> bytes:
     cfg, d = job.cfg, job.data
     names = list(cfg.features)
     outputs = d.classes if d.task == "multiclass" else 1
-    config = {
-        "kind": MODEL_KIND,
-        "model_version": 1,
-        "task": d.task,
-        "head": d.task,
-        "sizes": [len(names), *cfg.hidden, outputs],
-        "activation": cfg.activation,
-        "features": [{"name": n, "kind": "numeric"} for n in names],
-        "encoded_features": names,
-        "targets": ["y" if d.task == "regression" else "label"],
-        "class_names": _class_names(cfg, d, upload),
-        "x_mean": [0.0] * len(names),
-        "x_std": [1.0] * len(names),
-        "y_mean": [0.0] if d.task == "regression" else None,
-        "y_std": [1.0] if d.task == "regression" else None,
-        "training": {"source": f"playground:{cfg.dataset}", "optimizer": cfg.optimizer, "learning_rate": cfg.lr,
-                     "epochs": job.epoch, "epochs_run": job.epoch, "batch_size": cfg.batch or None,
-                     "seed": cfg.train_seed, "data_seed": cfg.seed},
-    }
-    # checkpoint.save writes to a path (atomically); the file lives in a private temporary
-    # folder for the moment it takes to read it back.
+    task = d.task
+    config = tabular.model_config(
+        task=task, head=task, sizes=[len(names), *cfg.hidden, outputs], activation=cfg.activation,
+        features=[{"name": n, "kind": "numeric"} for n in names], targets=["y" if task == "regression" else "label"],
+        # The data CSV writes the labels as whole numbers, compared by value.
+        class_names=_class_names(cfg, d, upload), label_kind=None if task == "regression" else "number",
+        number_format=tabular.NumberFormat(".", None), x_mean=[0.0] * len(names), x_std=[1.0] * len(names),
+        y_mean=[0.0] if task == "regression" else None, y_std=[1.0] if task == "regression" else None,
+        training={"source": f"playground:{cfg.dataset}", "optimizer": cfg.optimizer, "learning_rate": cfg.lr,
+                  "epochs": job.epoch, "epochs_run": job.epoch, "batch_size": cfg.batch or None,
+                  "seed": cfg.train_seed, "data_seed": cfg.seed},
+    )
+    # The model file is written to a path (atomically); it lives in a private temporary folder
+    # for the moment it takes to read it back.
     with tempfile.TemporaryDirectory(prefix="jaxnn-playground-") as folder:
         path = os.path.join(folder, "model.jaxnn")
-        checkpoint.save(path, jax.device_get(job.params), config=config)
+        tabular.write_model(path, jax.tree_util.tree_map(np.asarray, jax.device_get(job.params)), config)
         with open(path, "rb") as f:
             return f.read()
 

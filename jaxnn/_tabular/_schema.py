@@ -3,7 +3,7 @@
 The rules, which ``jaxnn train --help`` repeats:
 
 * ``train`` decides each column's type once and stores it in the model: a column is a
-  *number* column when every cell is a number under the :class:`~jaxnn.cli._numbers.NumberFormat` (``.``
+  *number* column when every cell is a number under the :class:`~jaxnn._tabular._numbers.NumberFormat` (``.``
   decimal point and no thousands separator unless ``--decimal``/``--thousands`` say
   otherwise), else a *category* column. ``predict`` reads the new file through that
   schema: categories are compared as the training file's exact strings (``01`` is not
@@ -20,7 +20,7 @@ The rules, which ``jaxnn train --help`` repeats:
   error (such a column is an identifier or free text, not a category).
 * Numbers must fit in float32 (``|x| <= 3.4e38``), the precision training runs in.
 
-Every problem raises :class:`~jaxnn.cli._errors.TableError` (a ``ValueError``) with a
+Every problem raises :class:`~jaxnn._tabular._errors.TableError` (a ``ValueError``) with a
 one-line message.
 """
 
@@ -34,15 +34,15 @@ from typing import Any
 import numpy as np
 
 from jaxnn import data
-from jaxnn.cli._errors import TableError
-from jaxnn.cli._numbers import (
+from jaxnn._tabular._errors import TableError
+from jaxnn._tabular._numbers import (
     FLOAT32_MAX,
     NumberFormat,
     format_label,
     decimal_reading,
     other_convention,
 )
-from jaxnn.cli._table import Column, Table, closest
+from jaxnn._tabular._table import Column, Table, closest
 
 MAX_CATEGORIES = 50
 
@@ -132,20 +132,31 @@ def check_one_reading(table: Table, column: Column, fmt: NumberFormat) -> None:
 
     The message names the column, the line, both readings and both options.
     """
+    settled, refusal = one_reading(table, column, fmt)
+    if not settled and refusal is not None:
+        raise refusal
+
+
+def one_reading(table: Table, column: Column, fmt: NumberFormat) -> tuple[bool, TableError | None]:
+    """The parts of :func:`check_one_reading`'s decision that a part of a file holds, for a
+    file read in chunks: whether a cell reads as a number under only one of the two
+    conventions (which settles the column for the whole file), and the refusal naming the
+    first cell the two read differently (``None`` when none does). The file is refused when
+    no chunk settles it and some chunk has a refusal (the first)."""
     other = decimal_reading(fmt)
     if column.preset is not None or other is None:
-        return
+        return True, None
     present = ~column.missing
     mine, ok_mine = column.parsed(fmt)
     theirs, ok_theirs = column.parsed(other)
     if not (ok_mine[present].all() and ok_theirs[present].all()):
-        return  # one cell that only one convention reads settles the column
+        return True, None  # one cell that only one convention reads settles the column
     differ = present & (mine != theirs)
     if not differ.any():
-        return
+        return False, None
     i = int(np.argmax(differ))
     mine, theirs = float(mine[i]), float(theirs[i])
-    raise TableError(
+    return False, TableError(
         f"{table.source}: column {column.name!r} holds {column.cells[i]!r} on line {table.lines[i]}, which the "
         f"model's convention ({fmt.describe()}) reads as {format_label(mine)} but {other.describe()} reads as {format_label(theirs)}, "
         f"and no cell of the column tells the two apart; say which: pass {fmt.options(full=True)} (the model's) or "

@@ -1,5 +1,7 @@
-"""Model files of the command line: a :mod:`jaxnn.checkpoint` holding an MLP's params and a
-config that rebuilds the network, its preprocessing and its table schema.
+"""Model files: a :mod:`jaxnn.checkpoint` holding an MLP's params and a config that rebuilds
+the network, its preprocessing and its table schema. ``jaxnn train`` and the playground's
+model download write them with :func:`model_config` and :func:`write_model`; ``jaxnn
+predict`` reads them with :func:`load_model`.
 
 A model file is untrusted input. The checkpoint's checksums catch damage, not edits, so the
 config is validated against the schema below (types, ranges, and lengths consistent with
@@ -18,24 +20,26 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn.cli import _schema
+from jaxnn import activations
+
+from jaxnn._tabular import _schema
+from jaxnn._tabular._errors import TableError
+from jaxnn._tabular._numbers import FLOAT32_MAX, NumberFormat
+from jaxnn._tabular._table import Table
 
 __all__ = ["MODEL_KIND", "MODEL_VERSION", "HIDDEN_ACTIVATIONS", "TASKS", "ModelFileError", "Model", "load_model",
-           "validate_config", "number_format"]
+           "validate_config", "number_format", "model_config", "write_model"]
 
-#: ``config["kind"]`` of a model file written by ``jaxnn train``.
+#: ``config["kind"]`` of a model file (the name is the command line's, which wrote the first ones).
 MODEL_KIND = "jaxnn.cli.model"
 #: Version 2 added ``number_format`` and ``label_kind``; version 1 files (which lack them)
 #: were written with the defaults they stand for, so they load unchanged.
 MODEL_VERSION = 2
 
-#: ``--activation`` choices: the activations of :mod:`jaxnn.activations` that make sense for
-#: hidden layers trained by gradient descent (not ``sign``/``heaviside``, whose gradient is
-#: zero, nor the softmaxes).
-HIDDEN_ACTIVATIONS = (
-    "relu", "tanh", "sigmoid", "elu", "selu", "gelu", "gelu_tanh", "silu", "swish",
-    "leaky_relu", "softplus", "softsign", "hard_sigmoid", "identity",
-)  # fmt: skip
+#: ``--activation`` choices, and the activations a model file may name: those of
+#: :data:`jaxnn.activations.HIDDEN`, the ones that suit hidden layers trained by gradient
+#: descent.
+HIDDEN_ACTIVATIONS = activations.HIDDEN
 
 TASKS = ("regression", "binary", "multiclass")
 _MAX_WIDTH = 10**7
@@ -145,15 +149,84 @@ def validate_config(config: Any) -> None:
     fmt = config.get("number_format", {"decimal": ".", "thousands": None})
     _require(isinstance(fmt, dict) and set(fmt) == {"decimal", "thousands"}, "'number_format' is malformed")
     try:
-        _schema.NumberFormat(fmt["decimal"], fmt["thousands"])
-    except (_schema.TableError, TypeError) as e:
+        NumberFormat(fmt["decimal"], fmt["thousands"])
+    except (TableError, TypeError) as e:
         raise _Bad(f"'number_format': {e}") from None
 
 
-def number_format(config: dict[str, Any]) -> _schema.NumberFormat:
-    """The :class:`~jaxnn.cli._numbers.NumberFormat` a validated config was trained with."""
+def model_config(
+    *, task: str, head: str, sizes: Sequence[int], activation: str, features: Sequence[dict[str, Any]],
+    targets: Sequence[str], class_names: Sequence[str] | None, label_kind: str | None, number_format: Any,
+    x_mean: Sequence[float], x_std: Sequence[float], y_mean: Sequence[float] | None,
+    y_std: Sequence[float] | None, training: dict[str, Any],
+) -> dict[str, Any]:
+    """The config of a model file at the current :data:`MODEL_VERSION`, validated.
+
+    Args:
+      task: ``"regression"``, ``"binary"`` or ``"multiclass"``.
+      head: the :mod:`jaxnn.heads` name of the task's head.
+      sizes: the MLP's layer widths, inputs first.
+      activation: its hidden activation (one of :data:`HIDDEN_ACTIVATIONS`).
+      features: the table schema of the inputs (``{"name", "kind"[, "categories"]}`` each).
+      targets: the target column(s).
+      class_names: a classification's class names, ``None`` for a regression.
+      label_kind: ``"number"`` (labels compared by value) or ``"text"``; ``None`` for a regression.
+      number_format: the :class:`~jaxnn._tabular._numbers.NumberFormat` the table's numbers use.
+      x_mean, x_std: the inputs' standardization.
+      y_mean, y_std: a regression's target standardization, ``None`` for a classification.
+      training: how it was trained (free-form JSON, shown to the user, never checked).
+
+    Raises:
+      ValueError: the arguments do not make a valid model (the first inconsistency).
+    """
+    config = {
+        "kind": MODEL_KIND,
+        "model_version": MODEL_VERSION,
+        "task": task,
+        "head": head,
+        "sizes": [int(s) for s in sizes],
+        "activation": activation,
+        "features": list(features),
+        "encoded_features": _schema.encoded_names(features),
+        "targets": list(targets),
+        "class_names": None if class_names is None else list(class_names),
+        "label_kind": label_kind,
+        "number_format": number_format.to_config(),
+        "x_mean": [float(v) for v in x_mean],
+        "x_std": [float(v) for v in x_std],
+        "y_mean": None if y_mean is None else [float(v) for v in y_mean],
+        "y_std": None if y_std is None else [float(v) for v in y_std],
+        "training": training,
+    }
+    try:
+        validate_config(config)
+    except _Bad as e:
+        raise ValueError(f"not a valid model config: {e}") from None
+    return config
+
+
+def write_model(path: str, params: Any, config: dict[str, Any]) -> None:
+    """Writes a model file (atomically, with :func:`jaxnn.checkpoint.save`): ``params`` and a
+    ``config`` made by :func:`model_config`, both checked first.
+
+    Raises:
+      ModelFileError: the params do not match the config.
+      OSError: the file cannot be written.
+    """
+    from jaxnn import checkpoint
+
+    try:
+        validate_config(config)
+        _check_params(params, config["sizes"])
+    except _Bad as e:
+        raise ModelFileError(f"{path}: not a valid model: {e}") from None
+    checkpoint.save(path, params, config=config)
+
+
+def number_format(config: dict[str, Any]) -> NumberFormat:
+    """The :class:`~jaxnn._tabular._numbers.NumberFormat` a validated config was trained with."""
     fmt = config.get("number_format", {"decimal": ".", "thousands": None})
-    return _schema.NumberFormat(fmt["decimal"], fmt["thousands"])
+    return NumberFormat(fmt["decimal"], fmt["thousands"])
 
 
 def _check_params(params: Any, sizes: Sequence[int]) -> None:
@@ -229,26 +302,32 @@ class Model:
         sizes = config["sizes"]
         self.net = nn.MLP(sizes[1:-1], sizes[-1], activation=config["activation"])
         self.head = heads.get(config["head"])
+        self._forward: Any = None
 
     @property
-    def number_format(self) -> _schema.NumberFormat:
+    def number_format(self) -> NumberFormat:
         """How the training file wrote its numbers."""
         return number_format(self.config)
 
-    def features(self, table: _schema.Table, fmt: _schema.NumberFormat | None = None) -> np.ndarray:
+    def features(self, table: Table, fmt: NumberFormat | None = None) -> np.ndarray:
         """The standardized inputs ``float32 [rows, features]`` of ``table`` for this model,
         its numbers read with ``fmt`` (default: the training file's format)."""
-        x = _schema.encode_features(table, self.config["features"], fmt or self.number_format, model=self.path)
+        def encoded() -> np.ndarray:
+            return _schema.encode_features(table, self.config["features"], fmt or self.number_format, model=self.path)
+
+        x = encoded()
         mean = np.asarray(self.config["x_mean"], np.float64)
         std = np.asarray(self.config["x_std"], np.float64)
-        z = (x - mean) / std
+        z = np.subtract(x, mean, out=x if x.flags.writeable else None)  # x is ours: no second copy
+        z /= std
         # A value far outside the training data can standardize beyond float32's range; the
         # network would then print inf or NaN predictions.
-        far = ~(np.abs(z) <= _schema.FLOAT32_MAX)
-        if far.any():
+        if not (z.max(initial=0.0) <= FLOAT32_MAX and z.min(initial=0.0) >= -FLOAT32_MAX):
+            far = ~(np.abs(z) <= FLOAT32_MAX)
+            x = encoded()  # the values again, for the message (z was computed in their place)
             i, j = np.argwhere(far)[0]
             name = self.config["encoded_features"][j] if "encoded_features" in self.config else f"feature {j}"
-            raise _schema.TableError(
+            raise TableError(
                 f"{table.source}: column {name!r} holds {x[i, j]:g} on line {table.lines[i]}, too far outside "
                 f"the training data (mean {mean[j]:g}, standard deviation {std[j]:g}) for float32")
         return z.astype(np.float32)
@@ -259,12 +338,14 @@ class Model:
         import jax
 
         task = self.config["task"]
+        if self._forward is None:  # compiled once per shape, for every chunk of a file
 
-        def forward(params: Any, x: Any) -> Any:
-            out = self.head.output_activation(self.net.apply(params, x))
-            return out[:, 0] if task == "binary" else out
+            def forward(params: Any, x: Any) -> Any:
+                out = self.head.output_activation(self.net.apply(params, x))
+                return out[:, 0] if task == "binary" else out
 
-        out = np.asarray(jax.jit(forward)(self.params, np.asarray(x, np.float32)))
+            self._forward = jax.jit(forward)
+        out = np.asarray(self._forward(self.params, np.asarray(x, np.float32)))
         if task == "regression":
             return out * np.asarray(self.config["y_std"], np.float64) + np.asarray(self.config["y_mean"], np.float64)
         if task == "binary":

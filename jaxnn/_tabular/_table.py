@@ -1,10 +1,10 @@
 """Tables for the command line: CSV files (or built-in data sets) as named, untyped columns.
 
-Arrow's CSV reader splits a file into columns of text (:mod:`jaxnn.cli._columnar`) when it
+Arrow's CSV reader splits a file into columns of text (:mod:`jaxnn._tabular._columnar`) when it
 reads it exactly as the rules below say; any other file (quotes, a ragged row, text that is
 not UTF-8, ...) is read by the standard library's :mod:`csv`, used strictly (a quote that is
 never closed is an error on the line that opens it), so that every message is the same. The
-columns are typed afterwards, by :mod:`jaxnn.cli._schema`. The rules, which ``jaxnn train
+columns are typed afterwards, by :mod:`jaxnn._tabular._schema`. The rules, which ``jaxnn train
 --help`` repeats:
 
 * The first row is the header; column names must be unique. The delimiter (``,``, ``;``
@@ -14,7 +14,7 @@ columns are typed afterwards, by :mod:`jaxnn.cli._schema`. The rules, which ``ja
   ``N/A``, ``NaN``, ``null``, ``None``, ``?``) are an error naming the column and line,
   when a column is used.
 
-Every problem raises :class:`~jaxnn.cli._errors.TableError` (a ``ValueError``) with a
+Every problem raises :class:`~jaxnn._tabular._errors.TableError` (a ``ValueError``) with a
 one-line message.
 """
 
@@ -29,14 +29,14 @@ import os
 import re
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from jaxnn.cli import _columnar
-from jaxnn.cli._errors import TableError
-from jaxnn.cli._numbers import NumberFormat, format_label
+from jaxnn._tabular import _columnar
+from jaxnn._tabular._errors import TableError
+from jaxnn._tabular._numbers import NumberFormat, format_label
 
 _MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 _DELIMITERS = (",", ";", "\t")
@@ -47,7 +47,7 @@ _SEP_LINE = re.compile(r"sep=([,;\t|])")
 
 class Column:
     """One column of a table, untyped: the table is typed by
-    :func:`~jaxnn.cli._schema.feature_spec` (train) or by a model's stored schema (predict).
+    :func:`~jaxnn._tabular._schema.feature_spec` (train) or by a model's stored schema (predict).
 
     The cells of a file read by Arrow stay in one Arrow array (no Python string per cell)
     until something asks for :attr:`cells`; numbers are parsed from it column by column.
@@ -199,14 +199,19 @@ def read_csv(path: str | os.PathLike[str], *, delimiter: str | None = None) -> T
     """
     path = os.fspath(path)
     raw = _read_bytes(path)
-    name = "standard input" if path == "-" else path  # as messages name it
+    return _from_bytes("standard input" if path == "-" else path, raw, delimiter)
+
+
+def _from_bytes(name: str, raw: bytes, delimiter: str | None, offset: int = 0) -> Table:
+    """The table in ``raw``, a CSV file's bytes (or a header line and a block of its rows,
+    whose lines are ``offset`` further down the file than in ``raw``)."""
     fast = _columnar.read(name, raw, delimiter, missing=_MISSING, sep_line=_SEP_LINE, sniff=_delimiter,
                           header_ok=_header_ok)
     if fast is not None:
         header, cells, lines = fast
         columns = tuple(Column(h, None, c.missing, arrow=c) for h, c in zip(header, cells))
-        return Table(name, columns, lines)
-    text = _read_text(path, raw)
+        return Table(name, columns, lines + offset)
+    text = _read_text(name, raw)
     path = name
     skip = 0
     stated = _SEP_LINE.fullmatch(text.split("\n", 1)[0].rstrip("\r"))
@@ -215,10 +220,104 @@ def read_csv(path: str | os.PathLike[str], *, delimiter: str | None = None) -> T
             raise TableError(f"{path} line 1 says the delimiter is {stated.group(1)!r} but --delimiter says "
                              f"{delimiter!r}; leave out --delimiter")
         delimiter, skip = stated.group(1), 1
-    header, rows, lines = _parse(path, text, _delimiter(text) if delimiter is None else delimiter, skip)
+    header, rows, lines = _parse(path, text, _delimiter(text) if delimiter is None else delimiter, skip, offset)
     _check_header(path, header)
     columns = tuple(_make_column(h, [r[j] for r in rows]) for j, h in enumerate(header))
     return Table(path, columns, np.asarray(lines, dtype=np.int64))
+
+
+#: The bytes of a file that :func:`read_csv_chunks` reads at a time (about this many; a chunk
+#: ends at a line end). A smaller file is read whole, by :func:`read_csv`. Small enough that a
+#: chunk's arrays stay under the C library's threshold for giving memory back (32 MiB), so
+#: each chunk reuses the last one's memory instead of faulting in fresh pages.
+CHUNK_BYTES = 16 * 2**20
+
+
+def read_csv_chunks(path: str | os.PathLike[str], *, delimiter: str | None = None,
+                    chunk_bytes: int | None = None) -> Iterator[Table]:
+    """Reads a CSV file as consecutive tables of its rows, each with the file's header and
+    line numbers, so that memory does not grow with the file.
+
+    The rules and the messages are :func:`read_csv`'s: the delimiter is decided on the
+    file's first lines (or its ``sep=`` line) once for every chunk. A file smaller than
+    ``chunk_bytes``, standard input, and a file that holds a quote or a lone carriage return
+    (a quoted cell may run over lines, so its rows cannot be cut at any line end) are read
+    whole and come as one table.
+
+    Args:
+      path: the file, or ``-`` for standard input.
+      delimiter: the cell delimiter; ``None`` detects it.
+      chunk_bytes: about how many bytes each chunk holds (default :data:`CHUNK_BYTES`).
+
+    Yields:
+      :class:`Table` objects whose rows, one after the other, are the file's.
+
+    Raises:
+      TableError: as :func:`read_csv` does, for the chunk that has the problem.
+    """
+    path = os.fspath(path)
+    size = chunk_bytes or CHUNK_BYTES
+    if path == "-" or not os.path.isfile(path) or os.path.getsize(path) <= size or not _cuttable(path):
+        yield read_csv(path, delimiter=delimiter)
+        return
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise TableError(f"cannot read {path}: {e.strerror or e}; give a CSV file") from None
+    with f:
+        first = f.read(size)
+        cut = first.rfind(b"\n") + 1 or len(first)
+        block, rest = first[:cut], first[cut:]
+        table = _from_bytes(path, block, delimiter)
+        yield table
+        # The header (and the line 'sep=' before it) end where the first row starts.
+        # (blank lines after the header are left out, so that Arrow reads the next blocks)
+        prefix = b"".join(block.splitlines(keepends=True)[: int(table.lines[0]) - 1]).removeprefix(_columnar.BOM)
+        prefix = prefix.rstrip(b"\r\n") + b"\n"
+        head_lines = prefix.count(b"\n")
+        if delimiter is None:
+            delimiter = _delimiter(_columnar.head(block.removeprefix(_columnar.BOM)))
+            stated = _SEP_LINE.fullmatch(prefix.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace"))
+            delimiter = stated.group(1) if stated else delimiter
+        line = 1 + block.count(b"\n")  # the file's line where the next block starts
+        while True:
+            more = f.read(size)
+            data = rest + more
+            cut = data.rfind(b"\n") + 1 if more else len(data)
+            block, rest = data[:cut], data[cut:]
+            if not block:
+                return
+            if block.strip():
+                _check_text(path, block, line)
+                yield _from_bytes(path, prefix + block, delimiter, offset=line - 1 - head_lines)
+            line += block.count(b"\n")
+
+
+def _cuttable(path: str) -> bool:
+    """Whether the file's rows can be cut at any line end: it holds no quote and no lone
+    carriage return (one pass over the file, in blocks)."""
+    carry = b""
+    with open(path, "rb") as f:
+        while block := f.read(CHUNK_BYTES):
+            data = carry + block
+            carry = b"\r" if data.endswith(b"\r") else b""
+            data = data[: len(data) - len(carry)]
+            if b'"' in data or (b"\r" in data and b"\r" in data.replace(b"\r\n", b"")):
+                return False
+    return not carry
+
+
+def _check_text(path: str, block: bytes, line: int) -> None:
+    """Raises :class:`TableError` as :func:`_read_text` does for a block of the file's rows
+    starting on ``line``: text that is not UTF-8, or a NUL byte."""
+    if not block.isascii():
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError as e:
+            where = line + block[: e.start].count(b"\n")
+            raise TableError(f"{path} is not a UTF-8 text file (line {where}); save it as UTF-8 CSV") from None
+    if b"\x00" in block:
+        raise TableError(f"{path} is a binary file, not a CSV file")
 
 
 def _read_text(path: str, raw: bytes) -> str:
@@ -254,9 +353,11 @@ def _read_bytes(path: str) -> bytes:
         raise TableError(f"cannot read {path}: {e.strerror or e}; give a CSV file") from None
 
 
-def _parse(path: str, text: str, delimiter: str, skip: int = 0) -> tuple[list[str], list[list[str]], list[int]]:
-    """The header, the data rows and the line each row starts on; blank lines and the first
-    ``skip`` lines are skipped. A quote after spaces opens a quoted cell (``a, "b,c"``)."""
+def _parse(path: str, text: str, delimiter: str, skip: int = 0,
+           offset: int = 0) -> tuple[list[str], list[list[str]], list[int]]:
+    """The header, the data rows and the line each row starts on (``offset`` added to the
+    lines of the rows); blank lines and the first ``skip`` lines are skipped. A quote after
+    spaces opens a quoted cell (``a, "b,c"``)."""
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True, skipinitialspace=True)
     header: list[str] | None = None
     rows: list[list[str]] = []
@@ -273,14 +374,14 @@ def _parse(path: str, text: str, delimiter: str, skip: int = 0) -> tuple[list[st
                 header = [c.strip() for c in row]
                 continue
             if len(row) != len(header):
-                raise _ragged(path, first, reader.line_num, len(row), len(header))
+                raise _ragged(path, first + offset, reader.line_num + offset, len(row), len(header))
             rows.append(row)
-            lines.append(first)
+            lines.append(first + offset)
     except csv.Error as e:
         if "unexpected end of data" in str(e):
             raise TableError(f"{path} line {start} opens a quoted cell that is never closed; close the quote "
                              "(or remove it)") from None
-        raise TableError(f"{path} line {reader.line_num} is not valid CSV: {e}") from None
+        raise TableError(f"{path} line {reader.line_num + offset} is not valid CSV: {e}") from None
     if header is None or not rows:
         raise TableError(f"{path} has a header but no data rows")
     return header, rows, lines

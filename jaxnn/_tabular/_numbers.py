@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn.cli._errors import TableError
+from jaxnn._tabular._errors import TableError
 
 #: The largest magnitude a number cell may have: float32's largest finite value.
 FLOAT32_MAX = float(np.finfo(np.float32).max)

@@ -2,9 +2,9 @@
 and the cells are trimmed, marked missing and parsed as numbers column by column.
 
 Arrow only splits: every column is read as text, so Arrow never types a number its own
-way; the typing rules stay those of :mod:`jaxnn.cli._schema`, applied to whole columns. The
+way; the typing rules stay those of :mod:`jaxnn._tabular._schema`, applied to whole columns. The
 fast path takes a file only where it reads it exactly as the Python reader in
-:mod:`jaxnn.cli._table` does, and hands every other file back (``None``), so that every
+:mod:`jaxnn._tabular._table` does, and hands every other file back (``None``), so that every
 message (the line of an unclosed quote, a ragged row, a file that is not UTF-8) stays the
 Python reader's. It hands back a file that holds a quote (quoting, a quote after spaces and
 cells over several lines are the Python reader's), a lone carriage return, a blank line
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn.cli._numbers import NumberFormat
+from jaxnn._tabular._numbers import NumberFormat
 
 #: The ASCII characters Python's ``str.strip()`` removes (see :func:`_whitespace`).
 _ASCII_WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
@@ -32,7 +32,8 @@ def _whitespace() -> str:
     """Every character Python's ``str.strip()`` removes, so that Arrow trims cells as the
     Python reader does (computed once, when a non-ASCII file is read)."""
     return "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
-_BOM = b"\xef\xbb\xbf"
+#: UTF-8's byte-order mark.
+BOM = b"\xef\xbb\xbf"
 
 
 def read(source: str, raw: bytes, delimiter: str | None, *, missing: frozenset[str],
@@ -70,7 +71,7 @@ def read(source: str, raw: bytes, delimiter: str | None, *, missing: frozenset[s
         return None
     header_text = data[pos:end].rstrip(b"\r").decode()
     if delimiter is None:
-        delimiter = sniff(_head(data))
+        delimiter = sniff(head(data))
     header = [h.strip() for h in header_text.split(delimiter)]
     if not any(header) or not header_ok(header):
         return None
@@ -116,7 +117,7 @@ def _text_bytes(raw: bytes) -> tuple[bytes | None, bool]:
         except UnicodeDecodeError:
             return None, False
         data, ascii_only = unicodedata.normalize("NFC", text).encode(), False
-        if data.startswith(_BOM):  # a second mark is a character of the header, as in the Python reader
+        if data.startswith(BOM):  # a second mark is a character of the header, as in the Python reader
             return None, False
     if b"\x00" in data or not data or data.isspace():  # (strip() would copy the file)
         return None, ascii_only
@@ -136,7 +137,7 @@ def _case_variants(words: frozenset[str]) -> set[str]:
     return out
 
 
-def _head(data: bytes, lines: int = 50) -> str:
+def head(data: bytes, lines: int = 50) -> str:
     """The text of the first ``lines`` lines (and the one after), for delimiter detection."""
     end = -1
     for _ in range(lines + 1):
@@ -197,7 +198,7 @@ class ArrowCells:
         if fmt.decimal != ".":
             text = pc.replace_substring(text, fmt.decimal, ".")
         if ok.all():  # Arrow's parser rounds correctly, as Python's float() does
-            return _floats(pc.cast(text, "float64")), ok
+            return _floats(pc.cast(text, "float64"), writeable=False), ok
         values = _floats(pc.cast(pc.if_else(ok, text, "0"), "float64"))
         values[~ok] = np.nan
         inf = _bools(pc.match_substring_regex(self.text, "^[+-]*(?:inf|infinity)$", ignore_case=True)) & ~ok
@@ -208,11 +209,12 @@ class ArrowCells:
         return values, ok
 
 
-def _floats(a: Any) -> np.ndarray:
-    """An Arrow float64 array (or chunked array) as a writable ``float64 [n]`` (NumPy may
-    view a single chunk read-only)."""
+def _floats(a: Any, *, writeable: bool = True) -> np.ndarray:
+    """An Arrow float64 array (or chunked array) as ``float64 [n]``; copied only when
+    ``writeable`` is asked for and NumPy views a single chunk read-only (a copy is a pass over
+    fresh memory; the parsed numbers of a column are only read)."""
     values = np.asarray(a, dtype=np.float64)
-    return values if values.flags.writeable else values.copy()
+    return values if values.flags.writeable or not writeable else values.copy()
 
 
 def _bools(a: Any) -> np.ndarray:
