@@ -121,3 +121,16 @@ def test_the_playground_and_the_command_line_share_only_the_tables():
                          for d in deps if d.startswith("jaxnn.playground")}
     assert playground_to_cli == {} and cli_to_playground == {}
     assert "jaxnn._tabular" in graph["jaxnn.playground._export"]
+
+
+def test_package_inits_only_re_export():
+    # Implementation lives in a module of its own; a package's __init__ says what it offers.
+    # (jaxnn/__init__.py's module __getattr__ and __dir__ are its lazy re-export.)
+    allowed = {("jaxnn", "__getattr__"), ("jaxnn", "__dir__")}
+    found = []
+    for path in ROOT.rglob("__init__.py"):
+        package = _module_name(path, ROOT)
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and (package, node.name) not in allowed:
+                found.append(f"{package}.{node.name}")
+    assert found == []
