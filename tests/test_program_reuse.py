@@ -16,7 +16,7 @@ import pytest
 from jaxnn import heads, losses, nn, optim, train
 from jaxnn._structure import config_key, lift
 from jaxnn.train._fit import _Bar
-from jaxnn.train._programs import _PROGRAMS
+from jaxnn.train._programs import PROGRAMS
 
 
 def blobs(seed=0, n=60):
@@ -88,7 +88,7 @@ def test_second_fit_with_new_equal_objects_compiles_nothing(count_compiles):
         second = readme_run(5, 3e-3, 35, early_stopping=None)
     assert compiles == []
     # The reused program computes what a fresh one does.
-    _PROGRAMS.clear()
+    PROGRAMS.clear()
     fresh = readme_run(5, 3e-3, 35)
     assert_trees_equal(second.params, fresh.params)
     assert_trees_equal(second.history, fresh.history)
@@ -139,7 +139,7 @@ def test_raw_optax_optimizer_and_user_closure_are_reused(count_compiles):
     with count_compiles() as compiles:
         r = run(0.3, 2.0)
     assert compiles == []
-    _PROGRAMS.clear()
+    PROGRAMS.clear()
     assert_trees_equal(r.params, run(0.3, 2.0).params)
 
 
@@ -216,7 +216,7 @@ def test_second_sweep_with_new_equal_objects_compiles_nothing(count_compiles):
         r = run(3, [3e-3, 1e-1], 150)
     assert compiles == []
     assert r.history.train_loss.shape == (2, 150)
-    _PROGRAMS.clear()
+    PROGRAMS.clear()
     assert_trees_equal(r.params, run(3, [3e-3, 1e-1], 150).params)
 
 
@@ -290,4 +290,4 @@ def test_fits_from_several_threads_share_the_cache_safely(monkeypatch):
         together = list(pool.map(job, list(range(3)) * 3))
     for a, b in zip(alone * 3, together):
         np.testing.assert_array_equal(a, b)
-    assert len(_programs._PROGRAMS) <= 2
+    assert len(_programs.PROGRAMS) <= 2

@@ -108,7 +108,7 @@ def test_validation_history_and_metrics():
 
 
 def test_long_run_records_every_epoch_across_loop_chunks():
-    # fit runs its epochs in chunks of 128 (see jaxnn.train._epoch._CHUNK); 300 epochs end mid-chunk,
+    # fit runs its epochs in chunks of 128 (see jaxnn.train._epoch.CHUNK); 300 epochs end mid-chunk,
     # and a resume from epoch 131 starts mid-chunk. Every history entry must still be right.
     x, y = regression_data(20)
     xv, yv = regression_data(8, seed=1)

@@ -10,11 +10,11 @@ import jax.numpy as jnp
 import optax
 
 from jaxnn._checks import check_int, check_xy
-from jaxnn.train._epoch import _epoch_fn
-from jaxnn.train._programs import _Engine
-from jaxnn.train._state import TrainState, _initial_state
+from jaxnn.train._epoch import epoch_fn
+from jaxnn.train._programs import Engine
+from jaxnn.train._state import TrainState, initial_state
 from jaxnn.train._types import LossFn, MetricFn, Params
-from jaxnn.train._validate import _check_batch_size
+from jaxnn.train._validate import check_batch_size
 
 # Epochs that never reach the limit: a chunk runs all its epochs unless training stops.
 _NO_LIMIT = jnp.iinfo(jnp.int32).max
@@ -30,7 +30,7 @@ def init_state(params: Params, optimizer: optax.GradientTransformation) -> Train
     Returns:
       A :class:`TrainState` at epoch 0, not stopped.
     """
-    return _initial_state(params, optimizer.init(params), False, 0)
+    return initial_state(params, optimizer.init(params), False, 0)
 
 
 def run_epochs(
@@ -92,13 +92,13 @@ def run_epochs(
         raise TypeError("loss_fn must be callable as loss_fn(params, x, y) -> per-example losses [batch]")
     epochs = check_int(epochs, "epochs", minimum=1)
     n = check_xy(x, y, "training")
-    batch_size = _check_batch_size(batch_size, n)
+    batch_size = check_batch_size(batch_size, n)
     metrics = dict(metrics or {})
     if metrics and validation_data is None:
         raise ValueError("metrics are measured on validation data: pass validation_data=(x_val, y_val)")
     has_val = validation_data is not None
     xv, yv = validation_data if has_val else (None, None)
-    engine = _Engine(loss=None, optimizer=None, metrics=(), n=n, batch_size=batch_size, shuffle=bool(shuffle),
+    engine = Engine(loss=None, optimizer=None, metrics=(), n=n, batch_size=batch_size, shuffle=bool(shuffle),
                     has_val=has_val, monitor=None, mode="min", guard=True)
-    one_epoch = _epoch_fn(engine, loss_fn, optimizer, metrics, 0, 0.0, freeze=True)
+    one_epoch = epoch_fn(engine, loss_fn, optimizer, metrics, 0, 0.0, freeze=True)
     return jax.lax.scan(lambda s, _: one_epoch(s, key, x, y, xv, yv, _NO_LIMIT), state, None, length=epochs)

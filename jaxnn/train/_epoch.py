@@ -8,8 +8,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxnn.train._programs import _Engine
-from jaxnn.train._state import _all_finite, _State
+from jaxnn.train._programs import Engine
+from jaxnn.train._state import all_finite, TrainState
 from jaxnn.train._step import apply_step
 
 # ----------------------------------------------------------------------------------------
@@ -21,7 +21,7 @@ from jaxnn.train._step import apply_step
 # rate, a margin), the epoch count, the early-stopping patience and min_delta, and the keys
 # are arguments of the program, so changing them reuses it. See :mod:`jaxnn._structure`.
 
-_CHUNK = 128  # epochs per inner loop: 128 float32 history entries are 512 bytes
+CHUNK = 128  # epochs per inner loop: 128 float32 history entries are 512 bytes
 
 
 def epoch_batches(key: jax.Array, n: int, batch_size: int, shuffle: bool = True) -> tuple[jax.Array, jax.Array]:
@@ -49,7 +49,7 @@ def _masked_mean(values: jax.Array, mask: jax.Array) -> jax.Array:
     return jnp.sum(values * mask.astype(values.dtype)) / jnp.sum(mask).astype(values.dtype)
 
 
-def _nan_records(metric_names: Sequence[str], has_val: bool, length: int) -> dict[str, Any]:
+def nan_records(metric_names: Sequence[str], has_val: bool, length: int) -> dict[str, Any]:
     nan = lambda: jnp.full((length,), jnp.nan, jnp.float32)
     records = {"train_loss": nan()}
     if has_val:
@@ -58,7 +58,7 @@ def _nan_records(metric_names: Sequence[str], has_val: bool, length: int) -> dic
     return records
 
 
-def _batches_fn(engine: _Engine, loss_fn, optimizer):
+def _batches_fn(engine: Engine, loss_fn, optimizer):
     """An epoch's steps: ``run_batches(state, key, x, y, rows) -> ((params, opt_state, bad_step), total, last)``.
 
     ``rows`` (``[n]`` indices, or ``None`` for all of ``x``) are the rows this run trains on.
@@ -87,7 +87,7 @@ def _batches_fn(engine: _Engine, loss_fn, optimizer):
             bad_step = jnp.where((bad_step < 0) & ~jnp.isfinite(value), step, bad_step)
         return (new_params, new_opt_state, bad_step), value * jnp.sum(mask)
 
-    def run_batches(state: _State, key, x, y, rows=None):
+    def run_batches(state: TrainState, key, x, y, rows=None):
         no_bad = jnp.asarray(-1, jnp.int32)
         if batch_size == n:  # one batch of everything: no permutation or gather
             if rows is not None:
@@ -109,7 +109,7 @@ def _batches_fn(engine: _Engine, loss_fn, optimizer):
     return run_batches
 
 
-def _epoch_fn(engine: _Engine, loss_fn, optimizer, metrics, patience, min_delta, freeze: bool):
+def epoch_fn(engine: Engine, loss_fn, optimizer, metrics, patience, min_delta, freeze: bool):
     """One epoch: ``one_epoch(state, key, x, y, xv, yv, limit, rows=None) -> (state, records)``.
 
     ``rows``: the indices of the rows of ``x`` and ``y`` this run trains on (a sweep member's
@@ -123,7 +123,7 @@ def _epoch_fn(engine: _Engine, loss_fn, optimizer, metrics, patience, min_delta,
     sign = -1.0 if engine.mode == "max" else 1.0  # lower is better after the sign flip
     run_batches = _batches_fn(engine, loss_fn, optimizer)
 
-    def one_epoch(state: _State, key, x, y, xv, yv, limit, rows=None) -> tuple[_State, dict[str, Any]]:
+    def one_epoch(state: TrainState, key, x, y, xv, yv, limit, rows=None) -> tuple[TrainState, dict[str, Any]]:
         epoch = state.epoch
         (params, opt_state, bad_step), total, last_step = run_batches(state, key, x, y, rows)
         skip = (state.stopped | (epoch >= limit)) if freeze else jnp.asarray(False)
@@ -133,7 +133,7 @@ def _epoch_fn(engine: _Engine, loss_fn, optimizer, metrics, patience, min_delta,
             # Once per epoch: are the params still finite (a non-finite last update)? On a
             # failure, roll back to the epoch's starting params and state, the last ones known
             # finite; this epoch is then not counted and its history entries stay NaN.
-            failed_step = jnp.where(bad_step >= 0, bad_step, jnp.where(_all_finite(params), -1, last_step))
+            failed_step = jnp.where(bad_step >= 0, bad_step, jnp.where(all_finite(params), -1, last_step))
             bad = (failed_step >= 0) & ~skip
         undo = bad | skip
         if engine.guard or freeze:
@@ -172,7 +172,7 @@ def _epoch_fn(engine: _Engine, loss_fn, optimizer, metrics, patience, min_delta,
     return one_epoch
 
 
-def _early_stopping_update(state: _State, score, counted, epoch, patience, min_delta, reference) -> _State:
+def _early_stopping_update(state: TrainState, score, counted, epoch, patience, min_delta, reference) -> TrainState:
     """Keeps the best params (lowest ``score``) and stops after ``patience`` epochs without an improvement.
 
     An improvement beats the reference by more than ``min_delta``; the reference is the best
@@ -191,6 +191,6 @@ def _early_stopping_update(state: _State, score, counted, epoch, patience, min_d
     )
 
 
-def _put(records, entries, at):
+def put(records, entries, at):
     """``records`` with one epoch's ``entries`` written at index ``at`` (within bounds)."""
     return jax.tree.map(lambda r, e: jax.lax.dynamic_update_slice(r, e[None], (at,)), records, entries)

@@ -16,16 +16,16 @@ from jax.typing import ArrayLike
 
 from jaxnn import _structure
 from jaxnn._checks import check_int, check_key
-from jaxnn.train._epoch import _CHUNK, _epoch_fn, _nan_records, _put
+from jaxnn.train._epoch import CHUNK, epoch_fn, nan_records, put
 from jaxnn.train._programs import (
-    _PROGRAMS,
-    _Engine,
-    _one_update,
-    _Parts,
-    _probe,
-    _program,
+    PROGRAMS,
+    Engine,
+    one_update,
+    Parts,
+    lift_and_probe,
+    cached_program,
 )
-from jaxnn.train._state import _initial_state, _State
+from jaxnn.train._state import initial_state, TrainState
 from jaxnn.train._types import (
     EarlyStopping,
     FitResult,
@@ -35,54 +35,54 @@ from jaxnn.train._types import (
     Params,
 )
 from jaxnn.train._validate import (
-    _as_data,
-    _check_opt_state,
-    _check_ready,
-    _out_of_memory,
-    _spec,
-    _validate,
+    as_data,
+    check_opt_state,
+    check_ready,
+    out_of_memory,
+    spec,
+    validate,
 )
 
-_DISPATCH_MAX = 16 * _CHUNK  # epochs per compiled dispatch, at most
+DISPATCH_MAX = 16 * CHUNK  # epochs per compiled dispatch, at most
 _DISPATCH_SECONDS = 0.25  # aim for dispatches this long: how soon fit notices Ctrl-C
 
 
-def _fit_program(engine: _Engine, parts: _Parts) -> Callable:
+def _fit_program(engine: Engine, parts: Parts) -> Callable:
     """``run(state, key, x, y, xv, yv, stop, hp) -> (state, records, (epoch, stopped))``, compiled.
 
-    Runs the epochs from ``state.epoch`` up to ``stop`` (at most ``_DISPATCH_MAX`` of them),
+    Runs the epochs from ``state.epoch`` up to ``stop`` (at most ``DISPATCH_MAX`` of them),
     ending early when training stops, and returns their history entries in
-    ``[_DISPATCH_MAX]`` buffers. Inside, epochs run in chunks of ``_CHUNK``, each recording
-    into its own ``[_CHUNK]`` buffers: XLA's CPU runtime runs the ops of a loop body one
+    ``[DISPATCH_MAX]`` buffers. Inside, epochs run in chunks of ``CHUNK``, each recording
+    into its own ``[CHUNK]`` buffers: XLA's CPU runtime runs the ops of a loop body one
     after another, without a thread-pool hand-off per op, when no buffer the body touches
     exceeds 512 bytes, and a tiny model (XOR) would pay about 2 us per epoch for a longer
     buffer in the epoch loop.
     """
     metric_names = tuple(parts.metrics)
 
-    def run(state: _State, key, x, y, xv, yv, stop, hp):
+    def run(state: TrainState, key, x, y, xv, yv, stop, hp):
         loss_fn, optimizer, metrics = parts.rebuild(hp)
-        one_epoch = _epoch_fn(engine, loss_fn, optimizer, metrics, hp["patience"], hp["min_delta"], freeze=False)
+        one_epoch = epoch_fn(engine, loss_fn, optimizer, metrics, hp["patience"], hp["min_delta"], freeze=False)
         base = state.epoch
         running = lambda s: (s.epoch < stop) & ~s.stopped
 
         def chunk(carry):
             s, records = carry
-            start = s.epoch  # base + a multiple of _CHUNK
+            start = s.epoch  # base + a multiple of CHUNK
 
             def body(inner):
                 t, local = inner
                 new, entries = one_epoch(t, key, x, y, xv, yv, None)
-                return new, _put(local, entries, t.epoch - start)
+                return new, put(local, entries, t.epoch - start)
 
             s, local = jax.lax.while_loop(
-                lambda inner: running(inner[0]) & (inner[0].epoch < start + _CHUNK), body,
-                (s, _nan_records(metric_names, engine.has_val, _CHUNK)),
+                lambda inner: running(inner[0]) & (inner[0].epoch < start + CHUNK), body,
+                (s, nan_records(metric_names, engine.has_val, CHUNK)),
             )
             at = (start - base,)
             return s, jax.tree.map(lambda r, entries: jax.lax.dynamic_update_slice(r, entries, at), records, local)
 
-        records = _nan_records(metric_names, engine.has_val, _DISPATCH_MAX)
+        records = nan_records(metric_names, engine.has_val, DISPATCH_MAX)
         state, records = jax.lax.while_loop(lambda carry: running(carry[0]), chunk, (state, records))
         # The state is donated to the next dispatch before the host reads this one's
         # progress, so the progress is returned apart.
@@ -92,7 +92,7 @@ def _fit_program(engine: _Engine, parts: _Parts) -> Callable:
 
 
 def _setup_program(optimizer: _structure.Lifted, keep_best: bool, sharding: Any) -> Callable:
-    """A compiled ``(params, opt_state | None, initial_epoch, values) -> _State``.
+    """A compiled ``(params, opt_state | None, initial_epoch, values) -> TrainState``.
 
     One compiled call instead of a dozen small eager dispatches per ``fit``; its outputs are
     fresh buffers, so donating them to the training loop never touches the caller's arrays.
@@ -104,12 +104,12 @@ def _setup_program(optimizer: _structure.Lifted, keep_best: bool, sharding: Any)
         fresh = jax.tree.map(jnp.copy, params)
         tx = optimizer.rebuild(values)
         opt_state = tx.init(fresh) if opt_state is None else jax.tree.map(jnp.copy, opt_state)
-        return _initial_state(fresh, opt_state, keep_best, initial_epoch)
+        return initial_state(fresh, opt_state, keep_best, initial_epoch)
 
     return jax.jit(build, out_shardings=sharding)
 
 
-class _Dispatches:
+class DispatchPlan:
     """The host side of a run: dispatch sizes, the collected history."""
 
     def __init__(self, start: int, epochs: int, chunk_cap: int | None, seconds_per_epoch: float | None = None) -> None:
@@ -121,10 +121,10 @@ class _Dispatches:
     def next_size(self, epoch: int) -> int:
         # Until the speed is known (the first dispatch of a new program includes compiling
         # it) dispatches run one epoch each; then each runs about _DISPATCH_SECONDS worth of
-        # epochs, at most _DISPATCH_MAX.
+        # epochs, at most DISPATCH_MAX.
         size = 1
         if self.seconds_per_epoch is not None:
-            size = max(1, min(_DISPATCH_MAX, int(_DISPATCH_SECONDS / max(self.seconds_per_epoch, 1e-9))))
+            size = max(1, min(DISPATCH_MAX, int(_DISPATCH_SECONDS / max(self.seconds_per_epoch, 1e-9))))
         if self.cap is not None:
             size = min(size, self.cap)
         return min(size, self.epochs - epoch)
@@ -152,7 +152,7 @@ class _Dispatches:
 _SPEEDS: dict = {}  # seconds per epoch last measured for a program and its shapes
 
 
-def _run_fit(run, state: _State, args: tuple, hp: dict, plan: _Dispatches, fresh: bool, bar) -> _State:
+def _run_fit(run, state: TrainState, args: tuple, hp: dict, plan: DispatchPlan, fresh: bool, bar) -> TrainState:
     """Dispatches ``run`` until ``plan.epochs`` or a stop, two dispatches in flight.
 
     The next dispatch is queued before the previous one is waited for, so the host's work
@@ -190,7 +190,7 @@ def _run_fit(run, state: _State, args: tuple, hp: dict, plan: _Dispatches, fresh
         interrupt.fit_state = state
         raise
     except jax.errors.JaxRuntimeError as err:
-        raise (_out_of_memory(err, "training") or err) from None
+        raise (out_of_memory(err, "training") or err) from None
 
 
 class _Bar:
@@ -217,7 +217,7 @@ class _Bar:
         self.bar.close()
 
 
-def _result(state: _State, plan: _Dispatches, engine: _Engine, restore_best: bool,
+def fit_result(state: TrainState, plan: DispatchPlan, engine: Engine, restore_best: bool,
             metric_names: Sequence[str], members: int | None = None) -> FitResult:
     train_loss, val_loss, val_metrics = plan.history(metric_names, engine.has_val, members)
     early = engine.monitor is not None
@@ -347,10 +347,10 @@ def fit(
       KeyboardInterrupt: on Ctrl-C, with ``fit_result`` set as described above.
     """
     check_key(key)
-    x, y = _as_data(x, "x"), _as_data(y, "y")
+    x, y = as_data(x, "x"), as_data(y, "y")
     if validation_data is not None and isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
-        validation_data = (_as_data(validation_data[0], "x_val"), _as_data(validation_data[1], "y_val"))
-    n, batch_size, has_val, loss, lifted_metrics = _validate(
+        validation_data = (as_data(validation_data[0], "x_val"), as_data(validation_data[1], "y_val"))
+    n, batch_size, has_val, loss, lifted_metrics = validate(
         loss_fn, params, x, y, validation_data, batch_size, epochs, metrics, early_stopping
     )
     epochs = int(epochs)
@@ -359,22 +359,22 @@ def fit(
     check_int(initial_epoch, "initial_epoch", minimum=0, maximum=epochs - 1, why=f"below epochs={epochs}")
     if progress_chunk is not None:
         check_int(progress_chunk, "progress_chunk")
-    _check_ready(params, opt_state)
-    lifted_optimizer, opt_shapes = _probe(optimizer, _one_update, _spec(params))
+    check_ready(params, opt_state)
+    lifted_optimizer, opt_shapes = lift_and_probe(optimizer, one_update, spec(params))
     if opt_state is not None:
-        _check_opt_state(opt_state, opt_shapes[1])
-    parts = _Parts(loss, lifted_optimizer, lifted_metrics)
+        check_opt_state(opt_state, opt_shapes[1])
+    parts = Parts(loss, lifted_optimizer, lifted_metrics)
     xv, yv = validation_data if has_val else (None, None)
     batch_sharding, replicated = _shardings(devices, batch_size)
-    engine = _Engine(
+    engine = Engine(
         loss.key, lifted_optimizer.key, tuple((k, m.key) for k, m in lifted_metrics.items()), n, batch_size,
         bool(shuffle), has_val, None if early_stopping is None else early_stopping.monitor,
         "min" if early_stopping is None else early_stopping.mode, on_nonfinite != "ignore", batch_sharding,
         "improvement" if early_stopping is None else early_stopping.reference,
     )
-    fresh = ("fit", engine) not in _PROGRAMS
-    run = _program(("fit", engine), lambda: _fit_program(engine, parts))
-    setup = _program(("setup", lifted_optimizer.key, early_stopping is not None, replicated),
+    fresh = ("fit", engine) not in PROGRAMS
+    run = cached_program(("fit", engine), lambda: _fit_program(engine, parts))
+    setup = cached_program(("setup", lifted_optimizer.key, early_stopping is not None, replicated),
                      lambda: _setup_program(lifted_optimizer, early_stopping is not None, replicated))
     values = parts.values()
     values["patience"] = 0 if early_stopping is None else int(early_stopping.patience)
@@ -382,8 +382,8 @@ def fit(
     state = setup(params, opt_state, int(initial_epoch), values["optimizer"])
     if replicated is not None:
         x, y, xv, yv = jax.device_put((x, y, xv, yv), replicated)
-    speed_key = (engine, _spec(params), x.shape, None if xv is None else xv.shape)
-    plan = _Dispatches(int(initial_epoch), epochs, progress_chunk or max(1, (epochs - initial_epoch) // 20)
+    speed_key = (engine, spec(params), x.shape, None if xv is None else xv.shape)
+    plan = DispatchPlan(int(initial_epoch), epochs, progress_chunk or max(1, (epochs - initial_epoch) // 20)
                        if progress else None, _SPEEDS.get(speed_key))
     bar = _Bar(epochs, int(initial_epoch), has_val) if progress else None
     restore = early_stopping is not None and early_stopping.restore_best
@@ -392,7 +392,7 @@ def fit(
     except KeyboardInterrupt as interrupt:
         last = getattr(interrupt, "fit_state", None)
         if last is not None and not any(a.is_deleted() for a in jax.tree.leaves(last)):
-            interrupt.fit_result = _result(last, plan, engine, restore, tuple(lifted_metrics))
+            interrupt.fit_result = fit_result(last, plan, engine, restore, tuple(lifted_metrics))
         raise
     finally:
         if bar is not None:
@@ -401,7 +401,7 @@ def fit(
         _SPEEDS[speed_key] = plan.seconds_per_epoch
         if len(_SPEEDS) > 256:
             _SPEEDS.pop(next(iter(_SPEEDS.copy())), None)  # copy: another thread may be adding one
-    result = _result(state, plan, engine, restore, tuple(lifted_metrics))
+    result = fit_result(state, plan, engine, restore, tuple(lifted_metrics))
     if on_nonfinite == "raise" and int(result.history.nonfinite_epoch) >= 0:
         raise FloatingPointError(
             f"non-finite loss or gradient at epoch {int(result.history.nonfinite_epoch)}, "

@@ -15,13 +15,13 @@ import jax
 import numpy as np
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
-from jaxnn.train._programs import _program
+from jaxnn.train._programs import cached_program
 from jaxnn.train._types import FitResult, History
 
 MODELS, DATA = "models", "data"
 
 
-class _Layout(NamedTuple):
+class Layout(NamedTuple):
     """A sweep's placement on a mesh (hashable: part of the compiled programs' keys)."""
 
     mesh: Mesh
@@ -47,9 +47,9 @@ class _Layout(NamedTuple):
         return self.members if members % self.size == 0 else self.replicated
 
 
-def _from_mesh(mesh: Mesh) -> _Layout:
+def _from_mesh(mesh: Mesh) -> Layout:
     batch = NamedSharding(mesh, PartitionSpec(DATA)) if DATA in mesh.axis_names else None
-    return _Layout(mesh, NamedSharding(mesh, PartitionSpec(MODELS)), NamedSharding(mesh, PartitionSpec()), batch)
+    return Layout(mesh, NamedSharding(mesh, PartitionSpec(MODELS)), NamedSharding(mesh, PartitionSpec()), batch)
 
 
 def _check_devices(given: Any) -> list[jax.Device]:
@@ -90,7 +90,7 @@ def _check_mesh(mesh: Any, batch_size: int) -> Mesh:
     return mesh
 
 
-def sweep_layout(devices: Any, mesh: Any, batch_size: int) -> _Layout | None:
+def sweep_layout(devices: Any, mesh: Any, batch_size: int) -> Layout | None:
     """The layout for ``sweep(devices=..., mesh=...)``: ``None`` for the default device.
 
     Raises:
@@ -109,7 +109,7 @@ def sweep_layout(devices: Any, mesh: Any, batch_size: int) -> _Layout | None:
 
 
 def sharded_result(states: Any, plan: Any, has_val: bool, metric_names: Sequence[str], members: int,
-                   layout: _Layout) -> FitResult:
+                   layout: Layout) -> FitResult:
     """A sharded sweep's :class:`FitResult`: the padding dropped, every leaf left on the mesh.
 
     ``plan`` holds the dispatches' ``[padded members, epochs per dispatch]`` records. The
@@ -117,7 +117,7 @@ def sharded_result(states: Any, plan: Any, has_val: bool, metric_names: Sequence
     touches its own devices' members, and nothing is compiled per epoch count).
     """
     out = layout.result(members)
-    finish = _program(("sweep-finish", members, out), lambda: jax.jit(_finish(members), out_shardings=out))
+    finish = cached_program(("sweep-finish", members, out), lambda: jax.jit(_finish(members), out_shardings=out))
     states, best_epoch, records = finish(states, plan.records)
     shape = (members, plan.epochs)
     join = lambda get: _join([get(r) for r in records], plan.sizes, shape, out)

@@ -14,7 +14,7 @@ import optax
 from jaxnn import _structure
 from jaxnn.train._types import LossFn, MetricFn
 
-_PROGRAMS: collections.OrderedDict = collections.OrderedDict()
+PROGRAMS: collections.OrderedDict = collections.OrderedDict()
 _PROGRAMS_MAX = 64
 # fit and sweep may be called from several threads (the demo runs two examples at once):
 # the cache's bookkeeping is done under a lock; building a program is not.
@@ -22,31 +22,31 @@ _LOCK = threading.Lock()
 _PROBES: dict = {}
 
 
-def _program(key: Any, build: Callable[[], Callable]) -> Callable:
+def cached_program(key: Any, build: Callable[[], Callable]) -> Callable:
     """The compiled program for ``key`` (built once; least recently used ones dropped)."""
     with _LOCK:
-        program = _PROGRAMS.get(key)
+        program = PROGRAMS.get(key)
         if program is not None:
-            _PROGRAMS.move_to_end(key)
+            PROGRAMS.move_to_end(key)
             return program
     program = build()
     with _LOCK:
-        program = _PROGRAMS.setdefault(key, program)  # a thread that built it first wins
-        _PROGRAMS.move_to_end(key)
-        while len(_PROGRAMS) > _PROGRAMS_MAX:
-            _PROGRAMS.popitem(last=False)
+        program = PROGRAMS.setdefault(key, program)  # a thread that built it first wins
+        PROGRAMS.move_to_end(key)
+        while len(PROGRAMS) > _PROGRAMS_MAX:
+            PROGRAMS.popitem(last=False)
     return program
 
 
-def _call(fn, *args):
+def call_with(fn, *args):
     return fn(*args)
 
 
-def _one_update(optimizer, params):
+def one_update(optimizer, params):
     return optimizer.update(params, optimizer.init(params), params)
 
 
-def _probe(obj: Any, use: Callable, *specs: tuple) -> tuple[_structure.Lifted, Any]:
+def lift_and_probe(obj: Any, use: Callable, *specs: tuple) -> tuple[_structure.Lifted, Any]:
     """``obj`` lifted (its floats and arrays as arguments) and ``use(obj, *args)``'s shape.
 
     ``use`` is traced abstractly with the lifted values traced. Where that fails (code that
@@ -76,7 +76,7 @@ def _probe(obj: Any, use: Callable, *specs: tuple) -> tuple[_structure.Lifted, A
     return (lifted if mode == "lifted" else _structure.frozen(obj)), out
 
 
-class _Engine(NamedTuple):
+class Engine(NamedTuple):
     """The static configuration of one compiled training program (hashable)."""
 
     loss: Any
@@ -93,7 +93,7 @@ class _Engine(NamedTuple):
     reference: str = "improvement"  # early stopping's reference (EarlyStopping.reference)
 
 
-class _Parts(NamedTuple):
+class Parts(NamedTuple):
     """The lifted loss, optimizer and metrics of a run; rebuilt inside the program."""
 
     loss: _structure.Lifted

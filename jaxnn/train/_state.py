@@ -40,11 +40,7 @@ class TrainState(NamedTuple):
     nonfinite_step: jax.Array
 
 
-# The engine's modules name the carry by its former private name.
-_State = TrainState
-
-
-def _initial_state(params, opt_state, keep_best: bool, initial_epoch) -> TrainState:
+def initial_state(params, opt_state, keep_best: bool, initial_epoch) -> TrainState:
     return TrainState(
         params=params,
         opt_state=opt_state,
@@ -60,7 +56,7 @@ def _initial_state(params, opt_state, keep_best: bool, initial_epoch) -> TrainSt
     )
 
 
-def _all_finite(tree: Any) -> jax.Array:
+def all_finite(tree: Any) -> jax.Array:
     """``True`` when every element of every leaf of ``tree`` is finite."""
     # x * 0 is 0 for every finite x and NaN for NaN and +-Inf, so one sum of zeros per leaf
     # tells without overflowing (a sum of the values themselves could reach Inf).

@@ -13,13 +13,13 @@ from jax.sharding import Mesh
 from jax.typing import ArrayLike
 
 from jaxnn import _structure
-from jaxnn.train._epoch import _CHUNK, _epoch_fn, _nan_records
-from jaxnn.train._fit import _DISPATCH_MAX, _Dispatches, _result
-from jaxnn.train._layout import MODELS, _Layout, sharded_result, sweep_layout
-from jaxnn.train._programs import _call, _Engine, _one_update, _Parts, _probe, _program
-from jaxnn.train._state import _all_finite, _initial_state
+from jaxnn.train._epoch import CHUNK, epoch_fn, nan_records
+from jaxnn.train._fit import DISPATCH_MAX, DispatchPlan, fit_result
+from jaxnn.train._layout import MODELS, Layout, sharded_result, sweep_layout
+from jaxnn.train._programs import call_with, Engine, one_update, Parts, lift_and_probe, cached_program
+from jaxnn.train._state import all_finite, initial_state
 from jaxnn.train._types import EarlyStopping, FitResult, LossFn, MetricFn, Params
-from jaxnn.train._validate import _as_data, _check_rows, _spec, _stack_losses, _validate
+from jaxnn.train._validate import as_data, check_rows, spec, stack_losses, validate
 
 
 def sweep(
@@ -145,36 +145,36 @@ def sweep(
     for name, v in hyperparams.items():
         if v.shape != (members,):
             raise ValueError(f"hyperparams[{name!r}] must have shape ({members},) to match keys, got {v.shape}")
-    x, y = _as_data(x, "x"), _as_data(y, "y")
+    x, y = as_data(x, "x"), as_data(y, "y")
     if validation_data is not None and isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
-        validation_data = (_as_data(validation_data[0], "x_val"), _as_data(validation_data[1], "y_val"))
+        validation_data = (as_data(validation_data[0], "x_val"), as_data(validation_data[1], "y_val"))
     if (devices is not None or mesh is not None) and (
             rows is not None or params is not None or early_stopping is not None or not callable(loss_fn)):
         raise ValueError("rows, params, a list of losses and early_stopping are not supported together with "
                          "devices or mesh; run such a sweep on one device (devices=None, mesh=None)")
     if rows is not None:
-        rows = _check_rows(rows, members, x.shape[0])
+        rows = check_rows(rows, members, x.shape[0])
     losses = None if callable(loss_fn) else list(loss_fn)
     if losses is not None and len(losses) != members:
         raise ValueError(f"loss_fn holds {len(losses)} losses but there are {members} keys; pass one loss per member")
     init, params, params0 = _initial(init_fn, params, keys)
     probe = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), params0)
-    n, batch_size, has_val, loss, lifted_metrics = _validate(
+    n, batch_size, has_val, loss, lifted_metrics = validate(
         loss_fn if losses is None else losses[0], probe, x, y, validation_data, batch_size, epochs, metrics,
         early_stopping, None if rows is None else rows.shape[1]
     )
-    loss_values = None if losses is None else _stack_losses(loss, losses, probe, batch_size, x, y)
+    loss_values = None if losses is None else stack_losses(loss, losses, probe, batch_size, x, y)
     epochs = int(epochs)
     # Validate the optimizer factory and hyperparameter names once, concretely.
     try:
         make_optimizer(**{k: float(v) for k, v in jax.device_get({k: v[0] for k, v in hyperparams.items()}).items()})
     except TypeError as err:
         raise ValueError(f"make_optimizer does not accept hyperparams {sorted(hyperparams)}: {err}") from None
-    factory, _ = _probe(make_optimizer, _build_and_update, _spec({k: jax.ShapeDtypeStruct((), v.dtype) for k, v in hyperparams.items()}), _spec(params0))
+    factory, _ = lift_and_probe(make_optimizer, _build_and_update, spec({k: jax.ShapeDtypeStruct((), v.dtype) for k, v in hyperparams.items()}), spec(params0))
     layout = sweep_layout(devices, mesh, batch_size)
-    parts = _Parts(loss, factory, lifted_metrics)
+    parts = Parts(loss, factory, lifted_metrics)
     es = early_stopping
-    engine = _Engine(loss.key, factory.key, tuple((k, m.key) for k, m in lifted_metrics.items()), n, batch_size,
+    engine = Engine(loss.key, factory.key, tuple((k, m.key) for k, m in lifted_metrics.items()), n, batch_size,
                      bool(shuffle), has_val, None if es is None else es.monitor, "min" if es is None else es.mode,
                      True, None if layout is None else layout.batch, "improvement" if es is None else es.reference)
     values = parts.values()
@@ -185,10 +185,10 @@ def sweep(
     # loss values (vmapped with them); None where all members share it.
     own = {"rows": rows, "loss": loss_values}
     impl = jax.random.key_impl(keys)
-    start = _program(("sweep-start", None if init is None else init.key, factory.key, tuple(hyperparams), layout,
+    start = cached_program(("sweep-start", None if init is None else init.key, factory.key, tuple(hyperparams), layout,
                       impl, es is not None),
                      lambda: _sweep_start_program(init, factory, layout, impl, es is not None))
-    chunk = _program(("sweep", engine, tuple(hyperparams), layout, rows is not None, loss_values is not None),
+    chunk = cached_program(("sweep", engine, tuple(hyperparams), layout, rows is not None, loss_values is not None),
                      lambda: _sweep_program(engine, parts, layout))
     xv, yv = validation_data if has_val else (None, None)
     if layout is not None:
@@ -198,14 +198,14 @@ def sweep(
         keys, hyperparams, x, y, xv, yv, values = jax.device_put((keys, hyperparams, x, y, xv, yv, values),
                                                                  layout.replicated)
     states, shuffle_keys, hyperparams = start(keys, hyperparams, values["init"], values["optimizer"], params)
-    plan = _Dispatches(0, epochs, None)
-    for base in range(0, epochs, _DISPATCH_MAX):
+    plan = DispatchPlan(0, epochs, None)
+    for base in range(0, epochs, DISPATCH_MAX):
         states, records = chunk(states, shuffle_keys, hyperparams, own, x, y, xv, yv, base, epochs, values)
-        plan.sizes.append(min(_DISPATCH_MAX, epochs - base))
+        plan.sizes.append(min(DISPATCH_MAX, epochs - base))
         plan.records.append(records)
     if layout is not None:
         return sharded_result(states, plan, has_val, tuple(lifted_metrics), members, layout)
-    return _result(states, plan, engine, es is not None and es.restore_best, tuple(lifted_metrics), members)
+    return fit_result(states, plan, engine, es is not None and es.restore_best, tuple(lifted_metrics), members)
 
 
 def _initial(init_fn: Callable | None, params: Params | None, keys: jax.Array) -> tuple:
@@ -215,7 +215,7 @@ def _initial(init_fn: Callable | None, params: Params | None, keys: jax.Array) -
         if init_fn is None:
             raise ValueError("init_fn is None: pass init_fn, or the members' initial params as params=")
         one_key = jax.ShapeDtypeStruct(keys.shape[1:], keys.dtype)  # (indexing would dispatch a computation)
-        init, params0 = _probe(init_fn, _call, _spec(one_key))
+        init, params0 = lift_and_probe(init_fn, call_with, spec(one_key))
         return init, None, params0
     if init_fn is not None:
         raise ValueError("pass either init_fn or params (the members' initial params), not both")
@@ -228,10 +228,10 @@ def _initial(init_fn: Callable | None, params: Params | None, keys: jax.Array) -
 
 
 def _build_and_update(make_optimizer, hyperparams, params):
-    return _one_update(make_optimizer(**hyperparams), params)
+    return one_update(make_optimizer(**hyperparams), params)
 
 
-def _sweep_start_program(init: _structure.Lifted | None, factory: _structure.Lifted, layout: _Layout | None,
+def _sweep_start_program(init: _structure.Lifted | None, factory: _structure.Lifted, layout: Layout | None,
                          impl: Any, keep_best: bool) -> Callable:
     """``start(keys, hyperparams, init values, factory values, params) -> (states, shuffle keys, hyperparams)``, compiled.
 
@@ -258,7 +258,7 @@ def _sweep_start_program(init: _structure.Lifted | None, factory: _structure.Lif
             else:
                 init_key, shuffle_key = jax.random.split(k)
                 p = init.rebuild(init_values)(init_key)
-            return _initial_state(p, make_optimizer(**hp).init(p), keep_best, 0), shuffle_key
+            return initial_state(p, make_optimizer(**hp).init(p), keep_best, 0), shuffle_key
 
         states, shuffle_keys = jax.vmap(member, spmd_axis_name=_axis(layout))(keys, hyperparams, params)
         return states, shuffle_keys, hyperparams
@@ -266,7 +266,7 @@ def _sweep_start_program(init: _structure.Lifted | None, factory: _structure.Lif
     return jax.jit(start, out_shardings=None if layout is None else layout.members)
 
 
-def _axis(layout: _Layout | None) -> str | None:
+def _axis(layout: Layout | None) -> str | None:
     """The mesh axis a vmap over members is split over (``spmd_axis_name``), if any.
 
     Inside a member, fit's batch constraint ``PartitionSpec("data")`` then becomes
@@ -279,15 +279,15 @@ def _axis(layout: _Layout | None) -> str | None:
 _BLOCK = 16  # epochs per scan inside a sweep chunk: the most a sweep computes past its epochs
 
 
-def _sweep_program(engine: _Engine, parts: _Parts, layout: _Layout | None) -> Callable:
+def _sweep_program(engine: Engine, parts: Parts, layout: Layout | None) -> Callable:
     """``chunk(states, keys, hp, own, x, y, xv, yv, base, limit, values) -> (states, records)``, compiled.
 
     ``own`` holds what members have of their own besides ``hp``: ``"rows"`` ``[members, R]``
     (member ``i`` trains on ``x[rows[i]]``) and ``"loss"`` (its loss values), each ``None``
     where the members share ``x`` or the loss.
 
-    Runs epochs ``base .. base + _DISPATCH_MAX`` of every member (stopping at ``limit``),
-    returning ``[members, _DISPATCH_MAX]`` history entries. They run in chunks of ``_CHUNK``
+    Runs epochs ``base .. base + DISPATCH_MAX`` of every member (stopping at ``limit``),
+    returning ``[members, DISPATCH_MAX]`` history entries. They run in chunks of ``CHUNK``
     epochs (each checked as described below), and a chunk in blocks of ``_BLOCK`` (a scan),
     as many blocks as the epochs below ``limit`` need (a while loop): a member's epochs past
     ``limit`` in the last block are computed and discarded (``freeze``), at most
@@ -310,7 +310,7 @@ def _sweep_program(engine: _Engine, parts: _Parts, layout: _Layout | None) -> Ca
         def all_members(guard: bool, base):
             def member(state, key, hp, mine):
                 loss_fn = shared_loss_fn if shared_loss else parts.loss.rebuild(mine["loss"])
-                one = _epoch_fn(engine._replace(guard=guard), loss_fn, make_optimizer(**hp), metrics,
+                one = epoch_fn(engine._replace(guard=guard), loss_fn, make_optimizer(**hp), metrics,
                                 values["patience"], values["min_delta"], freeze=True)
                 return one(state, key, x, y, xv, yv, limit, mine["rows"])
 
@@ -323,9 +323,9 @@ def _sweep_program(engine: _Engine, parts: _Parts, layout: _Layout | None) -> Ca
                 return s, jax.tree.map(put, records, entries), b + 1
 
             def run(s):
-                blocks = (jnp.clip(limit - base, 0, _CHUNK) + _BLOCK - 1) // _BLOCK
-                records = placed(jax.tree.map(lambda r: jnp.broadcast_to(r, (keys.shape[0], _CHUNK)),
-                                              _nan_records(metric_names, engine.has_val, _CHUNK)))
+                blocks = (jnp.clip(limit - base, 0, CHUNK) + _BLOCK - 1) // _BLOCK
+                records = placed(jax.tree.map(lambda r: jnp.broadcast_to(r, (keys.shape[0], CHUNK)),
+                                              nan_records(metric_names, engine.has_val, CHUNK)))
                 s, records, _ = jax.lax.while_loop(lambda c: c[2] < blocks, block, (s, records, 0))
                 return s, records
 
@@ -341,21 +341,21 @@ def _sweep_program(engine: _Engine, parts: _Parts, layout: _Layout | None) -> Ca
         # replay, which then changes nothing.)
         def guarded(states, base):
             fast = all_members(False, base)(states)
-            params_finite = jax.vmap(_all_finite)(fast[0].params)
-            in_range = base + jnp.arange(_CHUNK) < limit  # epochs past the limit record NaN
+            params_finite = jax.vmap(all_finite)(fast[0].params)
+            in_range = base + jnp.arange(CHUNK) < limit  # epochs past the limit record NaN
             losses_finite = jnp.all(jnp.isfinite(fast[1]["train_loss"]) | ~in_range, axis=1)
             failed = ~states.stopped & ~(params_finite & losses_finite)
             return jax.lax.cond(jnp.any(failed), lambda: all_members(True, base)(states), lambda: fast)
 
         def one_chunk(carry):
             s, records, c = carry
-            s, entries = guarded(s, base + c * _CHUNK)
-            put = lambda r, e: jax.lax.dynamic_update_slice(r, e, (0, c * _CHUNK))
+            s, entries = guarded(s, base + c * CHUNK)
+            put = lambda r, e: jax.lax.dynamic_update_slice(r, e, (0, c * CHUNK))
             return s, jax.tree.map(put, records, entries), c + 1
 
-        chunks = (jnp.clip(limit - base, 0, _DISPATCH_MAX) + _CHUNK - 1) // _CHUNK
-        records = placed(jax.tree.map(lambda r: jnp.broadcast_to(r, (keys.shape[0], _DISPATCH_MAX)),
-                                      _nan_records(metric_names, engine.has_val, _DISPATCH_MAX)))
+        chunks = (jnp.clip(limit - base, 0, DISPATCH_MAX) + CHUNK - 1) // CHUNK
+        records = placed(jax.tree.map(lambda r: jnp.broadcast_to(r, (keys.shape[0], DISPATCH_MAX)),
+                                      nan_records(metric_names, engine.has_val, DISPATCH_MAX)))
         states, records, _ = jax.lax.while_loop(lambda c: c[2] < chunks, one_chunk, (states, records, 0))
         return states, records
 

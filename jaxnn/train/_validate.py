@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxnn._checks import check_finite_host, check_int, check_nonnegative, check_xy
-from jaxnn.train._programs import _call, _probe
+from jaxnn.train._programs import call_with, lift_and_probe
 from jaxnn.train._types import EarlyStopping, Params, Supervised
 
 
@@ -20,7 +20,7 @@ def _check_data(x: Any, y: Any, what: str) -> int:
     return n
 
 
-def _spec(tree: Any) -> tuple:
+def spec(tree: Any) -> tuple:
     """A hashable description of a pytree's structure, shapes and dtypes."""
     leaves, treedef = jax.tree.flatten(tree)
     return treedef, tuple((tuple(np.shape(a)), getattr(a, "dtype", None) or jnp.result_type(a)) for a in leaves)
@@ -28,11 +28,11 @@ def _spec(tree: Any) -> tuple:
 
 def _check_targets(loss_fn: Supervised, params: Params, x: Any, y: Any, what: str) -> None:
     """Host-side checks of the targets by the loss's head, with the network's output shape (before compiling)."""
-    _, out = _probe(loss_fn.apply, _call, _spec(params), _spec(x))
+    _, out = lift_and_probe(loss_fn.apply, call_with, spec(params), spec(x))
     loss_fn.head.check_targets(np.asarray(y), tuple(out.shape), what)
 
 
-def _check_batch_size(batch_size: int | None, n: int) -> int:
+def check_batch_size(batch_size: int | None, n: int) -> int:
     if batch_size is None:
         return n
     return check_int(batch_size, "batch_size", maximum=n,
@@ -62,7 +62,7 @@ def _check_epochs(epochs: Any, name: str = "epochs") -> int:
     return check_int(epochs, name, maximum=_MAX_EPOCHS)
 
 
-def _validate(loss_fn, params, x, y, validation_data, batch_size, epochs, metrics, early_stopping, rows=None):
+def validate(loss_fn, params, x, y, validation_data, batch_size, epochs, metrics, early_stopping, rows=None):
     """Checks everything before compiling; returns the sizes and the lifted loss and metrics.
 
     ``rows``: the number of rows each member trains on, where it is not ``len(x)`` (a
@@ -73,7 +73,7 @@ def _validate(loss_fn, params, x, y, validation_data, batch_size, epochs, metric
     _check_epochs(epochs)
     n = _check_data(x, y, "training")
     n = n if rows is None else rows
-    batch_size = _check_batch_size(batch_size, n)
+    batch_size = check_batch_size(batch_size, n)
     has_val = validation_data is not None
     if has_val:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
@@ -95,7 +95,7 @@ def _validate(loss_fn, params, x, y, validation_data, batch_size, epochs, metric
             _check_targets(loss_fn, params, validation_data[0], validation_data[1], "validation")
     # Trace the loss once, abstractly: shape errors surface here as ValueErrors, not from XLA.
     batch_of = lambda a: jax.ShapeDtypeStruct((batch_size, *a.shape[1:]), a.dtype)
-    loss, out = _probe(loss_fn, _call, _spec(params), _spec(batch_of(x)), _spec(batch_of(y)))
+    loss, out = lift_and_probe(loss_fn, call_with, spec(params), spec(batch_of(x)), spec(batch_of(y)))
     if out.shape != (batch_size,):
         raise ValueError(
             f"loss_fn must return per-example losses of shape [batch] = ({batch_size},), got {out.shape}; "
@@ -105,7 +105,7 @@ def _validate(loss_fn, params, x, y, validation_data, batch_size, epochs, metric
     for name, fn in metrics.items():
         if not callable(fn):
             raise TypeError(f"metrics[{name!r}] must be callable as fn(params, x_val, y_val) -> scalar")
-        lifted_metrics[name], out = _probe(fn, _call, _spec(params), _spec(validation_data[0]), _spec(validation_data[1]))
+        lifted_metrics[name], out = lift_and_probe(fn, call_with, spec(params), spec(validation_data[0]), spec(validation_data[1]))
         if getattr(out, "shape", None) != ():
             raise ValueError(
                 f"metrics[{name!r}] must return a scalar, got {getattr(out, 'shape', type(out).__name__)}; "
@@ -114,7 +114,7 @@ def _validate(loss_fn, params, x, y, validation_data, batch_size, epochs, metric
     return n, batch_size, has_val, loss, lifted_metrics
 
 
-def _check_rows(rows: Any, members: int, n: int) -> jax.Array:
+def check_rows(rows: Any, members: int, n: int) -> jax.Array:
     """A sweep's ``rows`` as an int32 ``[members, R]`` array of indices below ``n``, checked on the host."""
     host = np.asarray(rows)
     if host.ndim != 2 or host.shape[0] != members or host.shape[1] < 1:
@@ -127,12 +127,12 @@ def _check_rows(rows: Any, members: int, n: int) -> jax.Array:
     return jnp.asarray(host, jnp.int32)
 
 
-def _stack_losses(first: Any, losses: list, params: Params, batch_size: int, x: Any, y: Any) -> Any:
+def stack_losses(first: Any, losses: list, params: Params, batch_size: int, x: Any, y: Any) -> Any:
     """The members' loss values stacked on a leading axis, after checking that every loss
     computes what the first does up to its captured floats and arrays."""
     batch_of = lambda a: jax.ShapeDtypeStruct((batch_size, *a.shape[1:]), a.dtype)
-    specs = (_spec(params), _spec(batch_of(x)), _spec(batch_of(y)))
-    lifted = [first] + [_probe(fn, _call, *specs)[0] for fn in losses[1:]]
+    specs = (spec(params), spec(batch_of(x)), spec(batch_of(y)))
+    lifted = [first] + [lift_and_probe(fn, call_with, *specs)[0] for fn in losses[1:]]
     for i, one in enumerate(lifted):
         if one.key != first.key:
             raise ValueError(f"loss_fn[{i}] computes something else than loss_fn[0]: a sweep's losses may differ "
@@ -141,7 +141,7 @@ def _stack_losses(first: Any, losses: list, params: Params, batch_size: int, x: 
     return jax.tree.map(lambda *v: jnp.stack([jnp.asarray(a) for a in v]), *[one.values for one in lifted])
 
 
-def _out_of_memory(err: Exception, what: str) -> MemoryError | None:
+def out_of_memory(err: Exception, what: str) -> MemoryError | None:
     """A ``MemoryError`` naming ``what`` for XLA's out-of-memory errors, else ``None``."""
     text = str(err)
     if "RESOURCE_EXHAUSTED" not in text and "Out of memory" not in text:
@@ -150,7 +150,7 @@ def _out_of_memory(err: Exception, what: str) -> MemoryError | None:
     return MemoryError(f"{what} did not fit in memory ({detail}); use a smaller network, batch or data set")
 
 
-def _check_ready(params: Params, opt_state: Any) -> None:
+def check_ready(params: Params, opt_state: Any) -> None:
     """Waits for the params: a failed computation (an out-of-memory init) surfaces here.
 
     (Training on a buffer whose computation failed would otherwise wait for ever inside
@@ -159,10 +159,10 @@ def _check_ready(params: Params, opt_state: Any) -> None:
     try:
         jax.block_until_ready((params, opt_state))
     except jax.errors.JaxRuntimeError as err:
-        raise (_out_of_memory(err, "the params (or opt_state) passed to fit") or err) from None
+        raise (out_of_memory(err, "the params (or opt_state) passed to fit") or err) from None
 
 
-def _as_data(a: Any, name: str) -> jax.Array:
+def as_data(a: Any, name: str) -> jax.Array:
     """``a`` as a jax array; text or object arrays are a ``TypeError`` naming the fix."""
     if not isinstance(a, jax.Array):
         kind = np.asarray(a).dtype.kind if not hasattr(a, "dtype") else np.dtype(a.dtype).kind
@@ -174,7 +174,7 @@ def _as_data(a: Any, name: str) -> jax.Array:
     return jnp.asarray(a)
 
 
-def _check_opt_state(opt_state: Any, expected: Any) -> None:
+def check_opt_state(opt_state: Any, expected: Any) -> None:
     """Raises ``ValueError`` unless ``opt_state`` has the structure, shapes and dtypes of ``expected``."""
     if jax.tree.structure(opt_state) != jax.tree.structure(expected):
         raise ValueError(
