@@ -58,8 +58,9 @@ Everything is computed in float32 (scikit-learn computes in float64 for float64 
 ``coefs_``, ``intercepts_`` and ``coef_`` are float32 arrays.
 """
 
-from jaxnn.sklearn import _mlp
-from jaxnn.sklearn._mlp import MLPClassifier, MLPRegressor
+from jaxnn.sklearn import _solvers
+from jaxnn.sklearn._mlp import MLPClassifier
+from jaxnn.sklearn._regressor import MLPRegressor
 from jaxnn.sklearn._perceptron import Perceptron
 from jaxnn.sklearn._rows import bucket
 from jaxnn.sklearn._search import GridSearchCV
@@ -68,9 +69,9 @@ from jaxnn.sklearn._search import GridSearchCV
 # where the API reference reads it.
 
 #: ``activation`` choices: scikit-learn's names and the jaxnn activation each means.
-ACTIVATIONS = _mlp.ACTIVATIONS
+ACTIVATIONS = _solvers.ACTIVATIONS
 #: ``solver`` choices: scikit-learn's ``"adam"`` and ``"sgd"`` (with ``momentum`` and
 #: ``nesterovs_momentum``), and jaxnn's other optimizers by name, each at ``learning_rate_init``.
-SOLVERS = _mlp.SOLVERS
+SOLVERS = _solvers.SOLVERS
 
 __all__ = ["MLPClassifier", "MLPRegressor", "Perceptron", "GridSearchCV", "ACTIVATIONS", "SOLVERS", "bucket"]

@@ -1,9 +1,9 @@
-"""``MLPClassifier`` and ``MLPRegressor``: scikit-learn's estimators, trained by :func:`jaxnn.train.fit`."""
+"""``MLPClassifier`` and the base it shares with ``MLPRegressor``: scikit-learn's estimators, trained by
+:func:`jaxnn.train.fit`."""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any
 
@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
@@ -20,117 +20,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
-from jaxnn import losses, nn, optim, train
+from jaxnn import nn, train
 from jaxnn.sklearn import _files, _replay, _rows
+from jaxnn.sklearn._solvers import ACTIVATIONS, HOST_ACTIVATIONS, SOLVERS, weighted_loss, weighted_score
 
-__all__ = ["MLPClassifier", "MLPRegressor", "SOLVERS", "ACTIVATIONS"]
-
-#: scikit-learn's hidden activations and the :mod:`jaxnn.activations` function each one is.
-ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
-
-# The same activations on the host, in float64, for predictions (see _BaseMLP._forward).
-_HOST_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "identity": lambda z: z,
-    "logistic": expit,
-    "tanh": np.tanh,
-    "relu": lambda z: np.maximum(z, 0.0),
-}
-
-
-def _float(value: Any) -> Any:
-    """A Python float for a number (what jaxnn lifts out of a compiled program), other values
-    (the traced hyperparameters of a grid search's sweep) as they are."""
-    return float(value) if isinstance(value, Real) else value
-
-
-def _adam(est: Any, lr: float):
-    # scikit-learn's Adam adds epsilon to the root of the *uncorrected* second moment
-    # (lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)): jaxnn's eps_hat form.
-    return optim.adam(lr, _float(est.beta_1), _float(est.beta_2), _float(est.epsilon), eps_hat=True)
-
-
-def _sgd(est: Any, lr: float):
-    # scikit-learn's velocity holds learning-rate-scaled steps (v = mu v - lr g), Keras's form;
-    # momentum=0 is plain gradient descent.
-    return optim.momentum(lr, _float(est.momentum), nesterov=bool(est.nesterovs_momentum), lr_in_velocity=True)
-
-
-def _adamw(est: Any, lr: float):
-    return optim.adamw(lr, _float(est.beta_1), _float(est.beta_2), _float(est.epsilon), eps_hat=True)
-
-
-# scikit-learn's Adam and SGD read the estimator's own hyperparameters; jaxnn's "momentum"
-# is scikit-learn's "sgd" with momentum; every other optimizer of the registry is offered by
-# its name, with its own defaults.
-_OWN_FORMS = {"adam": _adam, "sgd": _sgd, "adamw": _adamw}
-
-#: ``solver`` names: scikit-learn's ``"adam"`` and ``"sgd"`` (with its ``momentum`` and
-#: ``nesterovs_momentum``), and the other optimizers of :data:`jaxnn.optim.OPTIMIZERS` by
-#: name, each at ``learning_rate_init``.
-SOLVERS: dict[str, Callable[[Any, float], Any]] = {
-    name: _OWN_FORMS.get(name, lambda est, lr, make=info.make: make(lr))
-    for name, info in optim.OPTIMIZERS.items()
-    if name != "momentum"
-}
-
-
-def _weighted_loss(apply: Callable, kind: str, width: int, alpha: float) -> Callable:
-    """scikit-learn's batch loss as per-example values whose mean is that loss.
-
-    scikit-learn minimizes, per batch, ``sum_i w_i l_i / sum_i w_i + alpha / 2 * ||W||^2 /
-    sum_i w_i`` (``||W||^2`` over the weight matrices, not the biases), with ``l_i`` half the
-    squared error summed over the outputs, the cross-entropy, or the binary cross-entropy
-    summed over the labels. ``fit`` averages the per-example values over a batch of ``B`` rows,
-    so row ``i`` contributes ``B w_i l_i / sum w + alpha / 2 ||W||^2 / sum w``. ``y`` holds the
-    targets and, last, the weight. A batch of padding rows only (all weights 0) adds nothing.
-    """
-
-    def loss(params, x, y):
-        targets, weights = y[:, :width], y[:, width]
-        logits = apply(params, x)
-        if kind == "regression":
-            # Summed over the outputs: scikit-learn's gradient (output deltas y_hat - y) is that
-            # of the sum, though the loss it reports is averaged over the outputs.
-            per = 0.5 * width * losses.mean_squared_error(logits, targets)
-        elif kind == "multiclass":
-            per = losses.categorical_cross_entropy_with_logits(logits, targets)
-        else:  # binary and multilabel: one sigmoid per output, the losses summed
-            per = width * losses.binary_cross_entropy_with_logits(logits, targets)
-        total = jnp.sum(weights)
-        inverse = jnp.where(total > 0, 1.0 / jnp.where(total > 0, total, 1.0), 0.0)
-        l2 = sum(jnp.sum(layer["w"] ** 2) for layer in params)
-        return x.shape[0] * inverse * weights * per + 0.5 * alpha * l2 * inverse
-
-    return loss
-
-
-def _weighted_score(apply: Callable, kind: str, width: int) -> Callable:
-    """``score(params, x, y)``: scikit-learn's ``score`` with the weights in ``y``'s last column.
-
-    Accuracy (all labels right, for multilabel) for classifiers; R^2 averaged over the outputs
-    for regressors (an output whose targets are constant scores 1 when predicted exactly, else
-    0, as ``sklearn.metrics.r2_score``).
-    """
-
-    def score(params, x, y):
-        targets, weights = y[:, :width], y[:, width]
-        logits = apply(params, x)
-        total = jnp.sum(weights)
-        if kind == "regression":
-            mean = jnp.sum(weights[:, None] * targets, axis=0) / total
-            residual = jnp.sum(weights[:, None] * (targets - logits) ** 2, axis=0)
-            spread = jnp.sum(weights[:, None] * (targets - mean) ** 2, axis=0)
-            r2 = jnp.where(spread > 0, 1.0 - residual / jnp.where(spread > 0, spread, 1.0),
-                           jnp.where(residual > 0, 0.0, 1.0))
-            return jnp.mean(r2)
-        if kind == "multiclass":
-            right = jnp.argmax(logits, axis=1) == jnp.argmax(targets, axis=1)
-        else:
-            right = jnp.all((logits > 0) == (targets > 0.5), axis=1)
-        return jnp.sum(weights * right) / total
-
-    return score
-
+__all__ = ["MLPClassifier"]
 
 class _BaseMLP(_files.Saveable, BaseEstimator):
     """What the classifier and the regressor share: parameters, training, the forward pass, files."""
@@ -283,7 +177,7 @@ class _BaseMLP(_files.Saveable, BaseEstimator):
                                  "or the size of your dataset.")
             x_train, t_train, w_train = X[train_rows], targets[train_rows], weights[train_rows]
             validation = _rows.pack(X[val_rows], targets[val_rows], weights[val_rows], _rows.bucket(len(val_rows)))
-            metrics = {"score": _weighted_score(net.apply, kind, width)}
+            metrics = {"score": weighted_score(net.apply, kind, width)}
         n = x_train.shape[0]
         requested = min(200, n) if isinstance(self.batch_size, str) else self.batch_size
         if requested > n and not isinstance(self.batch_size, str):
@@ -302,7 +196,7 @@ class _BaseMLP(_files.Saveable, BaseEstimator):
         if opt_state is not None:  # each partial_fit call shuffles with a key of its own
             shuffle_key = jax.random.fold_in(shuffle_key, len(self.loss_curve_))
         return _replay.Job(
-            params=params, loss=_weighted_loss(net.apply, kind, width, float(self.alpha)), x=x_fit, y=y_fit,
+            params=params, loss=weighted_loss(net.apply, kind, width, float(self.alpha)), x=x_fit, y=y_fit,
             optimizer=SOLVERS[self.solver](self, float(self.learning_rate_init)), key=shuffle_key,
             epochs=1 if incremental else int(self.max_iter), batch=batch, validation=validation, metrics=metrics,
             rule=rule, opt_state=opt_state, n=n, kind=kind, first=first,
@@ -382,7 +276,7 @@ class _BaseMLP(_files.Saveable, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
         h = np.asarray(X, np.float64)
-        hidden = _HOST_ACTIVATIONS[self.activation]
+        hidden = HOST_ACTIVATIONS[self.activation]
         for i, (w, b) in enumerate(zip(self.coefs_, self.intercepts_)):
             h = h @ w.astype(np.float64) + b.astype(np.float64)
             if i < len(self.coefs_) - 1:
@@ -563,76 +457,3 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
-
-
-class MLPRegressor(RegressorMixin, _BaseMLP):
-    """scikit-learn's ``MLPRegressor``, trained by jaxnn's compiled engine.
-
-    Half the squared error (summed over the outputs) plus scikit-learn's L2 penalty, one
-    output per target column; the same parameters as :class:`MLPClassifier`, and the same
-    single compiled program per structure. ``early_stopping`` watches the validation R^2.
-
-    Its parameters (``hidden_layer_sizes``, ``activation``, ``solver``, ``alpha``,
-    ``batch_size``, ``learning_rate_init``, ``max_iter``, ``shuffle``, ``random_state``, ``tol``,
-    ``warm_start``, ``momentum``, ``nesterovs_momentum``, ``early_stopping``,
-    ``validation_fraction``, ``beta_1``, ``beta_2``, ``epsilon``, ``n_iter_no_change``) are
-    as in :class:`MLPClassifier`.
-
-    The fitted attributes (``coefs_``, ``intercepts_``, ``n_iter_``, ``loss_``, ``loss_curve_``,
-    ``best_loss_``, ``validation_scores_``, ``best_validation_score_``, ``t_``,
-    ``n_features_in_``, ``feature_names_in_``, ``n_layers_``, ``n_outputs_``,
-    ``out_activation_``) are as in :class:`MLPClassifier`; ``out_activation_`` is ``"identity"``.
-    """
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
-
-    def _kind(self, width: int) -> str:
-        return "regression"
-
-    def _validate_input(self, X, y, incremental: bool, reset: bool):
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=(np.float64, np.float32),
-                             reset=reset)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        return X, (y.reshape(-1, 1) if y.ndim == 1 else y).astype(np.float32)
-
-    def fit(self, X, y, sample_weight=None):
-        """Trains the network on ``(X, y)`` from a fresh start (or the fitted weights with ``warm_start``).
-
-        Args:
-          X: inputs ``[n_samples, n_features]``.
-          y: targets ``[n_samples]`` or ``[n_samples, n_outputs]``.
-          sample_weight: ``[n_samples]`` non-negative weights (``None``: all 1).
-
-        Returns:
-          ``self``, fitted.
-        """
-        return self._fit(X, y, sample_weight, incremental=False)
-
-    def partial_fit(self, X, y, sample_weight=None):
-        """One more epoch on ``(X, y)``, continuing the weights and the optimizer's state.
-
-        Args:
-          X: inputs ``[n_samples, n_features]``.
-          y: targets ``[n_samples]`` or ``[n_samples, n_outputs]``.
-          sample_weight: ``[n_samples]`` weights (``None``: all 1).
-
-        Returns:
-          ``self``.
-        """
-        return self._fit(X, y, sample_weight, incremental=True)
-
-    def predict(self, X):
-        """The predicted targets.
-
-        Args:
-          X: inputs ``[n_samples, n_features]``.
-
-        Returns:
-          ``[n_samples]`` (one output) or ``[n_samples, n_outputs]`` float64.
-        """
-        out = self._forward(X)
-        return out.ravel() if out.shape[1] == 1 else out

@@ -18,7 +18,8 @@ from sklearn.utils import _safe_indexing, indexable
 
 from jaxnn import train
 from jaxnn.sklearn import _replay
-from jaxnn.sklearn._mlp import SOLVERS, _BaseMLP
+from jaxnn.sklearn._mlp import _BaseMLP
+from jaxnn.sklearn._solvers import SOLVERS
 
 # The float parameters a sweep's members may differ in, passed to its optimizer factory
 # (the L2 penalty ``alpha`` lives in each member's loss, the seed in its params and key).
