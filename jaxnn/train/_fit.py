@@ -26,6 +26,7 @@ from jaxnn.train._programs import (
     _program,
 )
 from jaxnn.train._state import _initial_state, _State
+from jaxnn.train._stored import stored_jit
 from jaxnn.train._types import (
     EarlyStopping,
     FitResult,
@@ -88,7 +89,7 @@ def _fit_program(engine: _Engine, parts: _Parts) -> Callable:
         # progress, so the progress is returned apart.
         return state, records, (state.epoch, state.stopped)
 
-    return jax.jit(run, donate_argnums=0)
+    return stored_jit(run, name="fit", key=engine, donate_argnums=0)
 
 
 def _setup_program(optimizer: _structure.Lifted, keep_best: bool, sharding: Any) -> Callable:
@@ -106,7 +107,9 @@ def _setup_program(optimizer: _structure.Lifted, keep_best: bool, sharding: Any)
         opt_state = tx.init(fresh) if opt_state is None else jax.tree.map(jnp.copy, opt_state)
         return _initial_state(fresh, opt_state, keep_best, initial_epoch)
 
-    return jax.jit(build, out_shardings=sharding)
+    if sharding is not None:
+        return jax.jit(build, out_shardings=sharding)
+    return stored_jit(build, name="setup", key=(optimizer.key, keep_best))
 
 
 class _Dispatches:

@@ -1,0 +1,337 @@
+"""Training programs kept on disk as serialized StableHLO, so a new process does not trace them again.
+
+JAX's persistent compilation cache (:func:`jaxnn.enable_compilation_cache`) saves XLA's
+compiling, but a new process still traces the Python code into a jaxpr and lowers it to
+StableHLO before it can look the compiled program up; for ``fit``'s training loop that is
+most of a warm process's compile-related time. With the cache on, :func:`stored_jit` keeps
+each program it builds as a ``jax.export`` serialization (a flatbuffer holding the StableHLO
+bytecode and the argument and result types; nothing in it is executed by Python, no pickle),
+in a folder ``exported`` inside JAX's cache folder, under a file name that is a SHA-256 of:
+
+* what the program computes: the program's configuration key (see :mod:`jaxnn._structure`),
+  described stably (code objects by their bytecode, constants and names; library functions
+  by module, name and package version; floats by value), or no file at all when some part of
+  it has no such description (an object compared by identity, say);
+* the arguments' tree structure, shapes, dtypes and weak types;
+* the versions of Python, JAX, jaxlib, optax and jaxnn (jaxnn's by the size and time of its
+  source files, so an edited checkout never reads programs built from older code), the
+  backend, its device kind and count, and the JAX settings that change how a program lowers.
+
+A process that finds the file deserializes it and calls it through ``jax.jit``: that traces
+one call and lowers a module that embeds the stored one (milliseconds), and the compiled
+program then comes from the persistent cache, because the first process compiled and ran
+the very same module. Without the cache, or with ``flatbuffers`` (``jax.export``'s serializer)
+missing, programs are plain ``jax.jit`` functions; a file that cannot be read or
+deserialized is rebuilt, never trusted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import hashlib
+import importlib.util
+import json
+import pathlib
+import sys
+import threading
+import types
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+from jaxnn import _atomic, _structure
+
+__all__ = ["stored_jit", "describe", "folder"]
+
+_SUFFIX = ".jaxexport"
+_LOCK = threading.Lock()
+
+
+class _Unstable(Exception):
+    """A part of a key that has no description valid in another process."""
+
+
+def _root_version(module_name: str) -> str:
+    root = module_name.split(".")[0]
+    if root == "jaxnn":
+        return _jaxnn_source()
+    if root in sys.stdlib_module_names or root == "builtins":
+        return sys.version
+    version = getattr(sys.modules.get(root), "__version__", None)
+    if not isinstance(version, str):
+        raise _Unstable(f"package {root} has no version")
+    return version
+
+
+@functools.lru_cache(maxsize=1)
+def _jaxnn_source() -> str:
+    """jaxnn's source files, by path, size and modification time (an edit changes it)."""
+    base = pathlib.Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(base.rglob("*.py")):
+        st = path.stat()
+        h.update(f"{path.relative_to(base)}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return h.hexdigest()
+
+
+def _named(obj: Any) -> str:
+    """A class, function or module of a library (or jaxnn), by name and package version."""
+    module = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None)
+    qualname = "" if isinstance(obj, types.ModuleType) else getattr(obj, "__qualname__", "")
+    if not isinstance(module, str) or "<" in qualname:
+        raise _Unstable(f"{obj!r} has no stable name")
+    return f"{module}:{qualname}@{_root_version(module)}"
+
+
+def _code(code: types.CodeType) -> tuple:
+    consts = tuple(_code(c) if isinstance(c, types.CodeType) else _const(c) for c in code.co_consts)
+    return ("code", code.co_filename, code.co_qualname, code.co_firstlineno, code.co_code.hex(), consts,
+            code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars, code.co_flags, code.co_argcount,
+            code.co_kwonlyargcount)
+
+
+def _const(c: Any) -> Any:
+    if isinstance(c, (tuple, frozenset)):
+        items = [_const(i) for i in c]
+        return (type(c).__name__, sorted(map(repr, items)) if isinstance(c, frozenset) else items)
+    return _plain(c)
+
+
+def _plain(c: Any) -> str:
+    if c is None or type(c) in (bool, int, str, bytes, complex, type(Ellipsis)):
+        return f"{type(c).__name__}:{c!r}"
+    if type(c) is float:
+        return f"float:{c.hex()}"
+    raise _Unstable(f"constant {type(c).__name__}")
+
+
+def _user_class(cls: type) -> tuple:
+    """A class of the user's own code: its name and the code of everything defined in it."""
+    parts = []
+    for name, attr in sorted(vars(cls).items()):
+        if isinstance(attr, (staticmethod, classmethod)):
+            attr = attr.__func__
+        if isinstance(attr, property):
+            attr = attr.fget
+        if isinstance(attr, types.FunctionType):
+            parts.append((name, _code(attr.__code__)))
+        elif name not in ("__dict__", "__weakref__", "__module__", "__doc__", "__qualname__",
+                          "__dataclass_fields__", "__dataclass_params__", "__match_args__"):
+            parts.append((name, _describe(attr)))
+    bases = tuple(_describe(b) for b in cls.__bases__)
+    return ("class", cls.__module__, cls.__qualname__, bases, tuple(parts))
+
+
+def _describe(part: Any) -> Any:
+    """A description of one part of a configuration key built only of strings and tuples."""
+    kind = type(part)
+    if part is None or kind in (bool, int, str, bytes, complex, float, type(Ellipsis)):
+        return _plain(part)
+    if isinstance(part, (tuple, list)):
+        return (kind.__name__, tuple(_describe(p) for p in part))
+    if isinstance(part, dict):
+        return ("dict", tuple((_describe(k), _describe(v)) for k, v in part.items()))
+    if isinstance(part, _structure._Key):
+        return _describe(part.parts)
+    if isinstance(part, types.CodeType):
+        return _code(part)
+    if isinstance(part, _structure._Identity):
+        return _identity(part.obj)
+    if isinstance(part, type):
+        if _structure._is_library(part.__module__):
+            return ("type", _named(part))
+        return _user_class(part)
+    if isinstance(part, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType)):
+        if isinstance(part, types.FunctionType) and not _structure._is_library_function(part):
+            raise _Unstable(f"function {part.__qualname__} outside a library")
+        return ("named", _named(part))
+    if isinstance(part, np.dtype):
+        return ("dtype", str(part))
+    if isinstance(part, np.ufunc):
+        return ("ufunc", part.__name__)
+    if isinstance(part, enum.Enum):
+        return ("enum", _describe(type(part)), part.name)
+    wrapped = getattr(part, "__wrapped__", None)
+    if wrapped is not None and _structure._is_library(kind.__module__):  # jax.jit-wrapped library functions
+        return ("wrapped", _named(kind), _describe(wrapped))
+    if dataclasses.is_dataclass(part) and _structure._is_library(kind.__module__) and kind.__hash__ is not None:
+        return ("dataclass", _named(kind), tuple(_describe(getattr(part, f.name)) for f in dataclasses.fields(part)))
+    raise _Unstable(f"{kind.__qualname__} object")
+
+
+def _identity(obj: Any) -> Any:
+    if isinstance(obj, dict) and isinstance(obj.get("__name__"), str):
+        module = sys.modules.get(obj["__name__"])
+        if module is not None and vars(module) is obj:  # a module's globals
+            return ("globals", obj["__name__"])
+    if isinstance(obj, types.FunctionType) and _structure._is_library(obj.__module__) and "<" not in obj.__qualname__:
+        return ("named", _named(obj))
+    raise _Unstable(f"{type(obj).__qualname__} compared by identity")
+
+
+def describe(key: Any) -> str | None:
+    """A SHA-256 of ``key``'s description, the same in every process; ``None`` when there is none."""
+    try:
+        text = repr(_describe(key))
+    except (_Unstable, RecursionError):
+        return None
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _environment() -> str:
+    backend = jax.default_backend()
+    devices = jax.devices()
+    cfg = jax.config
+    import jaxlib
+    import optax
+
+    return repr((
+        sys.version, jax.__version__, jaxlib.__version__, optax.__version__, _jaxnn_source(), backend,
+        devices[0].device_kind, len(devices), cfg.jax_enable_x64, str(cfg.jax_default_matmul_precision),
+        cfg.jax_default_prng_impl, cfg.jax_threefry_partitionable, cfg.jax_numpy_rank_promotion,
+    ))
+
+
+def folder() -> pathlib.Path | None:
+    """Where programs are stored: ``exported`` in JAX's cache folder; ``None`` when the cache is off."""
+    cache = jax.config.jax_compilation_cache_dir
+    if not cache or not jax.config.jax_enable_compilation_cache:
+        return None
+    if importlib.util.find_spec("flatbuffers") is None:  # jax.export's serializer
+        return None
+    return pathlib.Path(cache) / "exported"
+
+
+def _spec(args: Sequence[Any]) -> str:
+    leaves, treedef = jax.tree.flatten(args)
+    shapes = []
+    for leaf in leaves:
+        if isinstance(leaf, (bool, int, float, complex)):
+            shapes.append(type(leaf).__name__)
+        else:
+            shapes.append((tuple(np.shape(leaf)), str(getattr(leaf, "dtype", type(leaf).__name__)),
+                           bool(getattr(getattr(leaf, "aval", None), "weak_type", False))))
+    return repr((str(treedef), tuple(shapes)))
+
+
+class _Stored:
+    """``jax.jit(fun)``, its programs read from / written to the store (see the module docstring)."""
+
+    def __init__(self, fun: Callable, name: str, digest: str | None, jit_kwargs: dict[str, Any]) -> None:
+        self.jitted = jax.jit(fun, **jit_kwargs)
+        self.name, self.digest, self.jit_kwargs = name, digest, jit_kwargs
+        self.by_spec: dict[str, Callable] = {}
+
+    def __call__(self, *args: Any) -> Any:
+        where = None if self.digest is None else folder()
+        if where is None:
+            return self.jitted(*args)
+        spec = _spec(args)
+        program = self.by_spec.get(spec)
+        if program is None:
+            program = self._load_or_store(where, spec, args)
+            with _LOCK:
+                program = self.by_spec.setdefault(spec, program)
+        return program(*args)
+
+    def _load_or_store(self, where: pathlib.Path, spec: str, args: tuple) -> Callable:
+        digest = hashlib.sha256(f"{self.name};{self.digest};{spec};{_environment()}".encode()).hexdigest()
+        path = where / f"{self.name}-{digest}{_SUFFIX}"
+        exported = _read(path)
+        if exported is None:
+            exported = jax.export.export(self.jitted)(*args)
+            _write(path, exported)
+        # The same module in every process, so the compiled program is the persistent cache's.
+        return jax.jit(exported.call, **self.jit_kwargs)
+
+
+# A stored program's file: this line, the named tuples its trees hold (one JSON list), and
+# jax.export's serialization. Named tuples must be registered with jax.export by name
+# before a tree holding them is serialized or read back.
+_MAGIC = b"jaxnn exported program 1\n"
+_REGISTERED: dict[str, type] = {}
+
+
+def _node_types(treedef: Any) -> list[type]:
+    data = treedef.node_data()
+    found = [] if data is None else [data[0]]
+    for child in treedef.children():
+        found += _node_types(child)
+    return found
+
+
+def _register(cls: type) -> str:
+    """Registers a named tuple class with jax.export under ``module.qualname``."""
+    name = f"{cls.__module__}.{cls.__qualname__}"
+    with _LOCK:
+        known = _REGISTERED.get(name)
+        if known is None:
+            try:
+                jax.export.register_namedtuple_serialization(cls, serialized_name=name)
+            except ValueError:  # registered already, by jax or by the user
+                pass
+            _REGISTERED[name] = cls
+        elif known is not cls:
+            raise _Unstable(f"two classes named {name}")
+    return name
+
+
+def _is_namedtuple(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields")
+
+
+def _write(path: pathlib.Path, exported: Any) -> None:
+    types_ = {t for tree in (exported.in_tree, exported.out_tree) for t in _node_types(tree) if _is_namedtuple(t)}
+    try:
+        names = sorted(_register(t) for t in types_)
+        payload = exported.serialize()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _atomic.atomic_file(path) as f:
+            f.write(_MAGIC + json.dumps(names).encode() + b"\n" + bytes(payload))
+    except (_Unstable, ValueError, OSError):  # a tree jax.export cannot write, a read-only cache
+        pass
+
+
+def _read(path: pathlib.Path) -> Any:
+    """The stored program at ``path``, or ``None`` (missing, torn, or naming an unknown class)."""
+    try:
+        data = path.read_bytes()
+        if not data.startswith(_MAGIC):
+            return None
+        header, payload = data[len(_MAGIC):].split(b"\n", 1)
+        for name in json.loads(header):
+            module, _, qualname = name.rpartition(".")
+            cls = sys.modules.get(module)  # only classes of modules this process has imported
+            while "." in module and cls is None:  # a nested qualname: module.Outer.Inner
+                module, _, outer = module.rpartition(".")
+                cls, qualname = sys.modules.get(module), f"{outer}.{qualname}"
+            for part in qualname.split("."):
+                cls = getattr(cls, part, None)
+            if not _is_namedtuple(cls) or f"{cls.__module__}.{cls.__qualname__}" != name:
+                return None
+            _register(cls)
+        return jax.export.deserialize(bytearray(payload))
+    except Exception:  # noqa: BLE001 - whatever is wrong with the file, it is rebuilt
+        return None
+
+
+def stored_jit(fun: Callable, *, name: str, key: Any, **jit_kwargs: Any) -> Callable:
+    """``jax.jit(fun, **jit_kwargs)``, its traced and lowered programs kept across processes.
+
+    Args:
+      fun: the function to compile.
+      name: a short name for the program's files (``fit``, ``setup``).
+      key: what ``fun`` computes, apart from its arguments: two functions with equal
+        descriptions of ``key`` must compute the same thing (see :func:`describe`).
+      **jit_kwargs: ``donate_argnums``, ``compiler_options``; a program with shardings is
+        never stored.
+
+    Returns:
+      A callable with ``jax.jit``'s calling convention.
+    """
+    digest = None if jit_kwargs.get("out_shardings") is not None else describe(key)
+    return _Stored(fun, name, digest, jit_kwargs)
