@@ -12,6 +12,9 @@ dispatch           one call of a single compiled training step on a small MLP
 coldstart          import -> first finished step of mlp and xor, persistent cache off/on
 time_to_result     8 fresh-object runs on the wine data in one process, and ``jaxnn train``
                    processes with the persistent cache off/cold/warm, vs scikit-learn
+breakdown          the same problem split into phases (interpreter, imports, backend, CSV,
+                   trace, lower, cache, compile, run, outputs); the four ratios vs scikit-learn
+compile_effort     XLA's compile-effort options on those programs: compile time vs run time
 =================  ======================================================================
 
 Each module has a ``run(ctx)`` that appends its records to the :class:`Context`. jaxnn and
@@ -32,7 +35,8 @@ from bench.workloads._context import Context
 __all__ = ["WORKLOADS", "SIZES", "CONFIGS", "Context", "run_workload"]
 
 WORKLOADS: tuple[str, ...] = (
-    "mlp", "xor", "sweep", "roofline", "perceptron", "dispatch", "coldstart", "time_to_result",
+    "mlp", "xor", "sweep", "roofline", "perceptron", "dispatch", "coldstart", "time_to_result", "breakdown",
+    "compile_effort",
 )
 
 

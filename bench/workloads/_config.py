@@ -26,6 +26,9 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
         "time_to_result": {"hidden": (32, 32), "epochs": 100, "batch": 32, "seeds": (0, 1, 2, 3), "lrs": (1e-3, 3e-3),
                            "impls": ("jaxnn", "sklearn", "torch", "keras"), "min_accuracy": 0.95,
                            "cli_repeats": 3, "cli_modes": ("off", "cold", "warm"), "warm_loop": True},
+        "breakdown": {"hidden": (32, 32), "epochs": 100, "batch": 32, "seeds": (0, 1, 2, 3), "lrs": (1e-3, 3e-3),
+                      "repeats": 3},
+        "compile_effort": {"sizes": ("wine", "mlp"), "repeats": 3},
     },
     "small": {
         "matmul": {"n": 2048},
@@ -40,6 +43,9 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
         "time_to_result": {"hidden": (32, 32), "epochs": 100, "batch": 32, "seeds": (0, 1, 2, 3), "lrs": (1e-3, 3e-3),
                            "impls": ("jaxnn", "sklearn", "torch", "keras"), "min_accuracy": 0.95,
                            "cli_repeats": 3, "cli_modes": ("off", "cold", "warm"), "warm_loop": True},
+        "breakdown": {"hidden": (32, 32), "epochs": 100, "batch": 32, "seeds": (0, 1, 2, 3), "lrs": (1e-3, 3e-3),
+                      "repeats": 3},
+        "compile_effort": {"sizes": ("wine", "mlp"), "repeats": 3},
     },
     "tiny": {
         "matmul": {"n": 256},
@@ -58,5 +64,8 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
         "time_to_result": {"hidden": (32, 32), "epochs": 10, "batch": 32, "seeds": (0, 1), "lrs": (1e-3, 3e-3),
                            "impls": ("jaxnn", "sklearn"), "min_accuracy": 0.8,
                            "cli_repeats": 1, "cli_modes": ("cold", "warm"), "warm_loop": False},
+        "breakdown": {"hidden": (32, 32), "epochs": 10, "batch": 32, "seeds": (0, 1), "lrs": (1e-3, 3e-3),
+                      "repeats": 1},
+        "compile_effort": {"sizes": ("wine",), "repeats": 1},
     },
 }
