@@ -15,13 +15,14 @@ import numpy as np
 
 import jax
 
-from jaxnn import optim, _structure
-from jaxnn.train import _stored
+from jaxnn import _structure, optim
+from jaxnn import _stored
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # One fit of a 13-32-32-3 MLP, as the README writes it; prints the trace and lowering events
-# of fit's two programs (their functions are named `run` and `build`), the XLA programs
+# of the network's initialization and fit's two programs (functions named `init`, `run` and
+# `build`), the XLA programs
 # compiled (persistent-cache misses) and loaded (hits), and the trained params.
 _CHILD = """
 import json, sys
@@ -41,7 +42,7 @@ net, head = nn.MLP([32, 32], 3, activation="relu"), heads.multiclass()
 _, params = net.init(jax.random.key(0), (-1, 13))
 result = train.fit(params, train.Supervised(net.apply, head), x, y, optimizer=optim.adam(3e-3),
                    key=jax.random.key(1), epochs=7, batch_size=16)
-mine = ("run", "build", "jit(run)", "jit(build)")
+mine = ("run", "build", "init", "jit(run)", "jit(build)", "jit(init)")
 print(json.dumps({
     "traced": [f for e, f in durations if e == "jaxpr_trace_duration" and f in mine],
     "lowered": [f for e, f in durations if e == "jaxpr_to_mlir_module_duration" and f in mine],
@@ -76,11 +77,11 @@ def test_a_warm_process_neither_traces_nor_lowers_fits_programs(tmp_path):
     second = _run(cache)
     # The first process builds both programs; the second reads them back: no tracing, no
     # lowering of fit's code, and every XLA program comes from the persistent cache.
-    assert sorted(first["traced"]) == ["build", "run"] and first["misses"] > 0
+    assert sorted(first["traced"]) == ["build", "init", "run"] and first["misses"] > 0
     assert second["traced"] == [] and second["lowered"] == []
     assert second["misses"] == 0 and second["hits"] > 0
     stored = sorted(p.name.split("-")[0] for p in (tmp_path / "cache" / "exported").iterdir())
-    assert stored == ["fit", "setup"]
+    assert stored == ["fit", "init", "setup"]
     # Bit for bit what a process without any cache computes.
     _same(plain, first)
     _same(plain, second)
@@ -93,7 +94,7 @@ def test_a_damaged_stored_program_is_rebuilt_not_trusted(tmp_path):
     for path in (tmp_path / "cache" / "exported").iterdir():
         path.write_bytes(path.read_bytes()[:200])  # torn, as by a crash mid-write
     again = _run(cache)
-    assert sorted(again["traced"]) == ["build", "run"]
+    assert sorted(again["traced"]) == ["build", "init", "run"]
     _same(first, again)
     assert _run(cache)["traced"] == []  # rewritten whole
 

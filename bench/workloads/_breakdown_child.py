@@ -91,7 +91,7 @@ def _cli(phases: Phases, args: list[str], stored: bool = True) -> int:
 
     phases.time("import jaxnn.cli", imp)
     from jaxnn.cli import _train, main
-    from jaxnn.train import _stored
+    from jaxnn import _stored
 
     if not stored:  # the comparison: fit's programs traced and lowered as if never stored
         _stored.folder = lambda: None

@@ -47,7 +47,7 @@ def main(options: dict | None, size: str) -> dict:
         hidden, classes, epochs, batch = [512, 512], 10, 2, 128
     net, head = nn.MLP(hidden, classes, activation="relu"), heads.multiclass()
     with CompileClock() as init_clock:
-        params = jax.block_until_ready(jit(lambda k: net.init(k, (-1, x.shape[1]))[1])(jax.random.key(0)))
+        params = jax.block_until_ready(net.init(jax.random.key(0), (-1, x.shape[1]))[1])
 
     def fit():
         return jax.block_until_ready(train.fit(params, train.Supervised(net.apply, head), x, y,

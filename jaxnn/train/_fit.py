@@ -26,7 +26,7 @@ from jaxnn.train._programs import (
     _program,
 )
 from jaxnn.train._state import _initial_state, _State
-from jaxnn.train._stored import stored_jit
+from jaxnn._stored import stored_jit
 from jaxnn.train._types import (
     EarlyStopping,
     FitResult,

@@ -70,7 +70,7 @@ def _root_version(module_name: str) -> str:
 @functools.lru_cache(maxsize=1)
 def _jaxnn_source() -> str:
     """jaxnn's source files, by path, size and modification time (an edit changes it)."""
-    base = pathlib.Path(__file__).resolve().parents[1]
+    base = pathlib.Path(__file__).resolve().parent
     h = hashlib.sha256()
     for path in sorted(base.rglob("*.py")):
         st = path.stat()
