@@ -222,11 +222,13 @@ class _Stored:
     """``jax.jit(fun)``, its programs read from / written to the store (see the module docstring)."""
 
     def __init__(self, fun: Callable, name: str, digest: str | None, jit_kwargs: dict[str, Any]) -> None:
-        self.jitted = jax.jit(fun, **jit_kwargs)
+        self.fun, self.jitted = fun, jax.jit(fun, **jit_kwargs)
         self.name, self.digest, self.jit_kwargs = name, digest, jit_kwargs
         self.by_spec: dict[str, Callable] = {}
 
     def __call__(self, *args: Any) -> Any:
+        if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(args)):
+            return self._nested(*args)  # inside another program: traced into it
         where = None if self.digest is None else folder()
         if where is None:
             return self.jitted(*args)
@@ -238,8 +240,14 @@ class _Stored:
                 program = self.by_spec.setdefault(spec, program)
         return program(*args)
 
+    @functools.cached_property
+    def _nested(self) -> Callable:
+        # Compiler options belong to the outermost program only.
+        return jax.jit(self.fun, **{k: v for k, v in self.jit_kwargs.items() if k != "compiler_options"})
+
     def _load_or_store(self, where: pathlib.Path, spec: str, args: tuple) -> Callable:
-        digest = hashlib.sha256(f"{self.name};{self.digest};{spec};{_environment()}".encode()).hexdigest()
+        options = repr(sorted(self.jit_kwargs.items()))
+        digest = hashlib.sha256(f"{self.name};{self.digest};{options};{spec};{_environment()}".encode()).hexdigest()
         path = where / f"{self.name}-{digest}{_SUFFIX}"
         exported = _read(path)
         if exported is None:

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxnn import _structure
+from jaxnn import _effort, _structure
 from jaxnn import activations as _act
 from jaxnn import init as _init
 from jaxnn._checks import check_float, check_int, check_key
@@ -193,7 +193,7 @@ def _init_program(layers: tuple[Layer, ...], input_shape: Shape) -> Callable:
         output_shape, params = _init_in_sequence(layers, key, input_shape)
         return params, jnp.asarray(output_shape, jnp.int32)
 
-    return stored_jit(init, name="init", key=(_structure.config_key(layers), input_shape))
+    return stored_jit(init, name="init", key=(_structure.config_key(layers), input_shape), **_effort.short_run())
 
 
 def _init_network(layers: Sequence[Layer], key: jax.Array, input_shape: Shape) -> tuple[Shape, list]:
@@ -206,6 +206,9 @@ def _init_network(layers: Sequence[Layer], key: jax.Array, input_shape: Shape) -
     """
     check_key(key)
     layers, input_shape = tuple(layers), tuple(input_shape)
+    if isinstance(key, jax.core.Tracer):  # inside another program: the shape is known while tracing
+        params = _init_compiled(layers, key, input_shape)
+        return _OUTPUT_SHAPES[layers, input_shape], params
     program = _INIT_PROGRAMS.get((layers, input_shape))
     if program is None:
         program = _INIT_PROGRAMS.setdefault((layers, input_shape), _init_program(layers, input_shape))

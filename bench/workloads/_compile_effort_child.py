@@ -2,7 +2,8 @@
 
 Run as ``python -m bench.workloads._compile_effort_child OPTIONS_JSON SIZE``. Every program
 built after start-up gets ``OPTIONS_JSON`` as its ``jax.jit(..., compiler_options=...)``
-(``jax.jit`` is wrapped, so ``fit``'s own programs get them too; ``null``: JAX's defaults).
+in place of any jaxnn chose (``jax.jit`` is wrapped, so ``fit``'s own programs get them too;
+``null``: JAX's defaults).
 It compiles and runs the network's initialization, ``fit`` (set-up and training programs) and
 a prediction on the wine problem (``SIZE`` ``wine``: MLP 32-32, 100 epochs, batch 32) or a
 larger one (``mlp``: 784-512-512-10 on 2,560 random rows, 2 epochs, batch 128), with the
@@ -32,6 +33,7 @@ def main(options: dict | None, size: str) -> dict:
     plain = jax.jit
 
     def jit(fun=None, **kw):
+        kw = {k: v for k, v in kw.items() if k != "compiler_options"}  # jaxnn's own choice too
         return plain(fun, **({**kw, "compiler_options": options} if options else kw))
 
     jax.jit = jit  # every program built from here on: fit's, and the ones below
