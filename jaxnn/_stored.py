@@ -201,9 +201,14 @@ def folder() -> pathlib.Path | None:
     cache = jax.config.jax_compilation_cache_dir
     if not cache or not jax.config.jax_enable_compilation_cache:
         return None
-    if importlib.util.find_spec("flatbuffers") is None:  # jax.export's serializer
+    if not _have_serializer():
         return None
     return pathlib.Path(cache) / "exported"
+
+
+@functools.lru_cache(maxsize=1)
+def _have_serializer() -> bool:
+    return importlib.util.find_spec("flatbuffers") is not None  # jax.export's serializer
 
 
 def _spec(args: Sequence[Any]) -> str:
@@ -300,8 +305,20 @@ def _write(path: pathlib.Path, exported: Any) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with _atomic.atomic_file(path) as f:
             f.write(_MAGIC + json.dumps(names).encode() + b"\n" + bytes(payload))
+        _trim(path.parent)
     except (_Unstable, ValueError, OSError):  # a tree jax.export cannot write, a read-only cache
         pass
+
+
+_MAX_FILES = 1000  # stored programs kept (tens of kilobytes each); the least recently written go first
+
+
+def _trim(where: pathlib.Path) -> None:
+    files = list(where.glob(f"*{_SUFFIX}"))
+    if len(files) <= _MAX_FILES:
+        return
+    for old in sorted(files, key=lambda p: p.stat().st_mtime)[: len(files) - _MAX_FILES]:
+        old.unlink(missing_ok=True)
 
 
 def _read(path: pathlib.Path) -> Any:
