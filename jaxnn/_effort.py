@@ -24,7 +24,7 @@ import numpy as np
 
 __all__ = ["short_run", "small_network"]
 
-_SMALL = 1 << 16  # parameters; the wine MLP 32-32 has 1,667
+_SMALL = 1 << 16  # parameters; the wine MLP 13-32-32-3 has 1,603
 
 
 def short_run() -> dict[str, Any]:
