@@ -118,7 +118,10 @@ def _user_class(cls: type) -> tuple:
         if isinstance(attr, property):
             attr = attr.fget
         if isinstance(attr, types.FunctionType):
-            parts.append((name, _code(attr.__code__)))
+            # The values of the globals a method reads are part of what it computes.
+            scope = attr.__globals__
+            read = tuple((g, _describe(scope[g])) for g in _structure._global_names(attr.__code__) if g in scope)
+            parts.append((name, _code(attr.__code__), read))
         elif name not in ("__dict__", "__weakref__", "__module__", "__doc__", "__qualname__",
                           "__dataclass_fields__", "__dataclass_params__", "__match_args__"):
             parts.append((name, _describe(attr)))

@@ -121,3 +121,21 @@ def test_objects_compared_by_identity_have_no_description():
     opaque = object()
     assert _stored.describe(_structure.config_key(lambda p, x: x if opaque else -x)) is None
     assert _stored.describe(_structure.config_key(jax.numpy.ones(3))) is None
+
+
+class _Scaled:
+    def __init__(self, w):
+        self.w = w
+
+    def __call__(self, p, x):
+        return _SCALE * self.w * x
+
+
+_SCALE = 2.0
+
+
+def test_a_changed_global_read_by_a_users_method_changes_the_description(monkeypatch):
+    before = _stored.describe(_structure.config_key(_Scaled(1.0)))
+    monkeypatch.setattr(sys.modules[__name__], "_SCALE", 3.0)
+    after = _stored.describe(_structure.config_key(_Scaled(1.0)))
+    assert before is not None and after is not None and before != after
