@@ -191,6 +191,7 @@ def _init_program(layers: tuple[Layer, ...], input_shape: Shape) -> Callable:
     """
     def init(key: jax.Array) -> tuple[list, jax.Array]:
         output_shape, params = _init_in_sequence(layers, key, input_shape)
+        _OUTPUT_SHAPES[layers, input_shape] = output_shape  # known once traced
         return params, jnp.asarray(output_shape, jnp.int32)
 
     return stored_jit(init, name="init", key=(_structure.config_key(layers), input_shape), **_effort.short_run())
@@ -219,7 +220,19 @@ def _init_network(layers: Sequence[Layer], key: jax.Array, input_shape: Shape) -
     except TypeError:  # an output shape that is not all whole numbers: traced as it is
         params = _init_compiled(layers, key, input_shape)
         return _OUTPUT_SHAPES[layers, input_shape], params
-    return tuple(int(d) for d in np.asarray(output_shape)), params
+    known = _OUTPUT_SHAPES.get((layers, input_shape))
+    if known is not None:  # traced in this process: no need to wait for the program
+        return known, params
+    try:  # read back from a stored program: the shape is data
+        # (waited for first: reading a failed program's output would wait for ever)
+        output_shape = np.asarray(jax.block_until_ready(output_shape))
+        known = _OUTPUT_SHAPES[layers, input_shape] = tuple(int(d) for d in output_shape)
+    except jax.errors.JaxRuntimeError:
+        # The program failed (out of memory, say): run it as before, so that the failure
+        # surfaces where the params are used, with the message that explains it.
+        params = _init_compiled(layers, key, input_shape)
+        return _OUTPUT_SHAPES[layers, input_shape], params
+    return known, params
 
 
 def serial(*layers: Layer) -> Layer:

@@ -139,3 +139,30 @@ def test_a_changed_global_read_by_a_users_method_changes_the_description(monkeyp
     monkeypatch.setattr(sys.modules[__name__], "_SCALE", 3.0)
     after = _stored.describe(_structure.config_key(_Scaled(1.0)))
     assert before is not None and after is not None and before != after
+
+
+_TOO_LARGE = """
+import sys
+import jax, jax.numpy as jnp, jaxnn
+from jaxnn import heads, nn, optim, train
+jaxnn.enable_compilation_cache(sys.argv[1])
+net = nn.MLP([100000, 100000], 1)
+_, params = net.init(jax.random.key(0), (-1, 2))
+try:
+    train.fit(params, train.Supervised(net.apply, heads.regression()), jnp.ones((4, 2)),
+              jnp.ones((4, 1)), optimizer=optim.sgd(0.1), key=jax.random.key(0), epochs=1)
+except MemoryError as err:
+    print("MemoryError:", err)
+"""
+
+
+def test_an_init_too_large_for_memory_raises_from_a_stored_program_too(tmp_path):
+    # The second process reads the init program back and must learn the output shape from
+    # the failed program's output without waiting on it for ever.
+    env = {k: v for k, v in os.environ.items() if k != "JAXNN_NO_COMPILATION_CACHE"}
+    env.update(JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", _TOO_LARGE, str(tmp_path / "cache")], capture_output=True,
+                             text=True, timeout=120, env=env)
+        assert "MemoryError: the params" in out.stdout, out.stderr[-2000:]
+    assert [p.name.split("-")[0] for p in (tmp_path / "cache" / "exported").iterdir()] == ["init"]
