@@ -16,7 +16,6 @@ import numpy as np
 import jax
 
 from jaxnn import _structure, optim
-from jaxnn import _stored
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -104,23 +103,23 @@ def _lifted_key(obj):
 
 
 def test_descriptions_are_equal_for_equal_configurations_and_differ_otherwise():
-    a, b = _stored.describe(_lifted_key(optim.adam(1e-3))), _stored.describe(_lifted_key(optim.adam(3e-3)))
+    a, b = _structure.describe(_lifted_key(optim.adam(1e-3))), _structure.describe(_lifted_key(optim.adam(3e-3)))
     assert a is not None and a == b  # the learning rate is an argument of the program
-    assert _stored.describe(_lifted_key(optim.sgd(1e-3))) != a
+    assert _structure.describe(_lifted_key(optim.sgd(1e-3))) != a
 
     def make(scale):
         return lambda p, x: scale * x
 
-    assert _stored.describe(_structure.config_key(make(2.0))) == _stored.describe(_structure.config_key(make(2.0)))
-    assert _stored.describe(_structure.config_key(make(2.0))) != _stored.describe(_structure.config_key(make(3.0)))
+    assert _structure.describe(_structure.config_key(make(2.0))) == _structure.describe(_structure.config_key(make(2.0)))
+    assert _structure.describe(_structure.config_key(make(2.0))) != _structure.describe(_structure.config_key(make(3.0)))
     other = lambda p, x: 2.0 * x  # noqa: E731 - other code, another description
-    assert _stored.describe(_structure.config_key(other)) != _stored.describe(_structure.config_key(make(2.0)))
+    assert _structure.describe(_structure.config_key(other)) != _structure.describe(_structure.config_key(make(2.0)))
 
 
 def test_objects_compared_by_identity_have_no_description():
     opaque = object()
-    assert _stored.describe(_structure.config_key(lambda p, x: x if opaque else -x)) is None
-    assert _stored.describe(_structure.config_key(jax.numpy.ones(3))) is None
+    assert _structure.describe(_structure.config_key(lambda p, x: x if opaque else -x)) is None
+    assert _structure.describe(_structure.config_key(jax.numpy.ones(3))) is None
 
 
 class _Scaled:
@@ -135,9 +134,9 @@ _SCALE = 2.0
 
 
 def test_a_changed_global_read_by_a_users_method_changes_the_description(monkeypatch):
-    before = _stored.describe(_structure.config_key(_Scaled(1.0)))
+    before = _structure.describe(_structure.config_key(_Scaled(1.0)))
     monkeypatch.setattr(sys.modules[__name__], "_SCALE", 3.0)
-    after = _stored.describe(_structure.config_key(_Scaled(1.0)))
+    after = _structure.describe(_structure.config_key(_Scaled(1.0)))
     assert before is not None and after is not None and before != after
 
 
