@@ -74,7 +74,9 @@ def enable_compilation_cache(path: str | os.PathLike[str] | None = None) -> path
     line (``jaxnn train``/``predict``) turns it on by default.
 
     Small programs are cached too (JAX's defaults skip programs that compile in under a
-    second). The directory may be shared by several processes at once. Entries are
+    second). ``fit``'s programs and a network's ``init`` are also kept traced and lowered
+    (``jax.export`` serializations in ``exported/`` inside the cache directory), so a new
+    process running the same configuration does not trace or lower them again. The directory may be shared by several processes at once. Entries are
     specific to the machine's device and JAX version, and the cache is capped at 2 GiB,
     least recently used entries going first (when the ``filelock`` package is installed).
 

@@ -10,6 +10,10 @@ describes such objects by their structure instead:
   the same code, with equal values captured in their closures, equal values of the global
   names the code reads, and equal floats. jaxnn's networks, optimizers and losses compare
   and hash with it.
+* :func:`describe` digests a key into a string that is the same in every process (code by
+  its bytecode and constants, library functions by name and package version, floats by
+  value), or ``None`` when part of it is compared by identity: the name under which a
+  compiled program is kept on disk (:mod:`jaxnn._stored`).
 * :func:`lift` splits an object into a *program key* in which every float and array captured
   in it is only a placeholder (its shape and dtype), the list of those values, and a function
   that rebuilds the object from new values. The training engine passes the values to its
@@ -30,8 +34,11 @@ from __future__ import annotations
 import collections
 import copy
 import dataclasses
+import enum
 import functools
+import hashlib
 import os
+import pathlib
 import sys
 import sysconfig
 import threading
@@ -42,7 +49,7 @@ from typing import Any
 import jax
 import numpy as np
 
-__all__ = ["config_key", "lift", "Lifted"]
+__all__ = ["config_key", "lift", "Lifted", "describe", "source_version"]
 
 _MAX_NODES = 4000
 _MAX_DEPTH = 40
@@ -273,6 +280,144 @@ def config_key(obj: Any) -> Any:
         return _Walker(lift=False)(obj)[0]
     except _TooLarge:
         return _Identity(object())
+
+
+# ------------------------------------------------ descriptions valid in every process
+
+
+class _Unstable(Exception):
+    """A part of a key that has no description valid in another process."""
+
+
+def _root_version(module_name: str) -> str:
+    root = module_name.split(".")[0]
+    if root == "jaxnn":
+        return source_version()
+    if root in sys.stdlib_module_names or root == "builtins":
+        return sys.version
+    version = getattr(sys.modules.get(root), "__version__", None)
+    if not isinstance(version, str):
+        raise _Unstable(f"package {root} has no version")
+    return version
+
+
+@functools.lru_cache(maxsize=1)
+def source_version() -> str:
+    """jaxnn's code as a version: its source files' paths, sizes and modification times hashed
+    (an edited checkout gets a new one; the package's version string would not change)."""
+    base = pathlib.Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(base.rglob("*.py")):
+        st = path.stat()
+        h.update(f"{path.relative_to(base)}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return h.hexdigest()
+
+
+def _named(obj: Any) -> str:
+    """A class, function or module of a library (or jaxnn), by name and package version."""
+    module = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None)
+    qualname = "" if isinstance(obj, types.ModuleType) else getattr(obj, "__qualname__", "")
+    if not isinstance(module, str) or "<" in qualname:
+        raise _Unstable(f"{obj!r} has no stable name")
+    return f"{module}:{qualname}@{_root_version(module)}"
+
+
+def _code(code: types.CodeType) -> tuple:
+    consts = tuple(_code(c) if isinstance(c, types.CodeType) else _const(c) for c in code.co_consts)
+    return ("code", code.co_filename, code.co_qualname, code.co_firstlineno, code.co_code.hex(), consts,
+            code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars, code.co_flags, code.co_argcount,
+            code.co_kwonlyargcount)
+
+
+def _const(c: Any) -> Any:
+    if isinstance(c, (tuple, frozenset)):
+        items = [_const(i) for i in c]
+        return (type(c).__name__, sorted(map(repr, items)) if isinstance(c, frozenset) else items)
+    return _plain(c)
+
+
+def _plain(c: Any) -> str:
+    if c is None or type(c) in (bool, int, str, bytes, complex, type(Ellipsis)):
+        return f"{type(c).__name__}:{c!r}"
+    if type(c) is float:
+        return f"float:{c.hex()}"
+    raise _Unstable(f"constant {type(c).__name__}")
+
+
+def _user_class(cls: type) -> tuple:
+    """A class of the user's own code: its name and the code of everything defined in it."""
+    parts = []
+    for name, attr in sorted(vars(cls).items()):
+        if isinstance(attr, (staticmethod, classmethod)):
+            attr = attr.__func__
+        if isinstance(attr, property):
+            attr = attr.fget
+        if isinstance(attr, types.FunctionType):
+            # The values of the globals a method reads are part of what it computes.
+            scope = attr.__globals__
+            read = tuple((g, _describe(scope[g])) for g in _global_names(attr.__code__) if g in scope)
+            parts.append((name, _code(attr.__code__), read))
+        elif name not in ("__dict__", "__weakref__", "__module__", "__doc__", "__qualname__",
+                          "__dataclass_fields__", "__dataclass_params__", "__match_args__"):
+            parts.append((name, _describe(attr)))
+    bases = tuple(_describe(b) for b in cls.__bases__)
+    return ("class", cls.__module__, cls.__qualname__, bases, tuple(parts))
+
+
+def _describe(part: Any) -> Any:
+    """A description of one part of a configuration key built only of strings and tuples."""
+    kind = type(part)
+    if part is None or kind in (bool, int, str, bytes, complex, float, type(Ellipsis)):
+        return _plain(part)
+    if isinstance(part, (tuple, list)):
+        return (kind.__name__, tuple(_describe(p) for p in part))
+    if isinstance(part, dict):
+        return ("dict", tuple((_describe(k), _describe(v)) for k, v in part.items()))
+    if isinstance(part, _Key):
+        return _describe(part.parts)
+    if isinstance(part, types.CodeType):
+        return _code(part)
+    if isinstance(part, _Identity):
+        return _identity(part.obj)
+    if isinstance(part, type):
+        if _is_library(part.__module__):
+            return ("type", _named(part))
+        return _user_class(part)
+    if isinstance(part, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType)):
+        if isinstance(part, types.FunctionType) and not _is_library_function(part):
+            raise _Unstable(f"function {part.__qualname__} outside a library")
+        return ("named", _named(part))
+    if isinstance(part, np.dtype):
+        return ("dtype", str(part))
+    if isinstance(part, np.ufunc):
+        return ("ufunc", part.__name__)
+    if isinstance(part, enum.Enum):
+        return ("enum", _describe(type(part)), part.name)
+    wrapped = getattr(part, "__wrapped__", None)
+    if wrapped is not None and _is_library(kind.__module__):  # jax.jit-wrapped library functions
+        return ("wrapped", _named(kind), _describe(wrapped))
+    if dataclasses.is_dataclass(part) and _is_library(kind.__module__) and kind.__hash__ is not None:
+        return ("dataclass", _named(kind), tuple(_describe(getattr(part, f.name)) for f in dataclasses.fields(part)))
+    raise _Unstable(f"{kind.__qualname__} object")
+
+
+def _identity(obj: Any) -> Any:
+    if isinstance(obj, dict) and isinstance(obj.get("__name__"), str):
+        module = sys.modules.get(obj["__name__"])
+        if module is not None and vars(module) is obj:  # a module's globals
+            return ("globals", obj["__name__"])
+    if isinstance(obj, types.FunctionType) and _is_library(obj.__module__) and "<" not in obj.__qualname__:
+        return ("named", _named(obj))
+    raise _Unstable(f"{type(obj).__qualname__} compared by identity")
+
+
+def describe(key: Any) -> str | None:
+    """A SHA-256 of ``key``'s description, the same in every process; ``None`` when there is none."""
+    try:
+        text = repr(_describe(key))
+    except (_Unstable, RecursionError):
+        return None
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class Lifted:

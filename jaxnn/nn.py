@@ -16,18 +16,21 @@ the bias in column 0) is :func:`forward_matrix_form`, with :func:`to_augmented` 
 
 from __future__ import annotations
 
+import collections
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
-from jaxnn import _structure
+from jaxnn import _effort, _structure
 from jaxnn import activations as _act
 from jaxnn import init as _init
 from jaxnn._checks import check_float, check_int, check_key
+from jaxnn._stored import stored_jit
 from jaxnn._typing import Params
 
 __all__ = [
@@ -176,6 +179,24 @@ def _init_compiled(layers: tuple[Layer, ...], key: jax.Array, input_shape: Shape
     return params
 
 
+_INIT_PROGRAMS: collections.OrderedDict = collections.OrderedDict()
+
+
+def _init_program(layers: tuple[Layer, ...], input_shape: Shape) -> Callable:
+    """``key -> (params, output shape as an int32 vector)``, compiled once per network and shape.
+
+    Kept across processes with the persistent compilation cache (see :mod:`jaxnn._stored`):
+    the output shape comes back as data, so a process that reads the stored program learns
+    it without tracing the layers again.
+    """
+    def init(key: jax.Array) -> tuple[list, jax.Array]:
+        output_shape, params = _init_in_sequence(layers, key, input_shape)
+        _OUTPUT_SHAPES[layers, input_shape] = output_shape  # known once traced
+        return params, jnp.asarray(output_shape, jnp.int32)
+
+    return stored_jit(init, name="init", key=(_structure.config_key(layers), input_shape), **_effort.short_run())
+
+
 def _init_network(layers: Sequence[Layer], key: jax.Array, input_shape: Shape) -> tuple[Shape, list]:
     """:func:`_init_in_sequence` as one compiled program.
 
@@ -186,8 +207,32 @@ def _init_network(layers: Sequence[Layer], key: jax.Array, input_shape: Shape) -
     """
     check_key(key)
     layers, input_shape = tuple(layers), tuple(input_shape)
-    params = _init_compiled(layers, key, input_shape)
-    return _OUTPUT_SHAPES[layers, input_shape], params
+    if isinstance(key, jax.core.Tracer):  # inside another program: the shape is known while tracing
+        params = _init_compiled(layers, key, input_shape)
+        return _OUTPUT_SHAPES[layers, input_shape], params
+    program = _INIT_PROGRAMS.get((layers, input_shape))
+    if program is None:
+        program = _INIT_PROGRAMS.setdefault((layers, input_shape), _init_program(layers, input_shape))
+        while len(_INIT_PROGRAMS) > 64:
+            _INIT_PROGRAMS.popitem(last=False)
+    try:
+        params, output_shape = program(key)
+    except TypeError:  # an output shape that is not all whole numbers: traced as it is
+        params = _init_compiled(layers, key, input_shape)
+        return _OUTPUT_SHAPES[layers, input_shape], params
+    known = _OUTPUT_SHAPES.get((layers, input_shape))
+    if known is not None:  # traced in this process: no need to wait for the program
+        return known, params
+    try:  # read back from a stored program: the shape is data
+        # (waited for first: reading a failed program's output would wait for ever)
+        output_shape = np.asarray(jax.block_until_ready(output_shape))
+        known = _OUTPUT_SHAPES[layers, input_shape] = tuple(int(d) for d in output_shape)
+    except jax.errors.JaxRuntimeError:
+        # The program failed (out of memory, say): run it as before, so that the failure
+        # surfaces where the params are used, with the message that explains it.
+        params = _init_compiled(layers, key, input_shape)
+        return _OUTPUT_SHAPES[layers, input_shape], params
+    return known, params
 
 
 def serial(*layers: Layer) -> Layer:

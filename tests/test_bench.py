@@ -33,8 +33,8 @@ REQUIRED = ("workload", "impl", "kind", "measure", "median_s", "times_s", "repea
             "jax_version", "jaxlib_version", "backend", "device_kind", "cpu_count")
 
 
-# The time-to-result and grid-search workloads run fresh processes; they have their own tests below.
-IN_PROCESS = tuple(w for w in WORKLOADS if w not in ("time_to_result", "grid_search"))
+# The workloads that run fresh processes have their own fixtures and tests below.
+IN_PROCESS = tuple(w for w in WORKLOADS if w not in ("time_to_result", "grid_search", "breakdown", "compile_effort"))
 
 
 @pytest.fixture(scope="module")
@@ -259,3 +259,36 @@ def test_time_to_result_loop_of_every_peer(monkeypatch):
     checks = [r for r in recs if r["workload"] == "time_to_result:loop" and r["kind"] == "check"]
     assert {r["impl"] for r in checks} == {"jaxnn", "sklearn", "torch", "keras"}
     assert all(r["met"] for r in checks), [(r["impl"], r["value"], r["note"]) for r in checks]
+
+
+def test_import_times_sums_self_times_per_top_level_package():
+    from bench.workloads.breakdown import import_times
+
+    stderr = "\n".join([
+        "import time: self [us] | cumulative | imported package",
+        "import time:      1500 |       1500 |   jax._src.core",
+        "import time:       500 |       2000 | jax",
+        "import time:      2000 |       2000 |     _io",
+        "import time:       250 |        250 |   json.decoder",
+        "a warning line",
+    ])
+    assert import_times(stderr) == pytest.approx({"jax": 0.002, "Python's standard library": 0.00225})
+
+
+@pytest.mark.slow
+def test_breakdown_and_compile_effort_report_phases_ratios_and_options():
+    from bench.workloads.compile_effort import OPTIONS
+
+    recs = bench.run(["breakdown", "compile_effort"], size="tiny", repeats=1, peers=True)
+    assert not [r for r in recs if r["kind"] == "error"]
+    targets = {r["measure"]: r for r in recs if r["kind"] == "target"}
+    assert len([m for m in targets if "scikit-learn" in m]) == 4
+    for t in targets.values():
+        assert t["value"] is not None and t["value"] > 0, t
+    phases = {r["measure"] for r in recs if r["workload"] == "breakdown:cli" and r["kind"] == "diagnostic"}
+    for phase in ("interpreter start", "import jax", "backend start", "read CSV and schema", "fit", "write outputs"):
+        assert f"warm process: {phase}" in phases, phase
+    fit = next(r for r in recs if r["measure"] == "warm process: fit")
+    assert fit["work"]["trace_s"] >= 0 and fit["work"]["cache_s"] > 0  # programs read from the cache
+    effort = {r["measure"] for r in recs if r["workload"] == "compile_effort:wine" and r["kind"] == "diagnostic"}
+    assert effort == set(OPTIONS)

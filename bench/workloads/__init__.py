@@ -14,6 +14,9 @@ time_to_result     8 fresh-object runs on the wine data in one process, and ``ja
                    processes with the persistent cache off/cold/warm, vs scikit-learn
 grid_search        a 3 x 3 x 5-fold grid search of an MLP on the digits in fresh processes:
                    scikit-learn's, scikit-learn's over jaxnn's estimator, jaxnn's sweep
+breakdown          the same problem split into phases (interpreter, imports, backend, CSV,
+                   trace, lower, cache, compile, run, outputs); the four ratios vs scikit-learn
+compile_effort     XLA's compile-effort options on those programs: compile time vs run time
 =================  ======================================================================
 
 Each module has a ``run(ctx)`` that appends its records to the :class:`Context`. jaxnn and
@@ -35,6 +38,7 @@ __all__ = ["WORKLOADS", "SIZES", "CONFIGS", "Context", "run_workload"]
 
 WORKLOADS: tuple[str, ...] = (
     "mlp", "xor", "sweep", "roofline", "perceptron", "dispatch", "coldstart", "time_to_result", "grid_search",
+    "breakdown", "compile_effort",
 )
 
 

@@ -28,6 +28,9 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
                            "cli_repeats": 3, "cli_modes": ("off", "cold", "warm"), "warm_loop": True},
         "grid_search": {"hidden": (64,), "epochs": 50, "folds": 5, "repeats": 3,
                         "grid": {"learning_rate_init": [1e-3, 3e-3, 1e-2], "alpha": [1e-4, 1e-3, 1e-2]}},
+        "breakdown": {"hidden": (32, 32), "epochs": 100, "batch": 32, "seeds": (0, 1, 2, 3), "lrs": (1e-3, 3e-3),
+                      "repeats": 3},
+        "compile_effort": {"sizes": ("wine", "mlp"), "repeats": 3},
     },
     "small": {
         "matmul": {"n": 2048},
@@ -44,6 +47,9 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
                            "cli_repeats": 3, "cli_modes": ("off", "cold", "warm"), "warm_loop": True},
         "grid_search": {"hidden": (64,), "epochs": 50, "folds": 5, "repeats": 1,
                         "grid": {"learning_rate_init": [1e-3, 3e-3, 1e-2], "alpha": [1e-4, 1e-3, 1e-2]}},
+        "breakdown": {"hidden": (32, 32), "epochs": 100, "batch": 32, "seeds": (0, 1, 2, 3), "lrs": (1e-3, 3e-3),
+                      "repeats": 3},
+        "compile_effort": {"sizes": ("wine", "mlp"), "repeats": 3},
     },
     "tiny": {
         "matmul": {"n": 256},
@@ -64,5 +70,8 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
                            "cli_repeats": 1, "cli_modes": ("cold", "warm"), "warm_loop": False},
         "grid_search": {"hidden": (8,), "epochs": 3, "folds": 2, "repeats": 1,
                         "grid": {"learning_rate_init": [1e-3, 1e-2]}},
+        "breakdown": {"hidden": (32, 32), "epochs": 10, "batch": 32, "seeds": (0, 1), "lrs": (1e-3, 3e-3),
+                      "repeats": 1},
+        "compile_effort": {"sizes": ("wine",), "repeats": 1},
     },
 }

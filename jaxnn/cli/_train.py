@@ -230,9 +230,9 @@ def _network(key: jax.Array, enc: _Encoded, split: _Split, args: argparse.Namesp
     batch = None if args.batch_size is None else min(args.batch_size, len(split.x_tr))
     _memory.check_training_fits(sizes, len(split.x_tr) if batch is None else batch, len(enc.x))
     net = nn.MLP(args.hidden, outputs, activation=args.activation)
-    # One compiled call instead of one small compilation per eager operation; waited for,
+    # net.init is one compiled program (kept across processes with the cache); waited for,
     # so that an allocation failure surfaces here and not inside training.
-    params = jax.block_until_ready(jax.jit(lambda k: net.init(k, (-1, enc.x.shape[1]))[1])(key))
+    params = jax.block_until_ready(net.init(key, (-1, enc.x.shape[1]))[1])
     lr = OPTIMIZERS[args.optimizer] if args.lr is None else args.lr
     return _Network(head, sizes, net, params, batch, lr, getattr(optim, args.optimizer)(lr))
 

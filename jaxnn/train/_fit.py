@@ -14,7 +14,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jax.typing import ArrayLike
 
-from jaxnn import _structure
+from jaxnn import _effort, _structure
 from jaxnn._checks import check_int, check_key
 from jaxnn.train._epoch import CHUNK, epoch_fn, nan_records, put
 from jaxnn.train._programs import (
@@ -26,6 +26,7 @@ from jaxnn.train._programs import (
     cached_program,
 )
 from jaxnn.train._state import initial_state, TrainState
+from jaxnn._stored import stored_jit
 from jaxnn.train._types import (
     EarlyStopping,
     FitResult,
@@ -47,7 +48,7 @@ DISPATCH_MAX = 16 * CHUNK  # epochs per compiled dispatch, at most
 _DISPATCH_SECONDS = 0.25  # aim for dispatches this long: how soon fit notices Ctrl-C
 
 
-def _fit_program(engine: Engine, parts: Parts) -> Callable:
+def _fit_program(engine: Engine, parts: Parts, small: bool) -> Callable:
     """``run(state, key, x, y, xv, yv, stop, hp) -> (state, records, (epoch, stopped))``, compiled.
 
     Runs the epochs from ``state.epoch`` up to ``stop`` (at most ``DISPATCH_MAX`` of them),
@@ -56,7 +57,8 @@ def _fit_program(engine: Engine, parts: Parts) -> Callable:
     into its own ``[CHUNK]`` buffers: XLA's CPU runtime runs the ops of a loop body one
     after another, without a thread-pool hand-off per op, when no buffer the body touches
     exceeds 512 bytes, and a tiny model (XOR) would pay about 2 us per epoch for a longer
-    buffer in the epoch loop.
+    buffer in the epoch loop. A ``small`` network's program is compiled with less effort
+    (see :mod:`jaxnn._effort`).
     """
     metric_names = tuple(parts.metrics)
 
@@ -88,7 +90,7 @@ def _fit_program(engine: Engine, parts: Parts) -> Callable:
         # progress, so the progress is returned apart.
         return state, records, (state.epoch, state.stopped)
 
-    return jax.jit(run, donate_argnums=0)
+    return stored_jit(run, name="fit", key=engine, donate_argnums=0, **(_effort.short_run() if small else {}))
 
 
 def _setup_program(optimizer: _structure.Lifted, keep_best: bool, sharding: Any) -> Callable:
@@ -106,7 +108,9 @@ def _setup_program(optimizer: _structure.Lifted, keep_best: bool, sharding: Any)
         opt_state = tx.init(fresh) if opt_state is None else jax.tree.map(jnp.copy, opt_state)
         return initial_state(fresh, opt_state, keep_best, initial_epoch)
 
-    return jax.jit(build, out_shardings=sharding)
+    if sharding is not None:
+        return jax.jit(build, out_shardings=sharding)
+    return stored_jit(build, name="setup", key=(optimizer.key, keep_best), **_effort.short_run())
 
 
 class DispatchPlan:
@@ -372,10 +376,11 @@ def fit(
         "min" if early_stopping is None else early_stopping.mode, on_nonfinite != "ignore", batch_sharding,
         "improvement" if early_stopping is None else early_stopping.reference,
     )
-    fresh = ("fit", engine) not in PROGRAMS
-    run = cached_program(("fit", engine), lambda: _fit_program(engine, parts))
+    small = _effort.small_network(params)
+    fresh = ("fit", engine, small) not in PROGRAMS
+    run = cached_program(("fit", engine, small), lambda: _fit_program(engine, parts, small))
     setup = cached_program(("setup", lifted_optimizer.key, early_stopping is not None, replicated),
-                     lambda: _setup_program(lifted_optimizer, early_stopping is not None, replicated))
+                           lambda: _setup_program(lifted_optimizer, early_stopping is not None, replicated))
     values = parts.values()
     values["patience"] = 0 if early_stopping is None else int(early_stopping.patience)
     values["min_delta"] = 0.0 if early_stopping is None else float(early_stopping.min_delta)

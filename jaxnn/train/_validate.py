@@ -171,7 +171,9 @@ def as_data(a: Any, name: str) -> jax.Array:
                 f"{name} holds {'text' if kind in 'US' else 'Python objects'}; jaxnn trains on numbers: "
                 "encode class labels as integers first, e.g. classes, y = np.unique(labels, return_inverse=True)"
             )
-    return jnp.asarray(a)
+        # device_put, not jnp.asarray: that compiles a small copy program per shape and dtype.
+        return jax.device_put(np.asarray(a))
+    return a
 
 
 def check_opt_state(opt_state: Any, expected: Any) -> None:
