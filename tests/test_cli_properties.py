@@ -266,3 +266,38 @@ def test_pyarrow_is_imported_only_when_a_csv_file_is_read(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(repo), "JAX_PLATFORMS": "cpu"}
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+# Decimal strings in the plain number syntax, built to reach the corners of float parsing:
+# many significant digits (halfway cases), exponents near overflow and into the subnormals,
+# beyond them (to infinity and to zero, as ``float()`` rounds), negative zero, a bare fraction (".5") and a bare point ("5.").
+_DIGITS = st.text("0123456789", min_size=1, max_size=30)
+_DECIMALS = st.tuples(
+    st.sampled_from(["", "-", "+"]),
+    _DIGITS,
+    st.none() | st.text("0123456789", max_size=30),
+    st.none() | st.tuples(st.sampled_from(["e", "E"]), st.sampled_from(["", "-", "+"]), st.integers(0, 345)),
+).map(lambda p: p[0] + p[1] + ("" if p[2] is None else "." + p[2])
+      + ("" if p[3] is None else f"{p[3][0]}{p[3][1]}{p[3][2]}"))
+_CORNERS = ["-0", "-0.0", "+0e5", ".5", "5.", "4.9406564584124654e-324", "2.4703282292062327e-324",
+            "2.4703282292062328e-324", "2.2250738585072011e-308", "2.2250738585072014e-308",
+            "1.7976931348623157e308", "1.7976931348623158e308", "9007199254740993", "0.1000000000000000055511151231257827",
+            "1e400", "-1e400", "1e-400", "-1e-400", "123456789012345678901234567890e-340"]
+
+
+@settings(PROFILE, max_examples=300)
+@given(cells=st.lists(_DECIMALS | st.sampled_from(_CORNERS), min_size=1, max_size=20))
+def test_arrow_reads_each_accepted_number_as_python_float_does(cells):
+    """The column path (Arrow's string-to-float64 cast) gives the same float64 bits as
+    Python's ``float()`` for every cell the number syntax accepts, under each convention
+    (the separators are written in, then the cell is read back)."""
+    import pyarrow as pa
+
+    expected = np.array([float(c) for c in cells], dtype=np.float64)
+    for fmt in FORMATS:
+        written = [c.replace(".", fmt.decimal) for c in cells]
+        column = _columnar.ArrowCells(pa.chunked_array([pa.array(written, type=pa.string())]),
+                                      pa.array([""], type=pa.string()), True, False)
+        values, ok = column.parse(fmt)
+        assert ok.all(), [c for c, k in zip(written, ok) if not k]
+        np.testing.assert_array_equal(values.view(np.int64), expected.view(np.int64))

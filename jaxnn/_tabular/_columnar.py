@@ -198,8 +198,8 @@ class ArrowCells:
         if fmt.decimal != ".":
             text = pc.replace_substring(text, fmt.decimal, ".")
         if ok.all():  # Arrow's parser rounds correctly, as Python's float() does
-            return _floats(pc.cast(text, "float64"), writeable=False), ok
-        values = _floats(pc.cast(pc.if_else(ok, text, "0"), "float64"))
+            return _cast_floats(text), ok
+        values = _cast_floats(pc.if_else(ok, text, "0"))
         values[~ok] = np.nan
         inf = _bools(pc.match_substring_regex(self.text, "^[+-]*(?:inf|infinity)$", ignore_case=True)) & ~ok
         if inf.any():
@@ -209,12 +209,19 @@ class ArrowCells:
         return values, ok
 
 
-def _floats(a: Any, *, writeable: bool = True) -> np.ndarray:
-    """An Arrow float64 array (or chunked array) as ``float64 [n]``; copied only when
-    ``writeable`` is asked for and NumPy views a single chunk read-only (a copy is a pass over
-    fresh memory; the parsed numbers of a column are only read)."""
-    values = np.asarray(a, dtype=np.float64)
-    return values if values.flags.writeable or not writeable else values.copy()
+def _cast_floats(text: Any) -> np.ndarray:
+    """Arrow's string-to-float64 cast of ``text`` (an array or chunked array of number cells) as
+    ``float64 [n]``, cast one chunk at a time into one array: the whole column is never held
+    twice (cast, then joined), and each chunk's cast reuses the memory of the one before."""
+    import pyarrow.compute as pc
+
+    values = np.empty(len(text), dtype=np.float64)
+    start = 0
+    for chunk in getattr(text, "chunks", [text]):
+        part = pc.cast(chunk, "float64")
+        values[start:start + len(part)] = part.to_numpy(zero_copy_only=False)
+        start += len(part)
+    return values
 
 
 def _bools(a: Any) -> np.ndarray:
