@@ -60,6 +60,12 @@ OPTIMIZERS: Mapping[str, OptimizerInfo] = types.MappingProxyType({
 def get(name: str) -> OptimizerInfo:
     """Returns the :class:`OptimizerInfo` of the optimizer called ``name``.
 
+    Args:
+      name: one of the keys of :data:`OPTIMIZERS` (``"sgd"``, ``"adam"``, ...).
+
+    Returns:
+      Its constructor, default learning rate and tunable hyperparameters.
+
     Raises:
       ValueError: for an unknown name, listing the valid ones.
 
