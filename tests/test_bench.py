@@ -146,6 +146,7 @@ def test_time_to_result_runs_every_part_and_trains(time_to_result):
         cli["process, cache warm"]["median_s"] / cli["process"]["median_s"])
 
 
+@pytest.mark.slow  # three fresh processes, ~25 s; the search itself is tested in test_sklearn_search.py
 def test_grid_search_runs_the_three_searches_and_reports_their_targets():
     pytest.importorskip("sklearn")
     recs = bench.run(["grid_search"], size="tiny", repeats=1, peers=True)

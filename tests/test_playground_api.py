@@ -458,6 +458,26 @@ def test_main_reports_a_busy_port(capsys):
     assert "cannot listen on 127.0.0.1:" in err and "Traceback" not in err
 
 
+def test_the_printed_address_accepts_a_connection_at_once():
+    # A browser opened on the address the moment it is printed must not be refused while the
+    # server is still starting: the socket listens before the address is shown.
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "jaxnn.playground", "--port", "0", "--no-browser"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        line = proc.stdout.readline()
+        port = int(line.split(":")[2].split("/")[0])
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as conn:
+            conn.sendall(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            conn.settimeout(60)
+            assert conn.recv(12).startswith(b"HTTP/1.")
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)
+
+
 def test_a_public_host_warns_and_ctrl_c_stops_cleanly():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}

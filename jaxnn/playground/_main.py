@@ -77,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((args.host.strip("[]"), args.port))
+        # Listening before the address is printed: a browser opened on it at once waits in the
+        # backlog while the server starts, instead of being refused.
+        sock.listen(128)
     except OSError as e:
         sock.close()
         print(f"jaxnn playground: cannot listen on {args.host}:{args.port} ({e.strerror}); "
