@@ -64,6 +64,11 @@ def install(command: str | None = None) -> None:
         signal.signal(signal.SIGINT, _on_sigint)
 
 
+def installed() -> bool:
+    """Whether :func:`install` has made this process the ``jaxnn`` program (not a library user)."""
+    return _STATE.installed
+
+
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
     for path in list(_STATE.temporary):

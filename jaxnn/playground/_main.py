@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import socket
 import sys
 import threading
 import webbrowser
 from collections.abc import Sequence
+
+from jaxnn import _interrupt
 
 DEFAULT_PORT = 8765
 
@@ -42,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the playground server until Ctrl-C; returns the exit status (0, or 2 for bad arguments)."""
+    if argv is None:  # the program itself (``python -m jaxnn.playground``): Ctrl-C stops it at any moment
+        _interrupt.install("playground")
     parser = _parser()
     try:
         args = parser.parse_args(list(argv) if argv is not None else None)
@@ -91,6 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = create_app(None if local else ["*"], book_url=args.book, devices=devices)
     config = uvicorn.Config(app, log_level="warning")
     server = uvicorn.Server(config)
+    if _interrupt.installed():
+        # From here on Ctrl-C asks the server to stop, also before uvicorn has installed its own
+        # handler (which it restores, and re-raises the signal to, when it is done): raising
+        # KeyboardInterrupt instead could be swallowed by a garbage-collector callback of JAX's.
+        signal.signal(signal.SIGINT, lambda signum, frame: setattr(server, "should_exit", True))
     print(f"jaxnn playground at {url} (Ctrl-C stops it)", flush=True)
     if not args.no_browser:
         threading.Timer(0.5, lambda: webbrowser.open(url)).start()
