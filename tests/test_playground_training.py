@@ -123,6 +123,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow  # a subprocess with four simulated devices (~16 s); sweep over devices runs by default
 def test_a_grid_split_over_devices_equals_the_grid_on_one():
     # Four simulated CPU devices (fixed when JAX starts, hence the subprocess); a 3 x 3 grid
     # uses the 3 that divide its 9 networks. The reference is the one-device grid, itself

@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import jax
 
@@ -87,6 +88,7 @@ def test_a_warm_process_neither_traces_nor_lowers_fits_programs(tmp_path):
     assert np.isfinite(plain["loss"]).all() and plain["loss"][-1] < plain["loss"][0]
 
 
+@pytest.mark.slow  # three fresh processes (~10 s); the warm-process test above runs by default
 def test_a_damaged_stored_program_is_rebuilt_not_trusted(tmp_path):
     cache = str(tmp_path / "cache")
     first = _run(cache)
